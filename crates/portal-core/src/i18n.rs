@@ -1,0 +1,202 @@
+//! The portal's languages and their message catalogues (`locales/*.json`, flat `key: text` maps
+//! compiled into the binary). Interpolation is `{name}`; plurals are `key.one` / `key.other`
+//! chosen by each language's rule. No dependency: the whole layer costs a few KB of wasm.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// A language the portal is translated into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Lang {
+    /// English (the fallback).
+    En,
+    /// French.
+    Fr,
+}
+
+const EN_SOURCE: &str = include_str!("../locales/en.json");
+const FR_SOURCE: &str = include_str!("../locales/fr.json");
+
+/// A parsed message catalogue.
+pub type Catalogue = BTreeMap<String, String>;
+
+impl Lang {
+    /// Every language, in the order the switcher shows them.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Fr];
+
+    /// BCP 47 primary tag (`en`, `fr`), also used for `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+
+    /// The language's own name, shown in the switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Fr => "Français",
+        }
+    }
+
+    /// Matches a language tag such as `fr-CA` or `EN_us` by its primary subtag.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+        Lang::ALL
+            .into_iter()
+            .find(|lang| lang.tag().eq_ignore_ascii_case(primary))
+    }
+
+    /// The first supported language in the browser's preference list, else English.
+    pub fn negotiate<S: AsRef<str>>(preferences: &[S]) -> Lang {
+        preferences
+            .iter()
+            .find_map(|tag| Lang::from_tag(tag.as_ref()))
+            .unwrap_or(Lang::En)
+    }
+
+    /// The raw JSON source of this language's catalogue.
+    pub fn source(self) -> &'static str {
+        match self {
+            Lang::En => EN_SOURCE,
+            Lang::Fr => FR_SOURCE,
+        }
+    }
+
+    /// The parsed catalogue (parsed once, on first use).
+    pub fn catalogue(self) -> &'static Catalogue {
+        static EN: OnceLock<Catalogue> = OnceLock::new();
+        static FR: OnceLock<Catalogue> = OnceLock::new();
+        let cell = match self {
+            Lang::En => &EN,
+            Lang::Fr => &FR,
+        };
+        // A catalogue that does not parse is caught by the native tests; at run time it
+        // degrades to showing keys rather than panicking.
+        cell.get_or_init(|| parse_catalogue(self.source()).unwrap_or_default())
+    }
+
+    /// Plural category for `n` (`one` or `other`): French counts 0 and 1 as singular.
+    pub fn plural_category(self, n: u64) -> &'static str {
+        match (self, n) {
+            (Lang::En, 1) | (Lang::Fr, 0 | 1) => "one",
+            _ => "other",
+        }
+    }
+
+    /// The message for `key`, falling back to English, then to the key itself.
+    pub fn t(self, key: &str) -> &str {
+        self.catalogue()
+            .get(key)
+            .or_else(|| Lang::En.catalogue().get(key))
+            .map(String::as_str)
+            .unwrap_or(key)
+    }
+
+    /// The message for `key` with `{name}` placeholders replaced.
+    pub fn tf(self, key: &str, args: &[(&str, &str)]) -> String {
+        interpolate(self.t(key), args)
+    }
+
+    /// The plural form of `key` for `n`, with `{count}` and the other placeholders replaced.
+    pub fn tp(self, key: &str, n: u64, args: &[(&str, &str)]) -> String {
+        let full_key = format!("{key}.{}", self.plural_category(n));
+        let count = n.to_string();
+        let mut all = vec![("count", count.as_str())];
+        all.extend_from_slice(args);
+        interpolate(self.t(&full_key), &all)
+    }
+}
+
+/// Parses a catalogue: a JSON object of string values.
+pub fn parse_catalogue(source: &str) -> Result<Catalogue, String> {
+    serde_json::from_str::<Catalogue>(source).map_err(|err| err.to_string())
+}
+
+/// Replaces `{name}` with its value; unknown placeholders are left as they are.
+pub fn interpolate(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) => {
+                let name = &after[..end];
+                match args.iter().find(|(arg, _)| *arg == name) {
+                    Some((_, value)) => out.push_str(value),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The `{placeholder}` names a message uses (identifiers only: literal braces around other text
+/// are not placeholders), sorted and without duplicates.
+pub fn placeholders(message: &str) -> Vec<String> {
+    let is_identifier =
+        |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut names: Vec<String> = message
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(name, _)| name))
+        .filter(|name| is_identifier(name))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_follows_browser_preferences() {
+        assert_eq!(Lang::negotiate(&["fr-CA", "en-US"]), Lang::Fr);
+        assert_eq!(Lang::negotiate(&["de-DE", "en-GB"]), Lang::En);
+        assert_eq!(Lang::negotiate(&["de-DE"]), Lang::En);
+        assert_eq!(Lang::negotiate::<&str>(&[]), Lang::En);
+        assert_eq!(Lang::from_tag("FR"), Some(Lang::Fr));
+        assert_eq!(Lang::from_tag("fr_BE"), Some(Lang::Fr));
+        assert_eq!(Lang::from_tag("fy"), None);
+    }
+
+    #[test]
+    fn interpolation_replaces_known_and_keeps_unknown() {
+        assert_eq!(
+            interpolate("Hi {name}, {x}", &[("name", "Zoë")]),
+            "Hi Zoë, {x}"
+        );
+        assert_eq!(interpolate("open { brace", &[]), "open { brace");
+        assert_eq!(placeholders("{b} and {a} and {b}"), vec!["a", "b"]);
+        assert!(placeholders("{ \"field\": value }").is_empty());
+    }
+
+    #[test]
+    fn french_plural_rule_counts_zero_as_singular() {
+        assert_eq!(Lang::Fr.plural_category(0), "one");
+        assert_eq!(Lang::En.plural_category(0), "other");
+        assert_eq!(Lang::En.plural_category(1), "one");
+        assert_eq!(Lang::Fr.plural_category(2), "other");
+    }
+
+    #[test]
+    fn missing_key_falls_back_to_the_key() {
+        assert_eq!(Lang::Fr.t("no.such.key"), "no.such.key");
+    }
+}

@@ -1,0 +1,13 @@
+//! Pure logic of the Teams App Portal: everything that can be decided without a browser.
+//! Runtime configuration, the national-cloud table and the i18n catalogues live here so that
+//! `cargo test` checks them natively in milliseconds; the Leptos crate only renders them.
+
+pub mod cloud;
+pub mod config;
+pub mod i18n;
+
+pub use cloud::{Cloud, PersonalInstallSupport};
+pub use config::{
+    ConfigError, FieldProblem, ProblemKind, RuntimeConfig, Tenant, TokenCacheLocation,
+};
+pub use i18n::Lang;

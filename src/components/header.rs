@@ -1,0 +1,56 @@
+//! The top bar: product name, the tenant and cloud the portal is set up for, the language
+//! switcher and the account area.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::language_switcher::LanguageSwitcher;
+use crate::i18n::use_i18n;
+use crate::shell::use_config;
+
+/// The portal header.
+#[component]
+pub fn Header() -> impl IntoView {
+    let i18n = use_i18n();
+    let config = use_config();
+    let tenant = config
+        .as_ref()
+        .map(|c| c.tenant.as_path_segment().to_string())
+        .unwrap_or_default();
+    let cloud = config.as_ref().map(|c| c.cloud);
+    view! {
+        <header class="app-header">
+            <span class="brand">
+                <A href="/">{move || i18n.t("app.name")}</A>
+            </span>
+            <dl class="tenant-info">
+                <div>
+                    <dt>{move || i18n.t("header.tenant")}</dt>
+                    <dd data-testid="header-tenant">{tenant}</dd>
+                </div>
+                <div>
+                    <dt>{move || i18n.t("header.cloud")}</dt>
+                    <dd data-testid="header-cloud">
+                        {move || cloud.map(|c| i18n.t(c.name_key())).unwrap_or_default()}
+                    </dd>
+                </div>
+            </dl>
+            <LanguageSwitcher />
+            <AccountArea />
+        </header>
+    }
+}
+
+/// Who is signed in. Sign-in itself is issue #4; until then this says so plainly.
+#[component]
+fn AccountArea() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="account-area" data-testid="account-area">
+            <span class="account-status">{move || i18n.t("account.signed_out")}</span>
+            <button type="button" disabled=true title=move || i18n.t("account.sign_in_not_built")>
+                {move || i18n.t("account.sign_in")}
+            </button>
+        </div>
+    }
+}

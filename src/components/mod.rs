@@ -1,0 +1,7 @@
+//! Components shared by several pages.
+
+pub mod header;
+pub mod language_switcher;
+pub mod nav;
+pub mod not_built_yet;
+pub mod page_title;

@@ -1,0 +1,31 @@
+//! Home: what the portal is for, and a way into each section.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::nav::SECTIONS;
+use crate::components::page_title::PageTitle;
+use crate::i18n::use_i18n;
+
+/// The landing page.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <PageTitle key="page.home.title" />
+        <p class="lead">{move || i18n.t("page.home.intro")}</p>
+        <ul class="section-cards">
+            {SECTIONS
+                .into_iter()
+                .skip(1)
+                .map(|(href, key)| {
+                    view! {
+                        <li>
+                            <A href=href>{move || i18n.t(key)}</A>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}

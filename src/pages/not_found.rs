@@ -1,0 +1,20 @@
+//! The page for an address the portal does not have.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::page_title::PageTitle;
+use crate::i18n::use_i18n;
+
+/// Not-found page with a way back.
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <PageTitle key="page.not_found.title" />
+        <p>{move || i18n.t("page.not_found.body")}</p>
+        <p>
+            <A href="/">{move || i18n.t("page.not_found.home")}</A>
+        </p>
+    }
+}

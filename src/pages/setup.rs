@@ -1,0 +1,152 @@
+//! The setup page, shown instead of the portal when `config.json` is missing, unreadable or
+//! invalid: it names each bad field, says what form it expects, and shows a working example.
+
+use leptos::prelude::*;
+use portal_core::config::FIELDS;
+use portal_core::{ConfigError, FieldProblem, ProblemKind};
+
+use crate::components::language_switcher::LanguageSwitcher;
+use crate::config_loader::ConfigLoadError;
+use crate::i18n::use_i18n;
+
+/// A `config.json` that works once its ids are replaced.
+pub const EXAMPLE_CONFIG: &str = r#"{
+  "clientId": "00000000-0000-0000-0000-000000000000",
+  "tenant": "contoso.onmicrosoft.com",
+  "cloud": "global",
+  "redirectUri": "https://portal.contoso.com/",
+  "tokenCache": "session"
+}"#;
+
+/// Explains why the portal cannot start and how to fix it.
+#[component]
+pub fn SetupPage(error: ConfigLoadError) -> impl IntoView {
+    let i18n = use_i18n();
+    Effect::new(move |_| crate::mark_interactive("setup"));
+    let url = error.url().to_string();
+    let detail = match error {
+        ConfigLoadError::Missing { .. } => view! {
+            <p data-testid="setup-reason">{move || i18n.t("setup.missing")}</p>
+        }
+        .into_any(),
+        ConfigLoadError::Unreadable { status, detail, .. } => {
+            let status = status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "—".to_string());
+            view! {
+                <p data-testid="setup-reason">
+                    {move || i18n.tf("setup.unreadable", &[("status", &status), ("detail", &detail)])}
+                </p>
+            }
+            .into_any()
+        }
+        ConfigLoadError::Invalid {
+            error:
+                ConfigError::Syntax {
+                    line,
+                    column,
+                    message,
+                },
+            ..
+        } => view! {
+            <p data-testid="setup-reason">
+                {move || {
+                    i18n.tf(
+                        "setup.syntax",
+                        &[("line", &line.to_string()), ("column", &column.to_string())],
+                    )
+                }}
+            </p>
+            <pre class="parser-message">{message}</pre>
+        }
+        .into_any(),
+        ConfigLoadError::Invalid {
+            error: ConfigError::NotAnObject,
+            ..
+        } => view! {
+            <p data-testid="setup-reason">{move || i18n.t("setup.not_an_object")}</p>
+        }
+        .into_any(),
+        ConfigLoadError::Invalid {
+            error: ConfigError::Fields(problems),
+            ..
+        } => view! {
+            <p data-testid="setup-reason">{move || i18n.t("setup.fields")}</p>
+            <ul class="field-problems" data-testid="field-problems">
+                {problems
+                    .into_iter()
+                    .map(|problem| view! { <FieldProblemItem problem=problem /> })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any(),
+    };
+    view! {
+        <main class="setup-page" id="main">
+            <header class="setup-header">
+                <h1>{move || i18n.t("setup.title")}</h1>
+                <LanguageSwitcher />
+            </header>
+            <p>
+                {move || i18n.t("setup.file")} " " <code data-testid="setup-url">{url}</code>
+            </p>
+            {detail}
+            <h2>{move || i18n.t("setup.example_title")}</h2>
+            <pre class="example-config">{EXAMPLE_CONFIG}</pre>
+            <h2>{move || i18n.t("setup.fields_title")}</h2>
+            <dl class="field-reference">
+                {FIELDS
+                    .into_iter()
+                    .map(|(field, key)| {
+                        view! {
+                            <dt>
+                                <code>{field}</code>
+                            </dt>
+                            <dd>{move || i18n.t(key)}</dd>
+                        }
+                    })
+                    .collect_view()}
+            </dl>
+        </main>
+    }
+}
+
+/// One problem: the field, what is wrong, and the form it expects.
+#[component]
+fn FieldProblemItem(problem: FieldProblem) -> impl IntoView {
+    let i18n = use_i18n();
+    let FieldProblem {
+        field,
+        kind,
+        expected_key,
+    } = problem;
+    let what = move || match &kind {
+        ProblemKind::Missing => i18n.t("setup.problem.missing"),
+        ProblemKind::WrongType => i18n.t("setup.problem.wrong_type"),
+        ProblemKind::Invalid { value } => i18n.tf("setup.problem.invalid", &[("value", value)]),
+        ProblemKind::PersonalAccountsTenant { value } => {
+            i18n.tf("setup.problem.personal_accounts", &[("value", value)])
+        }
+        ProblemKind::Unknown {
+            suggestion: Some(name),
+        } => i18n.tf("setup.problem.unknown_suggestion", &[("suggestion", name)]),
+        ProblemKind::Unknown { suggestion: None } => i18n.t("setup.problem.unknown"),
+    };
+    let field_attr = field.clone();
+    view! {
+        <li data-field=field_attr>
+            <code class="field-name">{field}</code>
+            ": "
+            <span class="problem">{what}</span>
+            {(!expected_key.is_empty())
+                .then(|| {
+                    view! {
+                        <br />
+                        <span class="expected">
+                            {move || i18n.t("setup.expected")} " " {move || i18n.t(expected_key)}
+                        </span>
+                    }
+                })}
+        </li>
+    }
+}

@@ -1,0 +1,56 @@
+//! The portal shell once `config.json` is valid: header, navigation and the router with every
+//! route the portal has or will have. Puts the configuration in context for the pages.
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use portal_core::RuntimeConfig;
+
+use crate::components::header::Header;
+use crate::components::nav::Nav;
+use crate::i18n::use_i18n;
+use crate::pages::{
+    app_detail::AppDetailPage, audit::AuditPage, bulk_jobs::BulkJobsPage, catalog::CatalogPage,
+    consent::ConsentPage, home::HomePage, my_apps::MyAppsPage, not_found::NotFoundPage,
+    settings::SettingsPage, user_detail::UserDetailPage, users::UsersPage,
+};
+
+/// The active configuration, available to every page through context.
+#[derive(Clone)]
+pub struct ActiveConfig(pub RuntimeConfig);
+
+/// The configuration from context. Only pages under [`Shell`] call this, so it is always there.
+pub fn use_config() -> Option<RuntimeConfig> {
+    use_context::<ActiveConfig>().map(|c| c.0)
+}
+
+/// Header, navigation and routed pages.
+#[component]
+pub fn Shell(config: RuntimeConfig) -> impl IntoView {
+    provide_context(ActiveConfig(config));
+    let i18n = use_i18n();
+    Effect::new(move |_| crate::mark_interactive("shell"));
+    view! {
+        <Router>
+            <a class="skip-link" href="#main">{move || i18n.t("shell.skip_to_content")}</a>
+            <Header />
+            <div class="layout">
+                <Nav />
+                <main id="main" tabindex="-1">
+                    <Routes fallback=|| view! { <NotFoundPage /> }>
+                        <Route path=path!("/") view=HomePage />
+                        <Route path=path!("/users") view=UsersPage />
+                        <Route path=path!("/users/:user_id") view=UserDetailPage />
+                        <Route path=path!("/catalog") view=CatalogPage />
+                        <Route path=path!("/catalog/:app_id") view=AppDetailPage />
+                        <Route path=path!("/my-apps") view=MyAppsPage />
+                        <Route path=path!("/consent") view=ConsentPage />
+                        <Route path=path!("/jobs") view=BulkJobsPage />
+                        <Route path=path!("/audit") view=AuditPage />
+                        <Route path=path!("/settings") view=SettingsPage />
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}
