@@ -51,7 +51,9 @@ async fn run(args: Args) -> Result<(), String> {
     let portal_url = format!("http://{portal_addr}/");
     let config = match &args.config {
         Some(path) => portal_origin::ConfigSource::File(path.clone()),
-        None => portal_origin::ConfigSource::Generated(portal_origin::generated_config(&portal_url)),
+        None => {
+            portal_origin::ConfigSource::Generated(portal_origin::generated_config(&portal_url))
+        }
     };
     let app = portal_origin::router(args.dist.clone(), config);
     let ready = serde_json::json!({ "portal": portal_url });

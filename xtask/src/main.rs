@@ -1,1 +1,78 @@
-fn main() {}
+//! `cargo xtask`: the one driver of the Teams App Portal. It installs what is missing (and says
+//! so), builds, serves the demo, runs every test layer with one summary, and measures.
+
+mod bench;
+mod install;
+mod process;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+cargo xtask <command>
+
+Commands:
+  demo [--port N]  install what is missing, build the portal in release and serve it against
+                   the dev tenant on 127.0.0.1 (Ctrl-C stops it)
+  test             install what is missing and run every test layer (lint, native, wasm in
+                   Chromium, end-to-end), then print one summary
+  bench            build in release and print bundle sizes and load-to-interactive time
+  install          only install the tools (idempotent)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    if let Err(e) = std::env::set_current_dir(&root) {
+        eprintln!("xtask: cannot enter {}: {e}", root.display());
+        return ExitCode::FAILURE;
+    }
+    process::prepare_environment(&root);
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test::run(),
+        Some("bench") => bench::run(),
+        Some("install") => install::all(),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nxtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+fn demo(args: &[String]) -> Result<(), String> {
+    let port = match args {
+        [] => "0".to_string(),
+        [flag, value] if flag == "--port" => value.clone(),
+        _ => return Err(format!("demo takes only --port N\n\n{USAGE}")),
+    };
+    install::all()?;
+    test::build_release()?;
+    process::step("build the dev tenant");
+    process::exec(process::cargo().args(["build", "--locked", "-p", "devtenant"]))?;
+    process::step("serve the portal against the dev tenant (Ctrl-C stops it)");
+    let bin = process::target_dir().join("debug").join("devtenant");
+    process::exec(std::process::Command::new(bin).args([
+        "--host",
+        "127.0.0.1",
+        "--portal-port",
+        &port,
+        "--dist",
+        "dist",
+    ]))
+}

@@ -340,7 +340,7 @@ impl FieldReader<'_> {
 }
 
 /// Accepts a GUID in its 8-4-4-4-12 form (braces not allowed), returns it lowercase.
-pub fn parse_guid(value: &str) -> Result<String, ()> {
+fn parse_guid(value: &str) -> Result<String, ()> {
     let value = value.trim();
     let groups: Vec<&str> = value.split('-').collect();
     let lengths = [8, 4, 4, 4, 12];

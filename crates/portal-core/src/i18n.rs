@@ -147,8 +147,9 @@ pub fn interpolate(template: &str, args: &[(&str, &str)]) -> String {
 /// The `{placeholder}` names a message uses (identifiers only: literal braces around other text
 /// are not placeholders), sorted and without duplicates.
 pub fn placeholders(message: &str) -> Vec<String> {
-    let is_identifier =
-        |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let is_identifier = |name: &str| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
     let mut names: Vec<String> = message
         .split('{')
         .skip(1)

@@ -1,0 +1,164 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium): mount real components, click, and
+//! check the DOM they produce.
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use leptos::task::tick;
+use portal::components::language_switcher::LanguageSwitcher;
+use portal::config_loader::ConfigLoadError;
+use portal::i18n::{provide_i18n_with, use_i18n};
+use portal::pages::settings::ConfigurationTable;
+use portal::pages::setup::SetupPage;
+use portal_core::{ConfigError, Lang, RuntimeConfig};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A fresh container per test, so tests do not see each other's DOM.
+fn container() -> HtmlElement {
+    let document = document();
+    let div = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&div).unwrap();
+    div.unchecked_into()
+}
+
+fn query(root: &Element, selector: &str) -> HtmlElement {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("nothing matches {selector}"))
+        .unchecked_into()
+}
+
+fn text(root: &Element, selector: &str) -> String {
+    query(root, selector).text_content().unwrap_or_default()
+}
+
+/// Shows a message through the i18n context, to observe language switches.
+#[component]
+fn Probe() -> impl IntoView {
+    let i18n = use_i18n();
+    view! { <p class="probe">{move || i18n.t("nav.settings")}</p> }
+}
+
+#[wasm_bindgen_test]
+async fn clicking_a_language_switches_messages_and_pressed_state() {
+    let root = container();
+    let handle = leptos::mount::mount_to(root.clone(), || {
+        provide_i18n_with(Lang::En);
+        view! {
+            <LanguageSwitcher />
+            <Probe />
+        }
+    });
+    assert_eq!(text(&root, ".probe"), "Settings");
+    assert_eq!(
+        query(&root, "button[data-lang=en]")
+            .get_attribute("aria-pressed")
+            .as_deref(),
+        Some("true")
+    );
+
+    query(&root, "button[data-lang=fr]").click();
+    tick().await;
+
+    assert_eq!(text(&root, ".probe"), "Paramètres");
+    assert_eq!(
+        query(&root, "button[data-lang=fr]")
+            .get_attribute("aria-pressed")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        query(&root, "button[data-lang=en]")
+            .get_attribute("aria-pressed")
+            .as_deref(),
+        Some("false")
+    );
+    assert_eq!(
+        document()
+            .document_element()
+            .unwrap()
+            .get_attribute("lang")
+            .as_deref(),
+        Some("fr")
+    );
+
+    query(&root, "button[data-lang=en]").click();
+    tick().await;
+    assert_eq!(text(&root, ".probe"), "Settings");
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+async fn setup_page_names_every_bad_field_and_translates() {
+    let error = RuntimeConfig::parse(r#"{"tenant": "contoso.onmicrosoft.com", "cloud": "mars", "redirectUri": "https://x.contoso.com/"}"#)
+        .unwrap_err();
+    let root = container();
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        provide_i18n_with(Lang::En);
+        view! { <SetupPage error=ConfigLoadError::Invalid { url: "https://portal/config.json".into(), error: error.clone() } /> }
+    });
+    let client_id = text(&root, "[data-testid=field-problems] [data-field=clientId]");
+    assert!(client_id.contains("missing"), "{client_id}");
+    assert!(client_id.contains("Application (client) ID"), "{client_id}");
+    let cloud = text(&root, "[data-testid=field-problems] [data-field=cloud]");
+    assert!(cloud.contains("\"mars\""), "{cloud}");
+    assert_eq!(
+        text(&root, "[data-testid=setup-url]"),
+        "https://portal/config.json"
+    );
+
+    query(&root, "button[data-lang=fr]").click();
+    tick().await;
+    let client_id = text(&root, "[data-testid=field-problems] [data-field=clientId]");
+    assert!(client_id.contains("absent"), "{client_id}");
+    assert_eq!(text(&root, "h1"), "Le portail doit être configuré");
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+async fn setup_page_reports_the_position_of_a_syntax_error() {
+    let root = container();
+    let handle = leptos::mount::mount_to(root.clone(), || {
+        provide_i18n_with(Lang::En);
+        let error = ConfigError::Syntax {
+            line: 4,
+            column: 7,
+            message: "expected value".into(),
+        };
+        view! { <SetupPage error=ConfigLoadError::Invalid { url: "/config.json".into(), error } /> }
+    });
+    let reason = text(&root, "[data-testid=setup-reason]");
+    assert!(reason.contains("line 4, column 7"), "{reason}");
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+fn configuration_table_shows_resolved_endpoints_and_overrides() {
+    let config = RuntimeConfig::parse(
+        r#"{"clientId": "6731de76-14a6-49ae-97bc-6eba6914391e", "tenant": "organizations",
+            "cloud": "china", "redirectUri": "http://127.0.0.1:8080/",
+            "graphBase": "http://127.0.0.1:9000", "clientCapabilities": ["cp1"]}"#,
+    )
+    .unwrap();
+    let root = container();
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        provide_i18n_with(Lang::En);
+        view! { <ConfigurationTable config=config.clone() /> }
+    });
+    assert_eq!(
+        text(&root, "[data-field=authority] code"),
+        "https://login.chinacloudapi.cn/organizations/v2.0"
+    );
+    assert_eq!(
+        text(&root, "[data-field=graphBase] code"),
+        "http://127.0.0.1:9000/v1.0"
+    );
+    assert!(text(&root, "[data-field=graphBase]").contains("override"));
+    assert!(!text(&root, "[data-field=authority]").contains("override"));
+    assert!(text(&root, "[data-field=cloud]").contains("not available in this cloud"));
+    assert_eq!(text(&root, "[data-field=clientCapabilities] code"), "cp1");
+    drop(handle);
+}
