@@ -1,33 +1,104 @@
-//! The dev tenant: a local stand-in for Microsoft's side of the portal. This binary parses the
-//! flags, binds the origins on loopback and prints where they are.
+//! The dev tenant: a local stand-in for Microsoft's side of the portal (Entra ID and the Graph
+//! v1.0 subset it uses). This file parses the flags, builds the state, binds the three origins on
+//! loopback and prints where they are.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use clap::Parser;
 use tokio::net::TcpListener;
 
+mod admin;
+mod crypto;
+mod ctx;
+mod faults;
+mod graph;
+mod graph_error;
+mod graph_http;
+mod identity;
+mod identity_log;
+mod log;
+mod odata;
 mod portal_origin;
+mod scope_table;
+mod seed;
+mod store;
+mod throttle;
+
+use ctx::{Ctx, Options, Urls};
+use faults::{Dice, Faults};
+use seed::Seed;
+use store::{Store, TenantState};
+use throttle::{Limits, Throttle};
 
 /// A local emulator of Entra ID and the Microsoft Graph v1.0 surface the Teams App Portal uses.
 ///
-/// It serves the portal's static files and a generated config.json on the portal origin. On
-/// start it prints one line `devtenant ready {json}` with the origins' URLs, for scripts.
+/// Three origins on loopback: the portal (static files and config.json), identity
+/// (/{tenant}/oauth2/v2.0/...), and Graph (/v1.0/..., plus the admin endpoint /_devtenant/...).
+/// On start it prints one line `devtenant ready {json}` with their URLs, for scripts.
 #[derive(Parser, Debug)]
 #[command(name = "devtenant", version)]
 struct Args {
     /// Address to listen on. Keep it on loopback: the dev tenant has no real security.
     #[arg(long, default_value = "127.0.0.1")]
-    host: std::net::IpAddr,
+    host: IpAddr,
     /// Port of the portal origin (static files and config.json); 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     portal_port: u16,
+    /// Port of the identity origin (Entra ID endpoints); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    identity_port: u16,
+    /// Port of the Graph origin (and the admin endpoint); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    graph_port: u16,
     /// The portal's built files (trunk's dist/).
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
     /// Serve this file as config.json instead of the generated one.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Seed file (default: the seed built in, devtenant/seed/tenant.json).
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// Keep the state in FILE: every change is written atomically; a restart keeps it.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Generate a large tenant (10,000 users, 100 apps) for benchmarks.
+    #[arg(long)]
+    large: bool,
+    /// Throttle every Teams call category at this many requests per second per tenant per app
+    /// (default: the published Teams limits).
+    #[arg(long)]
+    throttle_rps: Option<f64>,
+    /// Access token lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_lifetime: i64,
+    /// Continuous access evaluation: answer claims challenges after a revocation (for cp1 clients).
+    #[arg(long)]
+    cae: bool,
+    /// Start with the JWKS rotated once (the other key signs under a new kid).
+    #[arg(long)]
+    rotate_jwks: bool,
+    /// Fault: fixed latency added to identity and Graph answers, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Fault: random extra latency up to this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
+    /// Fault: fraction (0..1) of Graph requests answered 500 or 503.
+    #[arg(long, default_value_t = 0.0)]
+    server_error_rate: f64,
+    /// Fault: fraction of installs answered with the known transient 400.
+    #[arg(long, default_value_t = 0.0)]
+    transient_install_400_rate: f64,
+    /// Fault: fraction of Graph writes applied whose answer is dropped.
+    #[arg(long, default_value_t = 0.0)]
+    drop_rate: f64,
+    /// Seed of the fault dice (reproducible runs).
+    #[arg(long, default_value_t = 42)]
+    fault_seed: u64,
 }
 
 #[tokio::main]
@@ -40,32 +111,148 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    if !args.dist.join("index.html").is_file() {
+    if args.config.is_none() && !args.dist.join("index.html").is_file() {
         return Err(format!(
             "{} has no index.html: build the portal first (cargo xtask demo does)",
             args.dist.display()
         ));
     }
+    let faults = Faults {
+        latency_ms: args.latency_ms,
+        jitter_ms: args.jitter_ms,
+        server_error_rate: args.server_error_rate,
+        transient_install_400_rate: args.transient_install_400_rate,
+        drop_rate: args.drop_rate,
+        ..Faults::default()
+    };
+    faults.validate()?;
+    let mut seed = match &args.seed {
+        Some(path) => Seed::load(path)?,
+        None => Seed::builtin()?,
+    };
+    if args.large {
+        seed.enlarge(10_000, 100);
+    }
+    let store = match &args.state {
+        Some(path) => Store::open(path, || TenantState::from_seed(seed))?,
+        None => Store::in_memory(TenantState::from_seed(seed)),
+    };
     let portal_listener = bind(args.host, args.portal_port, "portal").await?;
-    let portal_addr = portal_listener.local_addr().map_err(|e| e.to_string())?;
-    let portal_url = format!("http://{portal_addr}/");
+    let identity_listener = bind(args.host, args.identity_port, "identity").await?;
+    let graph_listener = bind(args.host, args.graph_port, "Graph").await?;
+    let url = |l: &TcpListener| {
+        l.local_addr()
+            .map(|a| format!("http://{a}"))
+            .map_err(|e| e.to_string())
+    };
+    let urls = Urls {
+        portal: format!("{}/", url(&portal_listener)?),
+        identity: url(&identity_listener)?,
+        graph: url(&graph_listener)?,
+    };
+    let keys = crypto::Keys::load()?;
+    if args.rotate_jwks {
+        keys.rotate();
+    }
+    let limits = args.throttle_rps.map(Limits::uniform).unwrap_or_default();
+    let tenant_id = store.read().tenant.id.clone();
+    let client_id = store
+        .read()
+        .applications
+        .first()
+        .map(|a| a.app_id.clone())
+        .unwrap_or_default();
+    let ctx = Arc::new(Ctx {
+        store,
+        urls: urls.clone(),
+        keys,
+        options: Mutex::new(Options {
+            access_token_lifetime: args.token_lifetime,
+            refresh_token_lifetime: 24 * 3600,
+            code_lifetime: 300,
+            cae: args.cae,
+        }),
+        codes: Mutex::new(HashMap::new()),
+        refresh_tokens: Mutex::new(HashMap::new()),
+        sessions: Mutex::new(HashMap::new()),
+        faults: Mutex::new(faults),
+        dice: Mutex::new(Dice::new(args.fault_seed)),
+        throttle: Mutex::new(Throttle::new(limits)),
+        log: log::RequestLog::new(10_000),
+        clock_offset: Mutex::new(0),
+    });
     let config = match &args.config {
         Some(path) => portal_origin::ConfigSource::File(path.clone()),
-        None => {
-            portal_origin::ConfigSource::Generated(portal_origin::generated_config(&portal_url))
-        }
+        None => portal_origin::ConfigSource::Generated(portal_origin::generated_config(
+            &urls, &client_id, &tenant_id,
+        )),
     };
-    let app = portal_origin::router(args.dist.clone(), config);
-    let ready = serde_json::json!({ "portal": portal_url });
+    let portal_app = portal_origin::router(args.dist.clone(), config);
+    let identity_app = identity::router(ctx.clone()).layer(axum::middleware::from_fn_with_state(
+        ctx.clone(),
+        identity_log::log_identity,
+    ));
+    let graph_app = admin::routes()
+        .fallback(graph_http::handle)
+        .with_state(ctx.clone());
+
+    let ready = serde_json::json!({
+        "portal": urls.portal,
+        "identity": urls.identity,
+        "graph": urls.graph,
+        "admin": format!("{}/_devtenant", urls.graph),
+        "tenant": tenant_id,
+        "clientId": client_id,
+    });
     println!("devtenant ready {ready}");
-    println!("Portal: {portal_url}");
-    axum::serve(portal_listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    println!("Portal:   {}", urls.portal);
+    println!(
+        "Identity: {}/{tenant_id}/v2.0/.well-known/openid-configuration",
+        urls.identity
+    );
+    println!(
+        "Graph:    {}/v1.0   admin: {}/_devtenant/log",
+        urls.graph, urls.graph
+    );
+    println!("Accounts to sign in with (no password):");
+    for account in admin::account_list(&ctx).iter().take(8) {
+        let roles = account["roles"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        let kind = if roles.is_empty() {
+            account["userType"].as_str().unwrap_or("").to_string()
+        } else {
+            roles
+        };
+        println!(
+            "  {:<40} {}",
+            account["userPrincipalName"].as_str().unwrap_or(""),
+            kind
+        );
+    }
+    println!("  … and more on the sign-in page.");
+
+    let serve = |listener: TcpListener, app: axum::Router| async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let (a, b, c) = tokio::join!(
+        serve(portal_listener, portal_app),
+        serve(identity_listener, identity_app),
+        serve(graph_listener, graph_app)
+    );
+    a.and(b).and(c)
 }
 
-async fn bind(host: std::net::IpAddr, port: u16, what: &str) -> Result<TcpListener, String> {
+async fn bind(host: IpAddr, port: u16, what: &str) -> Result<TcpListener, String> {
     let addr = SocketAddr::new(host, port);
     TcpListener::bind(addr)
         .await

@@ -9,11 +9,6 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// The dev tenant's tenant id (also in the seed, from issue #3).
-pub const TENANT_ID: &str = "8f0c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f";
-/// The portal's app registration in the dev tenant.
-pub const PORTAL_CLIENT_ID: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
-
 /// Where config.json comes from.
 #[derive(Clone)]
 pub enum ConfigSource {
@@ -23,13 +18,15 @@ pub enum ConfigSource {
     File(PathBuf),
 }
 
-/// The config.json the portal gets by default from the dev tenant.
-pub fn generated_config(portal_url: &str) -> String {
+/// The config.json the portal gets by default: this dev tenant's ids and origins.
+pub fn generated_config(urls: &crate::ctx::Urls, client_id: &str, tenant_id: &str) -> String {
     let config = serde_json::json!({
-        "clientId": PORTAL_CLIENT_ID,
-        "tenant": TENANT_ID,
+        "clientId": client_id,
+        "tenant": tenant_id,
         "cloud": "global",
-        "redirectUri": portal_url,
+        "redirectUri": urls.portal,
+        "authority": urls.identity,
+        "graphBase": urls.graph,
         "tokenCache": "session"
     });
     serde_json::to_string_pretty(&config).unwrap_or_default()

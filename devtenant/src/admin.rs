@@ -1,0 +1,163 @@
+//! The admin endpoint under the reserved prefix `/_devtenant` on the Graph origin: the request
+//! log, faults, throttling limits, JWKS rotation, revocation events (continuous access
+//! evaluation), the clock, the tenant switch and the seeded accounts. Loopback only, no auth.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::ctx::{lock, Ctx};
+use crate::faults::Faults;
+use crate::throttle::Limits;
+
+pub fn routes() -> Router<Arc<Ctx>> {
+    Router::new()
+        .route("/_devtenant/log", get(log).delete(clear_log))
+        .route("/_devtenant/faults", get(get_faults).put(put_faults))
+        .route("/_devtenant/throttle", get(get_throttle).put(put_throttle))
+        .route("/_devtenant/jwks/rotate", post(rotate))
+        .route("/_devtenant/revoke/{user}", post(revoke))
+        .route("/_devtenant/clock", put(clock))
+        .route("/_devtenant/options", put(options))
+        .route("/_devtenant/tenant", put(tenant))
+        .route("/_devtenant/accounts", get(accounts))
+        .route("/_devtenant/state", get(state))
+}
+
+fn bad(message: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": message.into() })),
+    )
+        .into_response()
+}
+
+async fn log(State(ctx): State<Arc<Ctx>>) -> Response {
+    Json(ctx.log.entries()).into_response()
+}
+
+async fn clear_log(State(ctx): State<Arc<Ctx>>) -> StatusCode {
+    ctx.log.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_faults(State(ctx): State<Arc<Ctx>>) -> Response {
+    Json(lock(&ctx.faults).clone()).into_response()
+}
+
+async fn put_faults(State(ctx): State<Arc<Ctx>>, Json(faults): Json<Faults>) -> Response {
+    if let Err(message) = faults.validate() {
+        return bad(message);
+    }
+    *lock(&ctx.faults) = faults.clone();
+    Json(faults).into_response()
+}
+
+async fn get_throttle(State(ctx): State<Arc<Ctx>>) -> Response {
+    Json(lock(&ctx.throttle).limits.clone()).into_response()
+}
+
+async fn put_throttle(State(ctx): State<Arc<Ctx>>, Json(limits): Json<Limits>) -> Response {
+    lock(&ctx.throttle).reset(limits.clone());
+    Json(limits).into_response()
+}
+
+async fn rotate(State(ctx): State<Arc<Ctx>>) -> Response {
+    Json(json!({ "kid": ctx.keys.rotate() })).into_response()
+}
+
+async fn revoke(State(ctx): State<Arc<Ctx>>, Path(user): Path<String>) -> Response {
+    let now = ctx.now();
+    let Some(id) = ctx.store.read().find_user(&user).map(|u| u.id.clone()) else {
+        return bad(format!("no user {user}"));
+    };
+    match ctx.store.write(|s| {
+        s.revocations.insert(id.clone(), now);
+    }) {
+        Ok(()) => Json(json!({ "user": id, "revokedAt": now })).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Clock {
+    offset_seconds: i64,
+}
+
+async fn clock(State(ctx): State<Arc<Ctx>>, Json(clock): Json<Clock>) -> Response {
+    *lock(&ctx.clock_offset) = clock.offset_seconds;
+    Json(json!({ "offsetSeconds": clock.offset_seconds, "now": ctx.now() })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OptionsPatch {
+    cae: Option<bool>,
+    access_token_lifetime: Option<i64>,
+}
+
+async fn options(State(ctx): State<Arc<Ctx>>, Json(patch): Json<OptionsPatch>) -> Response {
+    let mut options = lock(&ctx.options);
+    if let Some(cae) = patch.cae {
+        options.cae = cae;
+    }
+    if let Some(lifetime) = patch.access_token_lifetime {
+        if lifetime <= 0 {
+            return bad("accessTokenLifetime must be positive");
+        }
+        options.access_token_lifetime = lifetime;
+    }
+    Json(json!({ "cae": options.cae, "accessTokenLifetime": options.access_token_lifetime }))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TenantPatch {
+    personal_scope_rsc_enabled: Option<bool>,
+}
+
+async fn tenant(State(ctx): State<Arc<Ctx>>, Json(patch): Json<TenantPatch>) -> Response {
+    let result = ctx.store.write(|s| {
+        if let Some(enabled) = patch.personal_scope_rsc_enabled {
+            s.tenant.personal_scope_rsc_enabled = enabled;
+        }
+        s.tenant.clone()
+    });
+    match result {
+        Ok(tenant) => Json(tenant).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+/// The seeded accounts to sign in with, admins first.
+pub fn account_list(ctx: &Ctx) -> Vec<Value> {
+    let state = ctx.store.read();
+    let mut users: Vec<_> = state.users.iter().filter(|u| u.account_enabled).collect();
+    users.sort_by_key(|u| {
+        (
+            !u.is_admin(),
+            u.user_type != "Member",
+            u.display_name.clone(),
+        )
+    });
+    users
+        .iter()
+        .map(|u| json!({ "id": u.id, "displayName": u.display_name, "userPrincipalName": u.user_principal_name, "roles": u.roles, "userType": u.user_type }))
+        .collect()
+}
+
+async fn accounts(State(ctx): State<Arc<Ctx>>) -> Response {
+    Json(account_list(&ctx)).into_response()
+}
+
+async fn state(State(ctx): State<Arc<Ctx>>) -> Response {
+    Json(ctx.store.read().clone()).into_response()
+}

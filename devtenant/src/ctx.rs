@@ -1,0 +1,103 @@
+//! What every handler shares: the tenant state, keys, sign-in sessions and grants, faults,
+//! throttling, the request log and the origins' URLs.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::crypto::Keys;
+use crate::faults::{Dice, Faults};
+use crate::log::RequestLog;
+use crate::store::Store;
+use crate::throttle::Throttle;
+
+/// The three origins.
+#[derive(Clone, Debug)]
+pub struct Urls {
+    pub portal: String,
+    pub identity: String,
+    pub graph: String,
+}
+
+/// A pending authorization code.
+#[derive(Clone, Debug)]
+pub struct AuthCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub nonce: Option<String>,
+    pub scopes: Vec<String>,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+    pub redeemed: bool,
+}
+
+/// A refresh token (one family shares the 24-hour limit of its first sign-in).
+#[derive(Clone, Debug)]
+pub struct RefreshToken {
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: Vec<String>,
+    pub family_expires_at: i64,
+    pub auth_time: i64,
+    pub redeemed: bool,
+}
+
+/// Run-time options fixed by flags.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Access token lifetime in seconds.
+    pub access_token_lifetime: i64,
+    /// SPA refresh token lifetime in seconds (24 h, fixed).
+    pub refresh_token_lifetime: i64,
+    /// Authorization code lifetime in seconds.
+    pub code_lifetime: i64,
+    /// Continuous access evaluation on.
+    pub cae: bool,
+}
+
+pub struct Ctx {
+    pub store: Store,
+    pub urls: Urls,
+    pub keys: Keys,
+    pub options: Mutex<Options>,
+    pub codes: Mutex<HashMap<String, AuthCode>>,
+    pub refresh_tokens: Mutex<HashMap<String, RefreshToken>>,
+    /// Session cookie value → user id.
+    pub sessions: Mutex<HashMap<String, String>>,
+    pub faults: Mutex<Faults>,
+    /// Draws for fault rates (seeded, reproducible).
+    pub dice: Mutex<Dice>,
+    pub throttle: Mutex<Throttle>,
+    pub log: RequestLog,
+    /// Seconds added to the clock (tests jump past the 24-hour cliff without waiting).
+    pub clock_offset: Mutex<i64>,
+}
+
+impl Ctx {
+    /// Unix time as the dev tenant sees it.
+    pub fn now(&self) -> i64 {
+        let real = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        real + *lock(&self.clock_offset)
+    }
+}
+
+/// Locks a mutex, recovering from poisoning (a panicked handler must not wedge the tenant).
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// ISO 8601 UTC time as Graph writes it.
+pub fn iso_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,1394 @@
+//! The Graph v1.0 subset: requests are dispatched as data (method, path, query, headers, body)
+//! so that `$batch` runs each inner request through exactly the same authorisation, throttling
+//! and behaviour as a top-level one.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::http::{HeaderMap, Method, StatusCode};
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::ctx::{lock, Ctx};
+use crate::graph_error::GraphError;
+use crate::identity::{GRAPH_APP_ID, GRAPH_RESOURCE};
+use crate::odata::{parse_filter, parse_search, search_matches};
+use crate::scope_table::OPERATION_SCOPES;
+use crate::seed::{Rsc, SeedDefinition, SeedTeamsApp, SeedUser};
+use crate::store::{installation_id, latest_published, Installation, TenantState};
+use crate::throttle::Category;
+
+/// One Graph request, already split.
+#[derive(Debug, Clone)]
+pub struct GraphRequest {
+    pub method: Method,
+    /// Path after `/v1.0`, raw (percent-encoded), starting with `/`.
+    pub path: String,
+    /// Raw query string (without `?`).
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// One Graph answer.
+#[derive(Debug, Clone)]
+pub struct GraphResponse {
+    pub status: StatusCode,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+impl GraphResponse {
+    fn json(body: Value) -> Result<GraphResponse, GraphError> {
+        Ok(GraphResponse {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: Some(body),
+        })
+    }
+    fn empty(status: StatusCode) -> Result<GraphResponse, GraphError> {
+        Ok(GraphResponse {
+            status,
+            headers: Vec::new(),
+            body: None,
+        })
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: SeedUser,
+    pub client_id: String,
+    pub scopes: BTreeSet<String>,
+}
+
+/// Validates the bearer token (signature, expiry, audience, tenant) and, with continuous access
+/// evaluation on, answers a claims challenge for tokens older than a revocation of a `cp1` client.
+pub fn authenticate(ctx: &Ctx, headers: &HeaderMap) -> Result<Caller, GraphError> {
+    let header = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .unwrap_or("")
+        .trim();
+    if token.is_empty() {
+        return Err(GraphError::unauthorized("Access token is empty."));
+    }
+    let claims = ctx.keys.verify(token).map_err(|reason| {
+        GraphError::unauthorized(format!("Access token validation failure. {reason}"))
+    })?;
+    let aud = claims["aud"].as_str().unwrap_or("");
+    if aud != GRAPH_RESOURCE && aud != GRAPH_APP_ID {
+        return Err(GraphError::unauthorized(
+            "Access token validation failure. Invalid audience.",
+        ));
+    }
+    let now = ctx.now();
+    if claims["exp"].as_i64().unwrap_or(0) <= now {
+        return Err(GraphError::unauthorized(
+            "Lifetime validation failed, the token is expired.",
+        ));
+    }
+    let state = ctx.store.read();
+    if claims["tid"].as_str() != Some(state.tenant.id.as_str()) {
+        return Err(GraphError::unauthorized(
+            "Access token validation failure. The token is for another tenant.",
+        ));
+    }
+    let user = state
+        .find_user(claims["oid"].as_str().unwrap_or(""))
+        .cloned()
+        .ok_or_else(|| {
+            GraphError::unauthorized("Access token validation failure. The user no longer exists.")
+        })?;
+    let cae = lock(&ctx.options).cae;
+    let cp1 = claims["xms_cc"]
+        .as_array()
+        .is_some_and(|caps| caps.iter().any(|c| c == "cp1"));
+    if let Some(revoked_at) = state.revocations.get(&user.id).copied() {
+        if cae && cp1 && claims["iat"].as_i64().unwrap_or(0) <= revoked_at {
+            let challenge = json!({ "access_token": { "nbf": { "essential": true, "value": (revoked_at + 1).to_string() } } });
+            let encoded = base64::engine::general_purpose::STANDARD.encode(challenge.to_string());
+            let mut error = GraphError::unauthorized("Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp");
+            error.www_authenticate = Some(format!(
+                "Bearer realm=\"\", authorization_uri=\"{}/common/oauth2/authorize\", client_id=\"{GRAPH_APP_ID}\", error=\"insufficient_claims\", claims=\"{encoded}\"",
+                ctx.urls.identity
+            ));
+            return Err(error);
+        }
+    }
+    let scopes = claims["scp"]
+        .as_str()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    Ok(Caller {
+        user,
+        client_id: claims["appid"].as_str().unwrap_or("").to_string(),
+        scopes,
+    })
+}
+
+/// The scopes that allow an operation (from the catalogue table).
+fn operation_scopes(method: &str, template: &str) -> &'static [&'static str] {
+    OPERATION_SCOPES
+        .iter()
+        .find(|(m, t, _)| *m == method && *t == template)
+        .map(|(_, _, scopes)| *scopes)
+        .unwrap_or(&[])
+}
+
+fn missing_scope(required: &[&str], caller: &Caller) -> GraphError {
+    GraphError::forbidden(format!(
+        "Missing scope permissions on the request. API requires one of '{}'. Scopes on the request '{}'",
+        required.join(", "),
+        caller.scopes.iter().cloned().collect::<Vec<_>>().join(", ")
+    ))
+}
+
+/// Scopes that only let an app act on itself, or on pre-selected apps: they do not let a portal
+/// manage other apps.
+fn is_self_or_selected(scope: &str) -> bool {
+    scope.contains("Self") || scope.contains("Selected")
+}
+
+/// Checks the caller holds a scope that allows the operation; `target_client` is the Entra app
+/// id of the Teams app operated on, for the `...Self...` variants.
+fn require_scope(
+    caller: &Caller,
+    method: &str,
+    template: &str,
+    target_client: Option<&str>,
+) -> Result<(), GraphError> {
+    let allowed = operation_scopes(method, template);
+    let ok = allowed.iter().any(|scope| {
+        caller.scopes.contains(*scope)
+            && (!is_self_or_selected(scope)
+                || (scope.contains("Self")
+                    && target_client.is_some_and(|c| c.eq_ignore_ascii_case(&caller.client_id))))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(missing_scope(allowed, caller))
+    }
+}
+
+fn decode_segment(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn query_map(query: &str) -> BTreeMap<String, String> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Dispatches one request (not `$batch`).
+pub fn dispatch(ctx: &Ctx, request: &GraphRequest) -> Result<GraphResponse, GraphError> {
+    let caller = authenticate(ctx, &request.headers)?;
+    let raw: Vec<&str> = request
+        .path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let segments: Vec<String> = raw.iter().map(|s| decode_segment(s)).collect();
+    let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let query = query_map(&request.query);
+    let method = request.method.as_str();
+    let lower_refs: Vec<&str> = lower.iter().map(String::as_str).collect();
+    // `/me/...` is `/users/{signed-in user}/...`.
+    let (user_ref, rest): (Option<String>, Vec<&str>) = match lower_refs.as_slice() {
+        ["me", rest @ ..] => (Some(caller.user.id.clone()), rest.to_vec()),
+        ["users", _, rest @ ..] => (Some(segments[1].clone()), rest.to_vec()),
+        _ => (None, Vec::new()),
+    };
+    match (method, lower_refs.as_slice()) {
+        ("GET", ["users"]) => list_users(ctx, &caller, request, &query),
+        ("GET", ["me"]) | ("GET", ["users", _]) => {
+            require_scope(
+                &caller,
+                "GET",
+                if lower_refs[0] == "me" {
+                    "/me"
+                } else {
+                    "/users/{id}"
+                },
+                None,
+            )?;
+            let state = ctx.store.read();
+            let id = user_ref.unwrap_or_default();
+            let user = state
+                .find_user(&id)
+                .ok_or_else(|| GraphError::user_not_found(&id))?;
+            let select = parse_select(&query)?;
+            let mut body = user_json(user, select.as_deref())?;
+            body["@odata.context"] =
+                json!(format!("{}/v1.0/$metadata#users/$entity", ctx.urls.graph));
+            GraphResponse::json(body)
+        }
+        ("GET", ["appcatalogs", "teamsapps"]) => list_catalog(ctx, &caller, &query, None),
+        ("GET", ["appcatalogs", "teamsapps", _]) => {
+            list_catalog(ctx, &caller, &query, Some(&segments[2]))
+        }
+        ("GET", ["teamwork", "teamsappsettings"]) => {
+            require_scope(&caller, "GET", "/teamwork/teamsappsettings", None)?;
+            throttle(ctx, &caller, Category::OtherTeams)?;
+            let enabled = ctx.store.read().tenant.personal_scope_rsc_enabled;
+            GraphResponse::json(json!({
+                "@odata.context": format!("{}/v1.0/$metadata#teamwork/teamsAppSettings/$entity", ctx.urls.graph),
+                "id": "teamsAppSettings",
+                "allowUserRequestsForAppAccess": true,
+                "isUserPersonalScopeResourceSpecificConsentEnabled": enabled,
+            }))
+        }
+        ("GET", ["oauth2permissiongrants"]) => oauth2_permission_grants(ctx, &caller, &query),
+        ("GET", [sp]) if sp.starts_with("serviceprincipals(appid=") => {
+            require_scope(&caller, "GET", "/serviceprincipals(appid={value})", None)?;
+            let app_id = segments[0]
+                .split_once('=')
+                .map(|(_, v)| v.trim_end_matches(')').trim_matches('\'').to_string())
+                .unwrap_or_default();
+            service_principal(ctx, &app_id, false).map(|sp| GraphResponse {
+                status: StatusCode::OK,
+                headers: Vec::new(),
+                body: Some(sp),
+            })
+        }
+        ("GET", ["serviceprincipals", _]) => {
+            require_scope(&caller, "GET", "/serviceprincipals/{id}", None)?;
+            service_principal(ctx, &segments[1], true).map(|sp| GraphResponse {
+                status: StatusCode::OK,
+                headers: Vec::new(),
+                body: Some(sp),
+            })
+        }
+        ("GET", ["serviceprincipals", _, "approleassignments"]) => {
+            require_scope(
+                &caller,
+                "GET",
+                "/serviceprincipals/{id}/approleassignments",
+                None,
+            )?;
+            service_principal(ctx, &segments[1], true)?;
+            GraphResponse::json(json!({
+                "@odata.context": format!("{}/v1.0/$metadata#servicePrincipals('{}')/appRoleAssignments", ctx.urls.graph, segments[1]),
+                "value": []
+            }))
+        }
+        _ if user_ref.is_some() => user_scoped(
+            ctx,
+            &caller,
+            request,
+            user_ref.unwrap_or_default(),
+            &rest,
+            &segments,
+            &query,
+        ),
+        _ => Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!(
+                "Resource not found for the segment '{}'.",
+                segments.first().cloned().unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+fn throttle(ctx: &Ctx, caller: &Caller, category: Category) -> Result<(), GraphError> {
+    let tenant = ctx.store.read().tenant.id.clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    lock(&ctx.throttle)
+        .take(&tenant, &caller.client_id, category, now)
+        .map_err(GraphError::throttled)
+}
+
+// ---------------------------------------------------------------- users
+
+const DEFAULT_USER_PROPERTIES: [&str; 11] = [
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+];
+const USER_PROPERTIES: [&str; 13] = [
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+    "userType",
+    "accountEnabled",
+];
+
+fn parse_select(query: &BTreeMap<String, String>) -> Result<Option<Vec<String>>, GraphError> {
+    let Some(select) = query.get("$select") else {
+        return Ok(None);
+    };
+    let properties: Vec<String> = select
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for p in &properties {
+        if !USER_PROPERTIES
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(p))
+        {
+            return Err(GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                format!("Could not find a property named '{p}' on type 'Microsoft.DirectoryServices.User'."),
+            ));
+        }
+    }
+    Ok(Some(properties))
+}
+
+fn user_property(user: &SeedUser, property: &str) -> Value {
+    match property.to_ascii_lowercase().as_str() {
+        "businessphones" => json!([]),
+        "displayname" => json!(user.display_name),
+        "givenname" => json!(user.given_name),
+        "jobtitle" => json!(user.job_title),
+        "mail" => json!(user.mail),
+        "mobilephone" => Value::Null,
+        "officelocation" => json!(user.office_location),
+        "preferredlanguage" => json!(user.preferred_language),
+        "surname" => json!(user.surname),
+        "userprincipalname" => json!(user.user_principal_name),
+        "id" => json!(user.id),
+        "usertype" => json!(user.user_type),
+        "accountenabled" => json!(user.account_enabled),
+        _ => Value::Null,
+    }
+}
+
+fn user_json(user: &SeedUser, select: Option<&[String]>) -> Result<Value, GraphError> {
+    let mut object = Map::new();
+    match select {
+        Some(properties) => {
+            for p in properties {
+                let canonical = USER_PROPERTIES
+                    .iter()
+                    .find(|k| k.eq_ignore_ascii_case(p))
+                    .copied()
+                    .unwrap_or("id");
+                object.insert(canonical.to_string(), user_property(user, canonical));
+            }
+        }
+        None => {
+            for p in DEFAULT_USER_PROPERTIES {
+                object.insert(p.to_string(), user_property(user, p));
+            }
+        }
+    }
+    Ok(Value::Object(object))
+}
+
+fn user_text(user: &SeedUser, property: &str) -> Option<String> {
+    match user_property(user, property) {
+        Value::String(s) => Some(s),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn eventual(request: &GraphRequest) -> bool {
+    request
+        .headers
+        .get("consistencylevel")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
+}
+
+fn list_users(
+    ctx: &Ctx,
+    caller: &Caller,
+    request: &GraphRequest,
+    query: &BTreeMap<String, String>,
+) -> Result<GraphResponse, GraphError> {
+    require_scope(caller, "GET", "/users", None)?;
+    let select = parse_select(query)?;
+    let filter = match query.get("$filter") {
+        Some(text) => Some(parse_filter(text).map_err(|e| {
+            GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "Request_UnsupportedQuery",
+                format!("Invalid filter clause: {e}"),
+            )
+        })?),
+        None => None,
+    };
+    let search = match query.get("$search") {
+        Some(text) => {
+            if !eventual(request) {
+                return Err(GraphError::new(
+                    StatusCode::BAD_REQUEST,
+                    "Request_UnsupportedQuery",
+                    "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+                ));
+            }
+            Some(parse_search(text).map_err(|e| {
+                GraphError::new(
+                    StatusCode::BAD_REQUEST,
+                    "Request_UnsupportedQuery",
+                    format!("Syntax error in $search: {e}"),
+                )
+            })?)
+        }
+        None => None,
+    };
+    let count = query.get("$count").is_some_and(|v| v == "true");
+    if count && !eventual(request) {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "$count is not currently supported without the header 'ConsistencyLevel: eventual'.",
+        ));
+    }
+    let top: usize = match query.get("$top") {
+        Some(t) => t
+            .parse()
+            .ok()
+            .filter(|n| (1..=999).contains(n))
+            .ok_or_else(|| {
+                GraphError::new(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    "Invalid page size specified: '$top' must be between 1 and 999.",
+                )
+            })?,
+        None => 100,
+    };
+    let skip: usize = match query.get("$skiptoken") {
+        Some(token) => decode_skiptoken(token)
+            .ok_or_else(|| GraphError::new(StatusCode::BAD_REQUEST, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request."))?,
+        None => 0,
+    };
+    let state = ctx.store.read();
+    let mut matching: Vec<&SeedUser> = state
+        .users
+        .iter()
+        .filter(|u| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&|p| user_text(u, p)))
+        })
+        .filter(|u| {
+            search.as_ref().is_none_or(|(clauses, any)| {
+                let hit = |c: &crate::odata::SearchClause| {
+                    user_text(u, &c.property).is_some_and(|t| search_matches(&t, &c.value))
+                };
+                if *any {
+                    clauses.iter().any(hit)
+                } else {
+                    clauses.iter().all(hit)
+                }
+            })
+        })
+        .collect();
+    if query
+        .get("$orderby")
+        .is_some_and(|o| o.trim().eq_ignore_ascii_case("displayName"))
+    {
+        matching.sort_by_key(|u| u.display_name.to_lowercase());
+    }
+    let total = matching.len();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|u| user_json(u, select.as_deref()))
+        .collect::<Result<_, _>>()?;
+    let mut body = json!({
+        "@odata.context": format!("{}/v1.0/$metadata#users", ctx.urls.graph),
+        "value": page,
+    });
+    if count {
+        body["@odata.count"] = json!(total);
+    }
+    if skip + top < total {
+        body["@odata.nextLink"] = json!(next_link(ctx, request, skip + top));
+    }
+    GraphResponse::json(body)
+}
+
+fn encode_skiptoken(offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("devtenant-offset:{offset}"))
+}
+
+fn decode_skiptoken(token: &str) -> Option<usize> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("devtenant-offset:")?
+        .parse()
+        .ok()
+}
+
+fn next_link(ctx: &Ctx, request: &GraphRequest, offset: usize) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(request.query.as_bytes()) {
+        if k != "$skiptoken" {
+            serializer.append_pair(&k, &v);
+        }
+    }
+    serializer.append_pair("$skiptoken", &encode_skiptoken(offset));
+    format!(
+        "{}/v1.0{}?{}",
+        ctx.urls.graph,
+        request.path,
+        serializer.finish()
+    )
+}
+
+// ---------------------------------------------------------------- catalog
+
+fn rsc_json(list: &[Rsc]) -> Value {
+    json!(list
+        .iter()
+        .map(
+            |r| json!({"permissionValue": r.permission_value, "permissionType": r.permission_type})
+        )
+        .collect::<Vec<_>>())
+}
+
+fn definition_json(app: &SeedTeamsApp, definition: &SeedDefinition) -> Value {
+    json!({
+        "id": definition.id,
+        "teamsAppId": app.id,
+        "displayName": definition.display_name,
+        "version": definition.version,
+        "publishingState": definition.publishing_state,
+        "shortDescription": definition.short_description,
+        "description": definition.description,
+        "lastModifiedDateTime": definition.last_modified_date_time,
+        "createdBy": null,
+        "authorization": {
+            "clientAppId": definition.client_app_id,
+            "requiredPermissionSet": { "resourceSpecificPermissions": rsc_json(&definition.resource_specific_permissions) }
+        }
+    })
+}
+
+fn app_json(app: &SeedTeamsApp, with_definitions: bool) -> Value {
+    let mut value = json!({
+        "id": app.id,
+        "externalId": app.external_id,
+        "displayName": app.display_name,
+        "distributionMethod": app.distribution_method,
+    });
+    if with_definitions {
+        value["appDefinitions"] = json!(app
+            .definitions
+            .iter()
+            .map(|d| definition_json(app, d))
+            .collect::<Vec<_>>());
+    }
+    value
+}
+
+fn parse_expand(
+    query: &BTreeMap<String, String>,
+    allowed: &[&str],
+) -> Result<BTreeSet<String>, GraphError> {
+    let mut set = BTreeSet::new();
+    if let Some(expand) = query.get("$expand") {
+        for item in expand.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let name = item.split('(').next().unwrap_or(item);
+            match allowed.iter().find(|a| a.eq_ignore_ascii_case(name)) {
+                Some(canonical) => {
+                    set.insert(canonical.to_string());
+                }
+                None => {
+                    return Err(GraphError::bad_request(format!(
+                        "Parsing OData Select and Expand failed: Could not find a property named '{name}' on type 'microsoft.graph.teamsApp'."
+                    )))
+                }
+            }
+        }
+    }
+    Ok(set)
+}
+
+fn list_catalog(
+    ctx: &Ctx,
+    caller: &Caller,
+    query: &BTreeMap<String, String>,
+    id: Option<&str>,
+) -> Result<GraphResponse, GraphError> {
+    require_scope(caller, "GET", "/appcatalogs/teamsapps", None)?;
+    throttle(ctx, caller, Category::GetAppCatalogs)?;
+    let expand = parse_expand(query, &["appDefinitions"])?;
+    let filter = match query.get("$filter") {
+        Some(text) => Some(
+            parse_filter(text)
+                .map_err(|e| GraphError::bad_request(format!("Invalid filter clause: {e}")))?,
+        ),
+        None => None,
+    };
+    let state = ctx.store.read();
+    if let Some(id) = id {
+        let app = state.find_app(id).ok_or_else(|| {
+            GraphError::not_found(format!(
+                "The Teams app with id '{id}' was not found in the app catalog."
+            ))
+        })?;
+        let mut body = app_json(app, expand.contains("appDefinitions"));
+        body["@odata.context"] = json!(format!(
+            "{}/v1.0/$metadata#appCatalogs/teamsApps/$entity",
+            ctx.urls.graph
+        ));
+        return GraphResponse::json(body);
+    }
+    let value: Vec<Value> = state
+        .teams_apps
+        .iter()
+        .filter(|app| {
+            filter.as_ref().is_none_or(|f| {
+                f.matches(&|p| match p.to_ascii_lowercase().as_str() {
+                    "id" => Some(app.id.clone()),
+                    "externalid" => Some(app.external_id.clone()),
+                    "displayname" => Some(app.display_name.clone()),
+                    "distributionmethod" => Some(app.distribution_method.clone()),
+                    _ => None,
+                })
+            })
+        })
+        .map(|app| app_json(app, expand.contains("appDefinitions")))
+        .collect();
+    GraphResponse::json(json!({
+        "@odata.context": format!("{}/v1.0/$metadata#appCatalogs/teamsApps", ctx.urls.graph),
+        "value": value,
+    }))
+}
+
+// ---------------------------------------------------------------- personal apps
+
+fn installation_json(
+    state: &TenantState,
+    installation: &Installation,
+    expand: &BTreeSet<String>,
+) -> Value {
+    let mut value = json!({
+        "@odata.type": "#microsoft.graph.userScopeTeamsAppInstallation",
+        "id": installation.id,
+        "consentedPermissionSet": installation.consented.as_ref().map(|c| json!({"resourceSpecificPermissions": rsc_json(c)})),
+    });
+    if let Some((app, definition)) = state.find_definition(&installation.definition_id) {
+        if expand.contains("teamsApp") {
+            value["teamsApp"] = app_json(app, false);
+        }
+        if expand.contains("teamsAppDefinition") {
+            value["teamsAppDefinition"] = definition_json(app, definition);
+        }
+    }
+    value
+}
+
+#[allow(clippy::too_many_arguments)]
+fn user_scoped(
+    ctx: &Ctx,
+    caller: &Caller,
+    request: &GraphRequest,
+    user_ref: String,
+    rest: &[&str],
+    segments: &[String],
+    query: &BTreeMap<String, String>,
+) -> Result<GraphResponse, GraphError> {
+    let method = request.method.as_str();
+    let template = match (method, rest) {
+        ("GET", ["teamwork", "installedapps"]) | ("POST", ["teamwork", "installedapps"]) => {
+            "/users/{id}/teamwork/installedapps"
+        }
+        ("GET", ["teamwork", "installedapps", _])
+        | ("DELETE", ["teamwork", "installedapps", _]) => "/users/{id}/teamwork/installedapps/{id}",
+        ("POST", ["teamwork", "installedapps", _, "upgrade"]) => {
+            "/users/{id}/teamwork/installedapps/{id}/upgrade"
+        }
+        ("GET", ["teamwork", "installedapps", _, "chat"]) => {
+            "/users/{id}/teamwork/installedapps/{id}/chat"
+        }
+        ("GET", ["permissiongrants"]) => "/users/{id}/permissiongrants",
+        _ => {
+            return Err(GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!(
+                    "Resource not found for the segment '{}'.",
+                    rest.first().copied().unwrap_or("")
+                ),
+            ))
+        }
+    };
+    // The installation id is the segment after installedApps, in its original spelling.
+    let installation_ref = segments
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("installedApps"))
+        .and_then(|i| segments.get(i + 1))
+        .cloned();
+    let target = ctx
+        .store
+        .read()
+        .find_user(&user_ref)
+        .cloned()
+        .ok_or_else(|| GraphError::user_not_found(&user_ref))?;
+    // Read-only scope check first (it does not depend on the app), app-dependent ones below.
+    let app_of_installation = installation_ref.as_ref().and_then(|iid| {
+        let state = ctx.store.read();
+        state
+            .installations
+            .iter()
+            .find(|i| &i.id == iid && i.user_id == target.id)
+            .and_then(|i| {
+                state
+                    .find_definition(&i.definition_id)
+                    .and_then(|(_, d)| d.client_app_id.clone())
+            })
+    });
+    require_scope(caller, method, template, app_of_installation.as_deref()).or_else(|e| {
+        if method == "POST" && template == "/users/{id}/teamwork/installedapps" {
+            // Install: the Self variants depend on the app in the body; checked in install().
+            let allowed = operation_scopes(method, template);
+            if allowed.iter().any(|s| caller.scopes.contains(*s)) {
+                return Ok(());
+            }
+        }
+        Err(e)
+    })?;
+    if target.id != caller.user.id && !caller.user.is_admin() {
+        return Err(GraphError::forbidden(
+            "Caller is not authorized to act on another user's personal scope: only the user, a Teams Administrator or a Global Administrator can.",
+        ));
+    }
+    match (method, template) {
+        ("GET", "/users/{id}/teamwork/installedapps") => {
+            throttle(ctx, caller, Category::GetInstalledApps)?;
+            let expand = parse_expand(query, &["teamsApp", "teamsAppDefinition"])?;
+            let filter =
+                match query.get("$filter") {
+                    Some(text) => Some(parse_filter(text).map_err(|e| {
+                        GraphError::bad_request(format!("Invalid filter clause: {e}"))
+                    })?),
+                    None => None,
+                };
+            let state = ctx.store.read();
+            let value: Vec<Value> = state
+                .installations
+                .iter()
+                .filter(|i| i.user_id == target.id)
+                .filter(|i| {
+                    filter.as_ref().is_none_or(|f| {
+                        let app = state.find_app(&i.app_id);
+                        f.matches(&|p| match p.to_ascii_lowercase().as_str() {
+                            "teamsapp/id" => app.map(|a| a.id.clone()),
+                            "teamsapp/externalid" => app.map(|a| a.external_id.clone()),
+                            "teamsapp/displayname" => app.map(|a| a.display_name.clone()),
+                            "id" => Some(i.id.clone()),
+                            _ => None,
+                        })
+                    })
+                })
+                .map(|i| installation_json(&state, i, &expand))
+                .collect();
+            GraphResponse::json(json!({
+                "@odata.context": format!("{}/v1.0/$metadata#users('{}')/teamwork/installedApps", ctx.urls.graph, target.id),
+                "value": value,
+            }))
+        }
+        ("GET", "/users/{id}/teamwork/installedapps/{id}") => {
+            throttle(ctx, caller, Category::GetInstalledApps)?;
+            let expand = parse_expand(query, &["teamsApp", "teamsAppDefinition"])?;
+            let state = ctx.store.read();
+            let iid = installation_ref.unwrap_or_default();
+            let installation = state
+                .installations
+                .iter()
+                .find(|i| i.id == iid && i.user_id == target.id)
+                .ok_or_else(|| {
+                    GraphError::not_found(format!(
+                        "The installation '{iid}' was not found for this user."
+                    ))
+                })?;
+            let mut body = installation_json(&state, installation, &expand);
+            body["@odata.context"] = json!(format!(
+                "{}/v1.0/$metadata#users('{}')/teamwork/installedApps/$entity",
+                ctx.urls.graph, target.id
+            ));
+            GraphResponse::json(body)
+        }
+        ("GET", "/users/{id}/teamwork/installedapps/{id}/chat") => {
+            throttle(ctx, caller, Category::GetInstalledApps)?;
+            let state = ctx.store.read();
+            let iid = installation_ref.unwrap_or_default();
+            let installation = state
+                .installations
+                .iter()
+                .find(|i| i.id == iid && i.user_id == target.id)
+                .ok_or_else(|| {
+                    GraphError::not_found(format!(
+                        "The installation '{iid}' was not found for this user."
+                    ))
+                })?;
+            GraphResponse::json(json!({
+                "@odata.context": format!("{}/v1.0/$metadata#chats/$entity", ctx.urls.graph),
+                "id": format!("19:{}_{}@unq.gbl.spaces", target.id, installation.app_id),
+                "topic": null,
+                "createdDateTime": "2026-01-01T00:00:00Z",
+                "lastUpdatedDateTime": "2026-01-01T00:00:00Z",
+                "chatType": "oneOnOne",
+                "webUrl": format!("https://teams.microsoft.com/l/chat/19%3A{}_{}%40unq.gbl.spaces/0", target.id, installation.app_id),
+                "tenantId": state.tenant.id,
+            }))
+        }
+        ("POST", "/users/{id}/teamwork/installedapps") => {
+            install(ctx, caller, &target, &request.body)
+        }
+        ("POST", "/users/{id}/teamwork/installedapps/{id}/upgrade") => upgrade(
+            ctx,
+            caller,
+            &target,
+            &installation_ref.unwrap_or_default(),
+            &request.body,
+        ),
+        ("DELETE", "/users/{id}/teamwork/installedapps/{id}") => {
+            throttle(ctx, caller, Category::DeleteInstalledApps)?;
+            let iid = installation_ref.unwrap_or_default();
+            let target_id = target.id.clone();
+            let removed = ctx
+                .store
+                .write(|state| {
+                    let before = state.installations.len();
+                    state
+                        .installations
+                        .retain(|i| !(i.id == iid && i.user_id == target_id));
+                    before != state.installations.len()
+                })
+                .map_err(|e| {
+                    GraphError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e)
+                })?;
+            if !removed {
+                return Err(GraphError::not_found(format!(
+                    "The installation '{iid}' was not found for this user."
+                )));
+            }
+            GraphResponse::empty(StatusCode::NO_CONTENT)
+        }
+        ("GET", "/users/{id}/permissiongrants") => {
+            throttle(ctx, caller, Category::OtherTeams)?;
+            if let Some(option) = query.keys().find(|k| k.starts_with('$')) {
+                return Err(GraphError::bad_request(format!(
+                    "Query option '{option}' is not allowed on permissionGrants."
+                )));
+            }
+            let state = ctx.store.read();
+            let value = grants_of(&state, &target.id);
+            GraphResponse::json(json!({
+                "@odata.context": format!("{}/v1.0/$metadata#users('{}')/permissionGrants", ctx.urls.graph, target.id),
+                "value": value,
+            }))
+        }
+        _ => Err(GraphError::bad_request("Unsupported operation.")),
+    }
+}
+
+/// The object id of a client's service principal in this tenant (stable per app id).
+pub fn service_principal_id(app_id: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("devtenant-sp:{}", app_id.to_ascii_lowercase()).as_bytes(),
+    )
+    .to_string()
+}
+
+/// RSC grants of a user: one per permission of each installed definition's requirement.
+pub fn grants_of(state: &TenantState, user_id: &str) -> Vec<Value> {
+    let mut grants = Vec::new();
+    for installation in state.installations.iter().filter(|i| i.user_id == user_id) {
+        let Some((_, definition)) = state.find_definition(&installation.definition_id) else {
+            continue;
+        };
+        let client_app_id = definition.client_app_id.clone().unwrap_or_default();
+        for rsc in &definition.resource_specific_permissions {
+            let kind = if rsc.permission_type == "application" {
+                "Application"
+            } else {
+                "Delegated"
+            };
+            grants.push(json!({
+                "id": uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("{}|{}|{}", installation.id, rsc.permission_value, kind).as_bytes()).to_string(),
+                "deletedDateTime": null,
+                "clientId": service_principal_id(&client_app_id),
+                "clientAppId": client_app_id,
+                "resourceAppId": GRAPH_APP_ID,
+                "permissionType": kind,
+                "permission": rsc.permission_value,
+            }));
+        }
+    }
+    grants
+}
+
+/// Parses and normalises a `consentedPermissionSet` (types lowercase, case-insensitive input).
+fn parse_consent(body: &Value) -> Result<Option<Vec<Rsc>>, GraphError> {
+    let Some(set) = body.get("consentedPermissionSet") else {
+        return Ok(None);
+    };
+    if set.is_null() {
+        return Ok(None);
+    }
+    let list = set
+        .get("resourceSpecificPermissions")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            GraphError::bad_request(
+                "consentedPermissionSet.resourceSpecificPermissions must be an array.",
+            )
+        })?;
+    let mut out = Vec::new();
+    for item in list {
+        let value = item
+            .get("permissionValue")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = item
+            .get("permissionType")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if value.is_empty() || (kind != "application" && kind != "delegated") {
+            return Err(GraphError::bad_request(
+                "Each resourceSpecificPermission needs a permissionValue and a permissionType of 'delegated' or 'application'.",
+            ));
+        }
+        out.push(Rsc {
+            permission_value: value.to_string(),
+            permission_type: kind,
+        });
+    }
+    out.sort();
+    out.dedup();
+    Ok(Some(out))
+}
+
+/// The consent rule: the consented set must equal the definition's whole required set; it may be
+/// omitted only when the requirement holds delegated permissions alone.
+fn check_consent(required: &[Rsc], consented: &Option<Vec<Rsc>>) -> Result<(), GraphError> {
+    let mut required_sorted = required.to_vec();
+    required_sorted.sort();
+    let describe = |list: &[Rsc]| {
+        list.iter()
+            .map(|r| format!("{} ({})", r.permission_value, r.permission_type))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match consented {
+        None if required.iter().any(|r| r.permission_type == "application") => Err(GraphError::bad_request(format!(
+            "The app requires consent to its resource-specific permissions: {}. Send consentedPermissionSet with exactly this set.",
+            describe(&required_sorted)
+        ))),
+        None => Ok(()),
+        Some(given) => {
+            let same = given.len() == required_sorted.len()
+                && given.iter().zip(&required_sorted).all(|(a, b)| {
+                    a.permission_type == b.permission_type && a.permission_value.eq_ignore_ascii_case(&b.permission_value)
+                });
+            if same {
+                Ok(())
+            } else {
+                Err(GraphError::bad_request(format!(
+                    "The consented permission set does not match the resource-specific permissions required by the app definition. Required: [{}]; consented: [{}].",
+                    describe(&required_sorted),
+                    describe(given)
+                )))
+            }
+        }
+    }
+}
+
+const CONSENT_SCOPES: [&str; 2] = [
+    "TeamsAppInstallation.ReadWriteAndConsentForUser",
+    "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+];
+
+fn require_consent_scope(
+    caller: &Caller,
+    consented: &Option<Vec<Rsc>>,
+    client_app_id: Option<&str>,
+) -> Result<(), GraphError> {
+    let grants_application = consented
+        .as_ref()
+        .is_some_and(|c| c.iter().any(|r| r.permission_type == "application"));
+    if !grants_application {
+        return Ok(());
+    }
+    let ok = caller.scopes.contains(CONSENT_SCOPES[0])
+        || (caller.scopes.contains(CONSENT_SCOPES[1])
+            && client_app_id.is_some_and(|c| c.eq_ignore_ascii_case(&caller.client_id)));
+    if ok {
+        Ok(())
+    } else {
+        Err(missing_scope(&CONSENT_SCOPES, caller))
+    }
+}
+
+fn check_installable(
+    state: &TenantState,
+    app: &SeedTeamsApp,
+    required: &[Rsc],
+) -> Result<(), GraphError> {
+    if app.blocked_by_policy {
+        return Err(GraphError::forbidden(
+            "App is blocked by app permission policy. Ask a Teams Administrator to allow it in the Teams admin center (Teams apps > Permission policies).",
+        ));
+    }
+    if !required.is_empty() && !state.tenant.personal_scope_rsc_enabled {
+        return Err(GraphError::forbidden(
+            "Resource-specific consent is disabled for personal scope in this tenant (teamsAppSettings.isUserPersonalScopeResourceSpecificConsentEnabled is false), so apps that need it cannot be installed.",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, GraphError> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| GraphError::bad_request(format!("Invalid JSON in the request body: {e}")))
+}
+
+fn install(
+    ctx: &Ctx,
+    caller: &Caller,
+    target: &SeedUser,
+    body: &[u8],
+) -> Result<GraphResponse, GraphError> {
+    throttle(ctx, caller, Category::PostInstalledApps)?;
+    let body = parse_body(body)?;
+    let bind = body
+        .get("teamsApp@odata.bind")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            GraphError::bad_request("The property 'teamsApp@odata.bind' is required.")
+        })?;
+    let lower = bind.to_ascii_lowercase();
+    let marker = "/v1.0/appcatalogs/teamsapps/";
+    let app_id = lower
+        .find(marker)
+        .map(|i| bind[i + marker.len()..].trim_end_matches('/').to_string())
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .ok_or_else(|| {
+            GraphError::bad_request(format!(
+                "'{bind}' is not a valid reference to an app in the app catalog."
+            ))
+        })?;
+    let consented = parse_consent(&body)?;
+    let mut transient = false;
+    {
+        let mut faults = lock(&ctx.faults);
+        if faults.transient_install_400_next > 0 {
+            faults.transient_install_400_next -= 1;
+            transient = true;
+        } else if faults.transient_install_400_rate > 0.0 {
+            transient = lock(&ctx.dice).roll() < faults.transient_install_400_rate;
+        }
+    }
+    let state = ctx.store.read();
+    let app = state.find_app(&app_id).cloned().ok_or_else(|| {
+        GraphError::not_found(format!(
+            "The Teams app with id '{app_id}' was not found in the app catalog."
+        ))
+    })?;
+    let definition = latest_published(&app).cloned().ok_or_else(|| {
+        GraphError::not_found(format!(
+            "The Teams app '{}' has no published version.",
+            app.display_name
+        ))
+    })?;
+    let required = definition.resource_specific_permissions.clone();
+    // Self variants of the write scopes only let a client install itself.
+    let general = [
+        "TeamsAppInstallation.ReadWriteForUser",
+        "TeamsAppInstallation.ReadWriteAndConsentForUser",
+    ];
+    let self_ok = [
+        "TeamsAppInstallation.ReadWriteSelfForUser",
+        "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+    ]
+    .iter()
+    .any(|s| caller.scopes.contains(*s))
+        && definition
+            .client_app_id
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case(&caller.client_id));
+    if !general.iter().any(|s| caller.scopes.contains(*s)) && !self_ok {
+        return Err(missing_scope(
+            operation_scopes("POST", "/users/{id}/teamwork/installedapps"),
+            caller,
+        ));
+    }
+    check_installable(&state, &app, &required)?;
+    if state
+        .installations
+        .iter()
+        .any(|i| i.user_id == target.id && i.app_id == app.id)
+    {
+        return Err(GraphError::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            format!(
+                "The app '{}' is already installed for this user.",
+                app.display_name
+            ),
+        ));
+    }
+    check_consent(&required, &consented)?;
+    require_consent_scope(caller, &consented, definition.client_app_id.as_deref())?;
+    drop(state);
+    if transient {
+        return Err(GraphError::bad_request("Failed to execute Templates backend request CreateBotInstallationRequest. Please retry."));
+    }
+    let installation = Installation {
+        id: installation_id(&target.id, &app.id),
+        user_id: target.id.clone(),
+        app_id: app.id.clone(),
+        definition_id: definition.id.clone(),
+        consented,
+    };
+    ctx.store
+        .write(|state| state.installations.push(installation))
+        .map_err(|e| {
+            GraphError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e)
+        })?;
+    GraphResponse::empty(StatusCode::CREATED)
+}
+
+fn upgrade(
+    ctx: &Ctx,
+    caller: &Caller,
+    target: &SeedUser,
+    iid: &str,
+    body: &[u8],
+) -> Result<GraphResponse, GraphError> {
+    throttle(ctx, caller, Category::OtherTeams)?;
+    let body = parse_body(body)?;
+    let consented = parse_consent(&body)?;
+    let state = ctx.store.read();
+    let installation = state
+        .installations
+        .iter()
+        .find(|i| i.id == iid && i.user_id == target.id)
+        .cloned()
+        .ok_or_else(|| {
+            GraphError::not_found(format!(
+                "The installation '{iid}' was not found for this user."
+            ))
+        })?;
+    let app = state
+        .find_app(&installation.app_id)
+        .cloned()
+        .ok_or_else(|| {
+            GraphError::not_found("The app of this installation is no longer in the catalog.")
+        })?;
+    let latest = latest_published(&app).cloned().ok_or_else(|| {
+        GraphError::not_found(format!(
+            "The Teams app '{}' has no published version.",
+            app.display_name
+        ))
+    })?;
+    check_installable(&state, &app, &latest.resource_specific_permissions)?;
+    check_consent(&latest.resource_specific_permissions, &consented)?;
+    require_consent_scope(caller, &consented, latest.client_app_id.as_deref())?;
+    drop(state);
+    let target_id = target.id.clone();
+    let iid = iid.to_string();
+    ctx.store
+        .write(|state| {
+            if let Some(i) = state
+                .installations
+                .iter_mut()
+                .find(|i| i.id == iid && i.user_id == target_id)
+            {
+                i.definition_id = latest.id.clone();
+                if consented.is_some() || latest.resource_specific_permissions.is_empty() {
+                    i.consented = consented.clone();
+                }
+            }
+        })
+        .map_err(|e| {
+            GraphError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e)
+        })?;
+    GraphResponse::empty(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------- delegated consent
+
+fn service_principal(ctx: &Ctx, key: &str, by_object_id: bool) -> Result<Value, GraphError> {
+    let state = ctx.store.read();
+    let mut known: Vec<(String, String)> = state
+        .applications
+        .iter()
+        .map(|a| (a.app_id.clone(), a.display_name.clone()))
+        .collect();
+    for app in &state.teams_apps {
+        for d in &app.definitions {
+            if let Some(client) = &d.client_app_id {
+                known.push((client.clone(), app.display_name.clone()));
+            }
+        }
+    }
+    known.push((GRAPH_APP_ID.to_string(), "Microsoft Graph".to_string()));
+    let found = known.into_iter().find(|(app_id, _)| {
+        if by_object_id {
+            service_principal_id(app_id).eq_ignore_ascii_case(key)
+        } else {
+            app_id.eq_ignore_ascii_case(key)
+        }
+    });
+    let (app_id, name) = found.ok_or_else(|| {
+        GraphError::new(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("Resource '{key}' does not exist or one of its queried reference-property objects are not present."))
+    })?;
+    Ok(json!({
+        "@odata.context": format!("{}/v1.0/$metadata#servicePrincipals/$entity", ctx.urls.graph),
+        "id": service_principal_id(&app_id),
+        "appId": app_id,
+        "displayName": name,
+        "servicePrincipalType": "Application",
+        "accountEnabled": true,
+    }))
+}
+
+fn oauth2_permission_grants(
+    ctx: &Ctx,
+    caller: &Caller,
+    query: &BTreeMap<String, String>,
+) -> Result<GraphResponse, GraphError> {
+    require_scope(caller, "GET", "/oauth2permissiongrants", None)?;
+    let filter = match query.get("$filter") {
+        Some(text) => Some(
+            parse_filter(text)
+                .map_err(|e| GraphError::bad_request(format!("Invalid filter clause: {e}")))?,
+        ),
+        None => None,
+    };
+    let state = ctx.store.read();
+    let graph_sp = service_principal_id(GRAPH_APP_ID);
+    let mut value = Vec::new();
+    for (client, scopes) in &state.admin_consents {
+        value.push(json!({
+            "id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{client}|AllPrincipals")),
+            "clientId": service_principal_id(client),
+            "consentType": "AllPrincipals",
+            "principalId": null,
+            "resourceId": graph_sp,
+            "scope": scopes.iter().cloned().collect::<Vec<_>>().join(" "),
+        }));
+    }
+    for (key, scopes) in &state.user_consents {
+        let Some((client, user)) = key.split_once('|') else {
+            continue;
+        };
+        value.push(json!({
+            "id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key),
+            "clientId": service_principal_id(client),
+            "consentType": "Principal",
+            "principalId": user,
+            "resourceId": graph_sp,
+            "scope": scopes.iter().cloned().collect::<Vec<_>>().join(" "),
+        }));
+    }
+    let value: Vec<Value> = value
+        .into_iter()
+        .filter(|g| {
+            filter.as_ref().is_none_or(|f| {
+                f.matches(&|p| g.get(p).and_then(Value::as_str).map(str::to_string))
+            })
+        })
+        .collect();
+    GraphResponse::json(json!({
+        "@odata.context": format!("{}/v1.0/$metadata#oauth2PermissionGrants", ctx.urls.graph),
+        "value": value,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rsc(value: &str, kind: &str) -> Rsc {
+        Rsc {
+            permission_value: value.into(),
+            permission_type: kind.into(),
+        }
+    }
+
+    #[test]
+    fn consent_must_equal_the_whole_required_set() {
+        let required = vec![
+            rsc("TeamsActivity.Send.User", "application"),
+            rsc("InAppPurchase.Allow.User", "delegated"),
+        ];
+        assert!(check_consent(&required, &None).is_err());
+        assert!(check_consent(
+            &required,
+            &Some(vec![rsc("TeamsActivity.Send.User", "application")])
+        )
+        .is_err());
+        let mut all = required.clone();
+        all.sort();
+        assert!(check_consent(&required, &Some(all)).is_ok());
+    }
+
+    #[test]
+    fn delegated_only_requirement_may_be_omitted() {
+        let required = vec![rsc("InAppPurchase.Allow.User", "delegated")];
+        assert!(check_consent(&required, &None).is_ok());
+        assert!(check_consent(&[], &None).is_ok());
+        assert!(check_consent(&[], &Some(vec![rsc("X", "delegated")])).is_err());
+    }
+
+    #[test]
+    fn permission_type_is_accepted_in_any_case_and_stored_lowercase() {
+        let body = json!({"consentedPermissionSet": {"resourceSpecificPermissions": [
+            {"permissionValue": "TeamsActivity.Send.User", "permissionType": "Application"}]}});
+        let parsed = parse_consent(&body).unwrap().unwrap();
+        assert_eq!(parsed[0].permission_type, "application");
+        let bad = json!({"consentedPermissionSet": {"resourceSpecificPermissions": [
+            {"permissionValue": "X", "permissionType": "Both"}]}});
+        assert!(parse_consent(&bad).is_err());
+    }
+
+    #[test]
+    fn skiptokens_round_trip_and_garbage_is_refused() {
+        assert_eq!(decode_skiptoken(&encode_skiptoken(250)), Some(250));
+        assert_eq!(decode_skiptoken("not-a-token"), None);
+    }
+}

@@ -1,0 +1,429 @@
+//! The Graph origin over HTTP: CORS as Graph answers it, request ids, fault injection (latency,
+//! server errors, dropped answers), the request log, and `$batch`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::ctx::{iso_time, lock, Ctx};
+use crate::graph::{dispatch, GraphRequest, GraphResponse};
+use crate::graph_error::{GraphError, RequestIds};
+use crate::log::{LogEntry, HIDDEN_HEADERS};
+
+const EXPOSED: &str =
+    "request-id, client-request-id, Retry-After, WWW-Authenticate, Location, x-ms-ags-diagnostic";
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Handles every request of the Graph origin not under `/_devtenant`.
+pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let origin = parts.headers.get(header::ORIGIN).cloned();
+    if parts.method == Method::OPTIONS {
+        return preflight(&parts.headers, origin);
+    }
+    let body = to_bytes(body, MAX_BODY).await.unwrap_or_default().to_vec();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+    let ids = RequestIds::from_headers(&parts.headers, iso_time(ctx.now()));
+
+    inject_latency(&ctx).await;
+    let outcome = if let Some(error) = injected_server_error(&ctx) {
+        Err(error)
+    } else if let Some(rest) = path.strip_prefix("/v1.0") {
+        let graph_request = GraphRequest {
+            method: parts.method.clone(),
+            path: rest.to_string(),
+            query: query.clone(),
+            headers: parts.headers.clone(),
+            body: body.clone(),
+        };
+        if rest.eq_ignore_ascii_case("/$batch") && parts.method == Method::POST {
+            batch(&ctx, &graph_request)
+        } else {
+            dispatch(&ctx, &graph_request)
+        }
+    } else {
+        Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("Invalid version: the path must start with /v1.0, not '{path}'."),
+        ))
+    };
+    let mut response = match outcome {
+        Ok(graph_response) => to_http(graph_response),
+        Err(error) => ids.error(error),
+    };
+    decorate(&mut response, &ids, origin);
+    let status = response.status().as_u16();
+    let write = parts.method == Method::POST || parts.method == Method::DELETE;
+    let dropped = write && status < 400 && should_drop(&ctx);
+    ctx.log.push(LogEntry {
+        seq: 0,
+        origin: "graph",
+        method: parts.method.to_string(),
+        path,
+        query: (!query.is_empty()).then_some(query),
+        headers: visible_headers(&parts.headers),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        status,
+        time: ids.date.clone(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        dropped,
+        grant_type: None,
+    });
+    if dropped {
+        // The change is applied; the answer is lost: abort the connection without a response.
+        std::panic::resume_unwind(Box::new("devtenant: dropped answer (fault injection)"));
+    }
+    response
+}
+
+/// Request headers as logged (no Authorization, no cookies).
+pub fn visible_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| !HIDDEN_HEADERS.contains(&name.as_str()))
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn preflight(headers: &HeaderMap, origin: Option<HeaderValue>) -> Response {
+    let mut response = StatusCode::OK.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        origin.unwrap_or(HeaderValue::from_static("*")),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+    );
+    let requested = headers
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("authorization, content-type"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("3600"),
+    );
+    response
+}
+
+fn decorate(response: &mut Response, ids: &RequestIds, origin: Option<HeaderValue>) {
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        origin.unwrap_or(HeaderValue::from_static("*")),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED),
+    );
+    if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
+        h.insert(HeaderName::from_static("request-id"), v);
+    }
+    if let Some(v) = ids
+        .client_request_id
+        .as_deref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
+        h.insert(HeaderName::from_static("client-request-id"), v);
+    }
+    h.insert(HeaderName::from_static("x-ms-ags-diagnostic"), HeaderValue::from_static(r#"{"ServerInfo":{"DataCenter":"devtenant","Slice":"E","Ring":"0","ScaleUnit":"000","RoleInstance":"devtenant"}}"#));
+}
+
+fn to_http(graph_response: GraphResponse) -> Response {
+    let mut response = match graph_response.body {
+        Some(body) => (graph_response.status, axum::Json(body)).into_response(),
+        None => {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = graph_response.status;
+            r
+        }
+    };
+    for (name, value) in graph_response.headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
+            response.headers_mut().insert(n, v);
+        }
+    }
+    response
+}
+
+async fn inject_latency(ctx: &Ctx) {
+    let (latency, jitter) = {
+        let faults = lock(&ctx.faults);
+        (faults.latency_ms, faults.jitter_ms)
+    };
+    let extra = if jitter > 0 {
+        (lock(&ctx.dice).roll() * (jitter + 1) as f64) as u64
+    } else {
+        0
+    };
+    if latency + extra > 0 {
+        tokio::time::sleep(Duration::from_millis(latency + extra)).await;
+    }
+}
+
+fn injected_server_error(ctx: &Ctx) -> Option<GraphError> {
+    let mut faults = lock(&ctx.faults);
+    let status = if faults.server_error_next > 0 {
+        faults.server_error_next -= 1;
+        faults.server_error_status.unwrap_or(500)
+    } else if faults.server_error_rate > 0.0 && lock(&ctx.dice).roll() < faults.server_error_rate {
+        if lock(&ctx.dice).roll() < 0.5 {
+            500
+        } else {
+            503
+        }
+    } else {
+        return None;
+    };
+    Some(if status == 503 {
+        GraphError {
+            retry_after: Some(1),
+            ..GraphError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "serviceNotAvailable",
+                "The service is temporarily unavailable. Please retry later.",
+            )
+        }
+    } else {
+        GraphError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "An internal server error occurred (fault injection).",
+        )
+    })
+}
+
+fn should_drop(ctx: &Ctx) -> bool {
+    let mut faults = lock(&ctx.faults);
+    if faults.drop_next > 0 {
+        faults.drop_next -= 1;
+        return true;
+    }
+    faults.drop_rate > 0.0 && lock(&ctx.dice).roll() < faults.drop_rate
+}
+
+// ---------------------------------------------------------------- $batch
+
+fn batch(ctx: &Ctx, outer: &GraphRequest) -> Result<GraphResponse, GraphError> {
+    let body: Value = serde_json::from_slice(&outer.body)
+        .map_err(|e| GraphError::bad_request(format!("Invalid batch payload: {e}")))?;
+    let requests = body
+        .get("requests")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            GraphError::bad_request("Invalid batch payload: 'requests' must be an array.")
+        })?;
+    if requests.is_empty() || requests.len() > 20 {
+        return Err(GraphError::bad_request(
+            "Invalid batch payload: a batch holds between 1 and 20 requests.",
+        ));
+    }
+    let mut ids = BTreeSet::new();
+    for request in requests {
+        let id = request.get("id").and_then(Value::as_str).unwrap_or("");
+        if id.is_empty() || !ids.insert(id.to_string()) {
+            return Err(GraphError::bad_request(format!(
+                "Invalid batch payload: request ids must be present and unique ('{id}')."
+            )));
+        }
+        let method = request.get("method").and_then(Value::as_str).unwrap_or("");
+        if !["GET", "POST", "PATCH", "PUT", "DELETE"].contains(&method) {
+            return Err(GraphError::bad_request(format!(
+                "Invalid batch payload: request '{id}' has an invalid method."
+            )));
+        }
+        if request
+            .get("url")
+            .and_then(Value::as_str)
+            .is_none_or(|u| u.is_empty() || u.contains("://"))
+        {
+            return Err(GraphError::bad_request(format!(
+                "Invalid batch payload: request '{id}' needs a relative url."
+            )));
+        }
+        if request.get("body").is_some_and(|b| !b.is_null()) {
+            let has_content_type = request
+                .get("headers")
+                .and_then(Value::as_object)
+                .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
+            if !has_content_type {
+                return Err(GraphError::bad_request(format!(
+                    "Invalid batch payload: request '{id}' has a body but no Content-Type header."
+                )));
+            }
+        }
+    }
+    for request in requests {
+        for dependency in request
+            .get("dependsOn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let dependency = dependency.as_str().unwrap_or("");
+            if !ids.contains(dependency) {
+                return Err(GraphError::bad_request(format!(
+                    "Invalid batch payload: dependsOn names unknown request '{dependency}'."
+                )));
+            }
+        }
+    }
+    let mut statuses: BTreeMap<String, u16> = BTreeMap::new();
+    let mut responses = Vec::new();
+    // Run in dependency order: repeatedly take requests whose dependencies have run.
+    let mut pending: Vec<&Value> = requests.iter().collect();
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|r| {
+            r.get("dependsOn")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .all(|d| statuses.contains_key(d.as_str().unwrap_or("")))
+        });
+        let Some(index) = ready else {
+            return Err(GraphError::bad_request(
+                "Invalid batch payload: dependsOn forms a cycle.",
+            ));
+        };
+        let request = pending.remove(index);
+        let id = request["id"].as_str().unwrap_or("").to_string();
+        let failed_dependency = request
+            .get("dependsOn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|d| {
+                statuses
+                    .get(d.as_str().unwrap_or(""))
+                    .is_some_and(|s| *s >= 400)
+            });
+        let request_ids = RequestIds::from_headers(&outer.headers, iso_time(ctx.now()));
+        let (status, headers, body) = if let Some(dependency) = failed_dependency {
+            let error = GraphError::new(
+                StatusCode::FAILED_DEPENDENCY,
+                "FailedDependency",
+                format!(
+                    "The request depends on '{}', which failed.",
+                    dependency.as_str().unwrap_or("")
+                ),
+            );
+            (
+                424,
+                json!({"content-type": "application/json"}),
+                Some(error.body(
+                    &request_ids.request_id,
+                    request_ids.client_request_id.as_deref(),
+                    &request_ids.date,
+                )),
+            )
+        } else {
+            run_inner(ctx, outer, request, &request_ids)
+        };
+        statuses.insert(id.clone(), status);
+        let mut entry = json!({ "id": id, "status": status, "headers": headers });
+        if let Some(body) = body {
+            entry["body"] = body;
+        }
+        responses.push(entry);
+    }
+    // Graph answers in any order; this dev tenant answers in reverse so clients cannot rely on it.
+    responses.reverse();
+    Ok(GraphResponse {
+        status: StatusCode::OK,
+        headers: Vec::new(),
+        body: Some(json!({ "responses": responses })),
+    })
+}
+
+fn run_inner(
+    ctx: &Ctx,
+    outer: &GraphRequest,
+    request: &Value,
+    ids: &RequestIds,
+) -> (u16, Value, Option<Value>) {
+    let url = request["url"].as_str().unwrap_or("");
+    let url = if url.starts_with('/') {
+        url.to_string()
+    } else {
+        format!("/{url}")
+    };
+    let (path, query) = url
+        .split_once('?')
+        .map(|(p, q)| (p.to_string(), q.to_string()))
+        .unwrap_or((url.clone(), String::new()));
+    let mut headers = HeaderMap::new();
+    if let Some(auth) = outer.headers.get(header::AUTHORIZATION) {
+        headers.insert(header::AUTHORIZATION, auth.clone());
+    }
+    for (name, value) in request
+        .get("headers")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if let (Ok(n), Some(v)) = (
+            HeaderName::try_from(name.to_ascii_lowercase()),
+            value.as_str().and_then(|v| HeaderValue::from_str(v).ok()),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+    let body = match request.get("body") {
+        Some(Value::Null) | None => Vec::new(),
+        Some(Value::String(s)) => s.clone().into_bytes(),
+        Some(other) => other.to_string().into_bytes(),
+    };
+    let method = Method::from_bytes(request["method"].as_str().unwrap_or("GET").as_bytes())
+        .unwrap_or(Method::GET);
+    let inner = GraphRequest {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    };
+    match dispatch(ctx, &inner) {
+        Ok(response) => {
+            let mut headers = serde_json::Map::new();
+            if response.body.is_some() {
+                headers.insert("content-type".into(), json!("application/json"));
+            }
+            for (k, v) in response.headers {
+                headers.insert(k, json!(v));
+            }
+            (
+                response.status.as_u16(),
+                Value::Object(headers),
+                response.body,
+            )
+        }
+        Err(error) => {
+            let mut headers = serde_json::Map::new();
+            headers.insert("content-type".into(), json!("application/json"));
+            if let Some(seconds) = error.retry_after {
+                headers.insert("Retry-After".into(), json!(seconds.to_string()));
+            }
+            (
+                error.status.as_u16(),
+                Value::Object(headers),
+                Some(error.body(&ids.request_id, ids.client_request_id.as_deref(), &ids.date)),
+            )
+        }
+    }
+}

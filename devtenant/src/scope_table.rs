@@ -1,0 +1,195 @@
+//! Generated from shared/graph/permissions-subset.json (delegated scheme): the scopes that allow
+//! each Graph operation the dev tenant serves, and which delegated scopes need admin consent.
+//! `tests/contract.rs` re-derives both tables from the catalogue and fails when they differ.
+
+/// (method, catalogue path template, delegated scopes allowing it, sorted).
+pub const OPERATION_SCOPES: &[(&str, &str, &[&str])] = &[
+    (
+        "GET",
+        "/users",
+        &[
+            "Directory.Read.All",
+            "User.Read.All",
+            "User.ReadBasic.All",
+            "User.ReadWrite.All",
+        ],
+    ),
+    (
+        "GET",
+        "/users/{id}",
+        &[
+            "Directory.Read.All",
+            "User.Read",
+            "User.Read.All",
+            "User.ReadBasic.All",
+            "User.ReadWrite",
+            "User.ReadWrite.All",
+        ],
+    ),
+    (
+        "GET",
+        "/me",
+        &[
+            "Directory.Read.All",
+            "User.Read",
+            "User.Read.All",
+            "User.ReadBasic.All",
+            "User.ReadWrite",
+            "User.ReadWrite.All",
+        ],
+    ),
+    (
+        "GET",
+        "/users/{id}/teamwork/installedapps",
+        &[
+            "TeamsAppInstallation.ManageSelectedForUser",
+            "TeamsAppInstallation.ReadForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+            "TeamsAppInstallation.ReadWriteForUser",
+            "TeamsAppInstallation.ReadWriteSelectedForUser",
+            "TeamsAppInstallation.ReadWriteSelfForUser",
+        ],
+    ),
+    (
+        "GET",
+        "/users/{id}/teamwork/installedapps/{id}",
+        &[
+            "TeamsAppInstallation.ManageSelectedForUser",
+            "TeamsAppInstallation.ReadForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+            "TeamsAppInstallation.ReadWriteForUser",
+            "TeamsAppInstallation.ReadWriteSelectedForUser",
+            "TeamsAppInstallation.ReadWriteSelfForUser",
+        ],
+    ),
+    (
+        "GET",
+        "/users/{id}/teamwork/installedapps/{id}/chat",
+        &[
+            "TeamsAppInstallation.ReadForUser",
+            "TeamsAppInstallation.ReadWriteForUser",
+            "TeamsAppInstallation.ReadWriteSelectedForUser",
+            "TeamsAppInstallation.ReadWriteSelfForUser",
+        ],
+    ),
+    (
+        "POST",
+        "/users/{id}/teamwork/installedapps",
+        &[
+            "TeamsAppInstallation.ManageSelectedForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+            "TeamsAppInstallation.ReadWriteForUser",
+            "TeamsAppInstallation.ReadWriteSelectedForUser",
+            "TeamsAppInstallation.ReadWriteSelfForUser",
+        ],
+    ),
+    (
+        "POST",
+        "/users/{id}/teamwork/installedapps/{id}/upgrade",
+        &[
+            "TeamsAppInstallation.ManageSelectedForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+            "TeamsAppInstallation.ReadWriteForUser",
+            "TeamsAppInstallation.ReadWriteSelectedForUser",
+            "TeamsAppInstallation.ReadWriteSelfForUser",
+        ],
+    ),
+    (
+        "DELETE",
+        "/users/{id}/teamwork/installedapps/{id}",
+        &[
+            "TeamsAppInstallation.ManageSelectedForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+            "TeamsAppInstallation.ReadWriteForUser",
+            "TeamsAppInstallation.ReadWriteSelectedForUser",
+            "TeamsAppInstallation.ReadWriteSelfForUser",
+        ],
+    ),
+    (
+        "GET",
+        "/appcatalogs/teamsapps",
+        &[
+            "AppCatalog.Read.All",
+            "AppCatalog.ReadWrite.All",
+            "AppCatalog.Submit",
+            "Directory.Read.All",
+        ],
+    ),
+    (
+        "GET",
+        "/users/{id}/permissiongrants",
+        &[
+            "ResourceSpecificPermissionGrant.ReadForUser",
+            "TeamsAppInstallation.ManageSelectedForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentForUser",
+            "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+        ],
+    ),
+    (
+        "GET",
+        "/teamwork/teamsappsettings",
+        &[
+            "TeamworkAppSettings.Read.All",
+            "TeamworkAppSettings.ReadWrite.All",
+        ],
+    ),
+    ("GET", "/oauth2permissiongrants", &["Directory.Read.All"]),
+    (
+        "GET",
+        "/serviceprincipals(appid={value})",
+        &["Application.Read.All", "Directory.Read.All"],
+    ),
+    (
+        "GET",
+        "/serviceprincipals/{id}",
+        &["Application.Read.All", "Directory.Read.All"],
+    ),
+    (
+        "GET",
+        "/serviceprincipals/{id}/approleassignments",
+        &["Application.Read.All", "Directory.Read.All"],
+    ),
+];
+
+/// (delegated scope, requires admin consent), every delegated scope of the catalogue.
+pub const DELEGATED_SCOPES: &[(&str, bool)] = &[
+    ("AppCatalog.Read.All", false),
+    ("AppCatalog.ReadWrite.All", true),
+    ("AppCatalog.Submit", false),
+    ("Application.Read.All", true),
+    ("Directory.Read.All", true),
+    ("ResourceSpecificPermissionGrant.ReadForChat", false),
+    ("ResourceSpecificPermissionGrant.ReadForTeam", false),
+    ("ResourceSpecificPermissionGrant.ReadForUser", true),
+    ("TeamsAppInstallation.ManageSelectedForChat", true),
+    ("TeamsAppInstallation.ManageSelectedForTeam", true),
+    ("TeamsAppInstallation.ManageSelectedForUser", true),
+    ("TeamsAppInstallation.ReadForChat", false),
+    ("TeamsAppInstallation.ReadForTeam", true),
+    ("TeamsAppInstallation.ReadForUser", false),
+    ("TeamsAppInstallation.ReadWriteAndConsentForChat", true),
+    ("TeamsAppInstallation.ReadWriteAndConsentForTeam", true),
+    ("TeamsAppInstallation.ReadWriteAndConsentForUser", true),
+    ("TeamsAppInstallation.ReadWriteAndConsentSelfForChat", true),
+    ("TeamsAppInstallation.ReadWriteAndConsentSelfForTeam", true),
+    ("TeamsAppInstallation.ReadWriteAndConsentSelfForUser", true),
+    ("TeamsAppInstallation.ReadWriteForChat", true),
+    ("TeamsAppInstallation.ReadWriteForTeam", true),
+    ("TeamsAppInstallation.ReadWriteForUser", true),
+    ("TeamsAppInstallation.ReadWriteSelectedForUser", true),
+    ("TeamsAppInstallation.ReadWriteSelfForChat", true),
+    ("TeamsAppInstallation.ReadWriteSelfForTeam", true),
+    ("TeamsAppInstallation.ReadWriteSelfForUser", false),
+    ("TeamworkAppSettings.Read.All", false),
+    ("TeamworkAppSettings.ReadWrite.All", true),
+    ("User.Read", false),
+    ("User.Read.All", true),
+    ("User.ReadBasic.All", false),
+    ("User.ReadWrite", false),
+    ("User.ReadWrite.All", true),
+];

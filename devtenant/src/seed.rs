@@ -1,0 +1,297 @@
+//! The seed: the tenant the dev tenant starts with (users, the portal's app registration, the
+//! Teams app catalog with versions and RSC requirements, existing installations), read from a
+//! JSON file, or generated large for benchmarks.
+
+use serde::{Deserialize, Serialize};
+
+/// Role names a seeded user may have, with their Entra role template ids (`wids`).
+pub const ROLE_TEMPLATES: [(&str, &str); 2] = [
+    ("teamsAdministrator", "69091246-20e8-4a56-aa4d-066075b2a7a8"),
+    (
+        "globalAdministrator",
+        "62e90394-69f5-4237-9190-012177145e10",
+    ),
+];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seed {
+    pub tenant: SeedTenant,
+    pub applications: Vec<SeedApplication>,
+    pub users: Vec<SeedUser>,
+    pub teams_apps: Vec<SeedTeamsApp>,
+    #[serde(default)]
+    pub installations: Vec<SeedInstallation>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedTenant {
+    pub id: String,
+    pub domain: String,
+    pub display_name: String,
+    pub personal_scope_rsc_enabled: bool,
+}
+
+/// An app registration (a client of the identity endpoints).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedApplication {
+    pub display_name: String,
+    pub app_id: String,
+    #[serde(default)]
+    pub spa_redirect_uris: Vec<String>,
+    /// Also register the portal origin the dev tenant serves (its port is only known at start).
+    #[serde(default)]
+    pub register_portal_origin: bool,
+    /// Redirect URIs registered as "Web": the token endpoint refuses them from a browser.
+    #[serde(default)]
+    pub web_redirect_uris: Vec<String>,
+    /// Graph delegated permissions configured on the registration (what `.default` means).
+    #[serde(default)]
+    pub required_scopes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedUser {
+    pub id: String,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub user_principal_name: String,
+    pub mail: Option<String>,
+    pub job_title: Option<String>,
+    pub user_type: String,
+    pub account_enabled: bool,
+    pub preferred_language: Option<String>,
+    pub office_location: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+impl SeedUser {
+    /// Role template ids for the `wids` claim.
+    pub fn wids(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter_map(|role| {
+                ROLE_TEMPLATES
+                    .iter()
+                    .find(|(name, _)| name == role)
+                    .map(|(_, id)| id.to_string())
+            })
+            .collect()
+    }
+
+    /// Teams Administrator or Global Administrator: may act on anyone.
+    pub fn is_admin(&self) -> bool {
+        !self.wids().is_empty()
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedTeamsApp {
+    pub id: String,
+    pub external_id: String,
+    pub display_name: String,
+    pub distribution_method: String,
+    #[serde(default)]
+    pub blocked_by_policy: bool,
+    /// Oldest first.
+    pub definitions: Vec<SeedDefinition>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedDefinition {
+    pub id: String,
+    pub version: String,
+    pub publishing_state: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub short_description: Option<String>,
+    pub last_modified_date_time: Option<String>,
+    pub client_app_id: Option<String>,
+    #[serde(default)]
+    pub resource_specific_permissions: Vec<Rsc>,
+}
+
+/// One resource-specific permission (`teamsAppResourceSpecificPermission`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "camelCase")]
+pub struct Rsc {
+    pub permission_value: String,
+    /// `delegated` or `application`, stored lowercase.
+    pub permission_type: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedInstallation {
+    /// User id or UPN.
+    pub user: String,
+    /// Catalog app id.
+    pub app: String,
+    /// Installed version of a definition of that app.
+    pub version: String,
+}
+
+impl Seed {
+    /// Reads and checks a seed file; every inconsistency is an error naming it.
+    pub fn load(path: &std::path::Path) -> Result<Seed, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read seed {}: {e}", path.display()))?;
+        let seed: Seed = serde_json::from_str(&text)
+            .map_err(|e| format!("seed {} is not valid: {e}", path.display()))?;
+        seed.check()?;
+        Ok(seed)
+    }
+
+    /// The seed shipped in the repository.
+    pub fn builtin() -> Result<Seed, String> {
+        let seed: Seed = serde_json::from_str(include_str!("../seed/tenant.json"))
+            .map_err(|e| format!("built-in seed is not valid: {e}"))?;
+        seed.check()?;
+        Ok(seed)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for user in &self.users {
+            for role in &user.roles {
+                if !ROLE_TEMPLATES.iter().any(|(name, _)| name == role) {
+                    return Err(format!(
+                        "user {} has unknown role {role}",
+                        user.user_principal_name
+                    ));
+                }
+            }
+        }
+        for app in &self.teams_apps {
+            for definition in &app.definitions {
+                for rsc in &definition.resource_specific_permissions {
+                    if rsc.permission_type != "delegated" && rsc.permission_type != "application" {
+                        return Err(format!(
+                            "app {} {}: permissionType must be delegated or application",
+                            app.display_name, definition.version
+                        ));
+                    }
+                }
+            }
+        }
+        for installation in &self.installations {
+            let user_ok = self.users.iter().any(|u| {
+                u.id == installation.user
+                    || u.user_principal_name
+                        .eq_ignore_ascii_case(&installation.user)
+            });
+            let app = self.teams_apps.iter().find(|a| a.id == installation.app);
+            let version_ok = app.is_some_and(|a| {
+                a.definitions
+                    .iter()
+                    .any(|d| d.version == installation.version)
+            });
+            if !user_ok || !version_ok {
+                return Err(format!(
+                    "installation of {} {} for {} names an unknown user, app or version",
+                    installation.app, installation.version, installation.user
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds generated users and apps until there are `users` and `apps` of each (benchmarks).
+    pub fn enlarge(&mut self, users: usize, apps: usize) {
+        let namespace = uuid::Uuid::from_u128(0x5eed_0000_0000_4000_8000_0000_0000_0001);
+        let domain = self.tenant.domain.clone();
+        let mut n = 0;
+        while self.users.len() < users {
+            n += 1;
+            let upn = format!("user{n:05}@{domain}");
+            self.users.push(SeedUser {
+                id: uuid::Uuid::new_v5(&namespace, upn.as_bytes()).to_string(),
+                display_name: format!("Generated User {n:05}"),
+                given_name: Some("Generated".into()),
+                surname: Some(format!("User {n:05}")),
+                mail: Some(upn.replace(".onmicrosoft.com", ".com")),
+                user_principal_name: upn,
+                job_title: Some("Generated".into()),
+                user_type: "Member".into(),
+                account_enabled: true,
+                preferred_language: Some("en-US".into()),
+                office_location: None,
+                roles: Vec::new(),
+            });
+        }
+        let mut n = 0;
+        while self.teams_apps.len() < apps {
+            n += 1;
+            let external = format!("generated-app-{n:03}");
+            let id = uuid::Uuid::new_v5(&namespace, external.as_bytes()).to_string();
+            let definitions = (0..3)
+                .map(|v| SeedDefinition {
+                    id: uuid::Uuid::new_v5(&namespace, format!("{external}:{v}").as_bytes())
+                        .to_string(),
+                    version: format!("1.{v}.0"),
+                    publishing_state: "published".into(),
+                    display_name: format!("Generated App {n:03}"),
+                    description: None,
+                    short_description: None,
+                    last_modified_date_time: Some("2026-01-01T00:00:00Z".into()),
+                    client_app_id: None,
+                    resource_specific_permissions: Vec::new(),
+                })
+                .collect();
+            self.teams_apps.push(SeedTeamsApp {
+                id,
+                external_id: external,
+                display_name: format!("Generated App {n:03}"),
+                distribution_method: "organization".into(),
+                blocked_by_policy: false,
+                definitions,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_seed_is_realistic() {
+        let seed = Seed::builtin().unwrap();
+        assert!(seed.users.len() >= 45, "{}", seed.users.len());
+        assert!(seed.teams_apps.len() >= 12);
+        assert!(seed
+            .users
+            .iter()
+            .any(|u| u.display_name.contains("O'Brien")));
+        assert!(seed.users.iter().any(|u| u.display_name.contains("Zoë")));
+        assert!(seed
+            .users
+            .iter()
+            .any(|u| u.user_principal_name.contains('+') && u.user_principal_name.contains('#')));
+        assert!(seed.users.iter().any(|u| u.user_type == "Guest"));
+        assert!(seed.users.iter().filter(|u| u.is_admin()).count() >= 2);
+        assert!(seed.teams_apps.iter().any(|a| a.blocked_by_policy));
+        let states: Vec<&str> = seed
+            .teams_apps
+            .iter()
+            .flat_map(|a| a.definitions.iter().map(|d| d.publishing_state.as_str()))
+            .collect();
+        for state in ["published", "submitted", "rejected"] {
+            assert!(states.contains(&state), "{state}");
+        }
+    }
+
+    #[test]
+    fn enlarge_reaches_the_requested_size() {
+        let mut seed = Seed::builtin().unwrap();
+        seed.enlarge(10_000, 100);
+        assert_eq!(seed.users.len(), 10_000);
+        assert_eq!(seed.teams_apps.len(), 100);
+    }
+}

@@ -1,0 +1,247 @@
+//! The tenant's mutable state (directory, catalog, installations, consents) behind one lock,
+//! optionally persisted: with `--state FILE` every change is written atomically (write, fsync,
+//! rename), and a file that does not parse is refused rather than replaced.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::seed::{Rsc, Seed, SeedApplication, SeedDefinition, SeedTeamsApp, SeedTenant, SeedUser};
+
+/// A personal-scope installation.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Installation {
+    pub id: String,
+    pub user_id: String,
+    pub app_id: String,
+    pub definition_id: String,
+    /// The consented set as recorded at install or upgrade (lowercase types).
+    pub consented: Option<Vec<Rsc>>,
+}
+
+/// Everything that changes while the dev tenant runs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantState {
+    pub format: u32,
+    pub tenant: SeedTenant,
+    pub applications: Vec<SeedApplication>,
+    pub users: Vec<SeedUser>,
+    pub teams_apps: Vec<SeedTeamsApp>,
+    pub installations: Vec<Installation>,
+    /// Tenant-wide (admin) consent: client id → scope names.
+    pub admin_consents: BTreeMap<String, BTreeSet<String>>,
+    /// A user's own consent: "client id|user id" → scope names.
+    pub user_consents: BTreeMap<String, BTreeSet<String>>,
+    /// Continuous access evaluation: user id → time (unix seconds) of the last revocation event.
+    pub revocations: BTreeMap<String, i64>,
+}
+
+/// The installation id Graph uses (observed: base64 of `{userId}##{teamsAppId}`, without padding
+/// as in the seed pages).
+pub fn installation_id(user_id: &str, app_id: &str) -> String {
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("{user_id}##{app_id}"))
+}
+
+impl TenantState {
+    /// The state a seed describes.
+    pub fn from_seed(seed: Seed) -> TenantState {
+        let mut state = TenantState {
+            format: 1,
+            tenant: seed.tenant,
+            applications: seed.applications,
+            users: seed.users,
+            teams_apps: seed.teams_apps,
+            installations: Vec::new(),
+            admin_consents: BTreeMap::new(),
+            user_consents: BTreeMap::new(),
+            revocations: BTreeMap::new(),
+        };
+        for seeded in seed.installations {
+            let Some(user_id) = state.find_user(&seeded.user).map(|u| u.id.clone()) else {
+                continue;
+            };
+            let Some(app) = state.teams_apps.iter().find(|a| a.id == seeded.app) else {
+                continue;
+            };
+            let Some(definition) = app.definitions.iter().find(|d| d.version == seeded.version)
+            else {
+                continue;
+            };
+            let required = definition.resource_specific_permissions.clone();
+            state.installations.push(Installation {
+                id: installation_id(&user_id, &app.id),
+                user_id,
+                app_id: app.id.clone(),
+                definition_id: definition.id.clone(),
+                consented: (!required.is_empty()).then_some(required),
+            });
+        }
+        state
+    }
+
+    /// A user by id (case-insensitive GUID) or UPN (case-insensitive).
+    pub fn find_user(&self, id_or_upn: &str) -> Option<&SeedUser> {
+        self.users.iter().find(|u| {
+            u.id.eq_ignore_ascii_case(id_or_upn)
+                || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)
+        })
+    }
+
+    pub fn find_app(&self, app_id: &str) -> Option<&SeedTeamsApp> {
+        self.teams_apps
+            .iter()
+            .find(|a| a.id.eq_ignore_ascii_case(app_id))
+    }
+
+    pub fn find_definition(&self, definition_id: &str) -> Option<(&SeedTeamsApp, &SeedDefinition)> {
+        self.teams_apps.iter().find_map(|a| {
+            a.definitions
+                .iter()
+                .find(|d| d.id == definition_id)
+                .map(|d| (a, d))
+        })
+    }
+
+    pub fn application(&self, client_id: &str) -> Option<&SeedApplication> {
+        self.applications
+            .iter()
+            .find(|a| a.app_id.eq_ignore_ascii_case(client_id))
+    }
+}
+
+/// Latest published definition of an app.
+pub fn latest_published(app: &SeedTeamsApp) -> Option<&SeedDefinition> {
+    app.definitions
+        .iter()
+        .rev()
+        .find(|d| d.publishing_state == "published")
+}
+
+/// The state and where it is persisted.
+pub struct Store {
+    state: Mutex<TenantState>,
+    path: Option<PathBuf>,
+}
+
+impl Store {
+    /// A store that lives in memory only.
+    pub fn in_memory(state: TenantState) -> Store {
+        Store {
+            state: Mutex::new(state),
+            path: None,
+        }
+    }
+
+    /// Opens `path`: reads it when it exists (refusing a corrupt file), otherwise writes `initial`.
+    pub fn open(path: &Path, initial: impl FnOnce() -> TenantState) -> Result<Store, String> {
+        let state = match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str::<TenantState>(&text).map_err(|e| {
+                format!(
+                    "state file {} is corrupt ({e}); refusing to replace it. Move it aside or delete it to start from the seed.",
+                    path.display()
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let state = initial();
+                write_atomically(path, &state)?;
+                state
+            }
+            Err(e) => return Err(format!("cannot read state file {}: {e}", path.display())),
+        };
+        Ok(Store {
+            state: Mutex::new(state),
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// Read access.
+    pub fn read(&self) -> MutexGuard<'_, TenantState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies a change and persists it before returning; a failed write undoes the change.
+    pub fn write<T>(&self, change: impl FnOnce(&mut TenantState) -> T) -> Result<T, String> {
+        let mut guard = self.read();
+        let before = self.path.as_ref().map(|_| guard.clone());
+        let result = change(&mut guard);
+        if let Some(path) = &self.path {
+            if let Err(e) = write_atomically(path, &guard) {
+                if let Some(before) = before {
+                    *guard = before;
+                }
+                return Err(e);
+            }
+        }
+        Ok(result)
+    }
+}
+
+fn write_atomically(path: &Path, state: &TenantState) -> Result<(), String> {
+    let text = serde_json::to_vec_pretty(state).map_err(|e| e.to_string())?;
+    let tmp = path.with_extension("tmp");
+    let fail = |e: std::io::Error| format!("cannot write state file {}: {e}", path.display());
+    let mut file = std::fs::File::create(&tmp).map_err(fail)?;
+    file.write_all(&text).map_err(fail)?;
+    file.sync_all().map_err(fail)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(fail)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_installation_ids_match_graphs_observed_form() {
+        let state = TenantState::from_seed(Seed::builtin().unwrap());
+        let id = installation_id(
+            "5b649834-7412-4cce-9e69-176e95a394f5",
+            "a6b63365-31a4-4f43-92ec-710b71557af9",
+        );
+        assert_eq!(
+            id,
+            "NWI2NDk4MzQtNzQxMi00Y2NlLTllNjktMTc2ZTk1YTM5NGY1IyNhNmI2MzM2NS0zMWE0LTRmNDMtOTJlYy03MTBiNzE1NTdhZjk"
+        );
+        assert!(state.installations.iter().any(|i| i.id == id));
+    }
+
+    #[test]
+    fn corrupt_state_file_is_refused_and_kept() {
+        let dir = std::env::temp_dir().join(format!("devtenant-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.json");
+        std::fs::write(&path, "{ not json").unwrap();
+        let error = Store::open(&path, || unreachable!()).err().unwrap();
+        assert!(error.contains("corrupt"), "{error}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ not json");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn changes_survive_reopening() {
+        let dir = std::env::temp_dir().join(format!("devtenant-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.json");
+        let store =
+            Store::open(&path, || TenantState::from_seed(Seed::builtin().unwrap())).unwrap();
+        store.write(|s| s.installations.clear()).unwrap();
+        drop(store);
+        let reopened = Store::open(&path, || unreachable!()).unwrap();
+        assert!(reopened.read().installations.is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
