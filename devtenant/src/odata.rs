@@ -234,7 +234,10 @@ pub fn search_matches(text: &str, value: &str) -> bool {
     let whole = text.to_lowercase();
     let starts_a_word = |needle: &str| {
         whole.match_indices(needle).any(|(i, _)| {
-            whole[..i].chars().next_back().is_none_or(|c| c.is_whitespace() || "@._-'".contains(c))
+            whole[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| c.is_whitespace() || "@._-'".contains(c))
         })
     };
     value.to_lowercase().split_whitespace().all(starts_a_word)
