@@ -10,28 +10,12 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use tokio::net::TcpListener;
 
-mod admin;
-mod crypto;
-mod ctx;
-mod faults;
-mod graph;
-mod graph_error;
-mod graph_http;
-mod identity;
-mod identity_log;
-mod log;
-mod odata;
-mod portal_origin;
-mod scope_table;
-mod seed;
-mod store;
-mod throttle;
-
-use ctx::{Ctx, Options, Urls};
-use faults::{Dice, Faults};
-use seed::Seed;
-use store::{Store, TenantState};
-use throttle::{Limits, Throttle};
+use devtenant::ctx::{Ctx, Options, Urls};
+use devtenant::faults::{Dice, Faults};
+use devtenant::seed::Seed;
+use devtenant::store::{Store, TenantState};
+use devtenant::throttle::{Limits, Throttle};
+use devtenant::{admin, crypto, graph_http, identity, identity_log, log, portal_origin};
 
 /// A local emulator of Entra ID and the Microsoft Graph v1.0 surface the Teams App Portal uses.
 ///
