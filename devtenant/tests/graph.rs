@@ -702,3 +702,64 @@ fn catalog_and_delegated_consent_views() {
     assert_eq!(status, 200);
     assert!(assignments["value"].is_array());
 }
+
+#[test]
+fn chat_with_an_installed_app() {
+    let tenant = DevTenant::start(&[]);
+    let token = tenant.token(MEMBER, READ);
+    let (_, apps) = tenant.get("/me/teamwork/installedApps", &token);
+    let id = value(&apps)[0]["id"].as_str().unwrap().to_string();
+    let (status, chat) = tenant.get(&format!("/me/teamwork/installedApps/{id}/chat"), &token);
+    assert_eq!(status, 200, "{chat}");
+    assert_eq!(chat["chatType"], "oneOnOne");
+    assert!(chat["id"].as_str().unwrap().starts_with("19:"));
+    assert_eq!(
+        tenant
+            .get(
+                "/me/teamwork/installedApps/bm90LWFuLWluc3RhbGxhdGlvbg/chat",
+                &token
+            )
+            .0,
+        404
+    );
+}
+
+#[test]
+fn fault_rates_set_by_flags() {
+    let tenant = DevTenant::start(&[
+        "--server-error-rate",
+        "1",
+        "--latency-ms",
+        "50",
+        "--jitter-ms",
+        "20",
+    ]);
+    let token = tenant.token(MEMBER, READ);
+    let started = std::time::Instant::now();
+    let statuses: Vec<u16> = (0..6).map(|_| tenant.get("/me", &token).0).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 500 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    let faults = tenant.admin(Method::GET, "/faults", None);
+    assert_eq!(faults["serverErrorRate"], 1.0);
+    // Out-of-range values are refused, by flag and at run time.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_devtenant"))
+        .args([
+            "--dist",
+            tenant.dist().to_str().unwrap(),
+            "--drop-rate",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let response = tenant
+        .http
+        .put(format!("{}/_devtenant/faults", tenant.graph))
+        .json(&json!({"dropRate": -1}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
