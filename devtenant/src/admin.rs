@@ -137,14 +137,23 @@ async fn tenant(State(ctx): State<Arc<Ctx>>, Json(patch): Json<TenantPatch>) -> 
     }
 }
 
-/// The seeded accounts to sign in with, admins first.
+/// The seeded accounts to sign in with: admins first, then members with the most personal apps
+/// (the interesting ones to manage), then guests.
 pub fn account_list(ctx: &Ctx) -> Vec<Value> {
     let state = ctx.store.read();
+    let installs = |id: &str| {
+        state
+            .installations
+            .iter()
+            .filter(|i| i.user_id == id)
+            .count()
+    };
     let mut users: Vec<_> = state.users.iter().filter(|u| u.account_enabled).collect();
     users.sort_by_key(|u| {
         (
             !u.is_admin(),
             u.user_type != "Member",
+            std::cmp::Reverse(installs(&u.id)),
             u.display_name.clone(),
         )
     });

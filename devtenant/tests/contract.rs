@@ -18,7 +18,9 @@ fn shared(path: &str) -> Option<PathBuf> {
     if file.is_file() {
         Some(file)
     } else {
-        println!(
+        // Written to stderr directly so libtest's capture does not hide the reason.
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED: {} is absent (the shared contract lives beside the project checkout)",
             file.display()
         );

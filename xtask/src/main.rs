@@ -67,12 +67,22 @@ fn demo(args: &[String]) -> Result<(), String> {
     process::exec(process::cargo().args(["build", "--locked", "-p", "devtenant"]))?;
     process::step("serve the portal against the dev tenant (Ctrl-C stops it)");
     let bin = process::target_dir().join("debug").join("devtenant");
-    process::exec(std::process::Command::new(bin).args([
+    let mut command = std::process::Command::new(bin);
+    command.args([
         "--host",
         "127.0.0.1",
         "--portal-port",
         &port,
         "--dist",
         "dist",
-    ]))
+    ]);
+    // Become the dev tenant, so a signal meant for the demo reaches it and leaves no orphan.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = command.exec();
+        Err(format!("cannot start the dev tenant: {error}"))
+    }
+    #[cfg(not(unix))]
+    process::exec(&mut command)
 }
