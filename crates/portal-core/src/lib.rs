@@ -2,6 +2,7 @@
 //! Runtime configuration, the national-cloud table and the i18n catalogues live here so that
 //! `cargo test` checks them natively in milliseconds; the Leptos crate only renders them.
 
+pub mod auth;
 pub mod cloud;
 pub mod config;
 pub mod i18n;

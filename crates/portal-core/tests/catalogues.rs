@@ -124,10 +124,15 @@ fn key_like_literals(text: &str) -> BTreeSet<String> {
 fn called_keys(text: &str) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
     for marker in [".t(\"", ".tf(\"", ".tp(\"", "key=\""] {
-        for chunk in text.split(marker).skip(1) {
-            if let Some((key, _)) = chunk.split_once('"') {
+        let mut chunks = text.split(marker);
+        let mut before = chunks.next().unwrap_or("");
+        for chunk in chunks {
+            // A `key="..."` prop follows whitespace or `what_`; prose like `key="value"` does not.
+            let prop = !marker.starts_with("key") || before.ends_with(char::is_whitespace) || before.ends_with('_');
+            if let (true, Some((key, _))) = (prop, chunk.split_once('"')) {
                 keys.insert(key.to_string());
             }
+            before = chunk;
         }
     }
     keys

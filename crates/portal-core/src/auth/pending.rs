@@ -1,0 +1,178 @@
+//! Authorization requests waiting for their callback, keyed by `state`: stored before the
+//! redirect (in sessionStorage in the browser), taken exactly once on the callback, refused when
+//! unknown, already used or too old.
+
+use serde::{Deserialize, Serialize};
+
+/// What the callback needs to finish a sign-in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    /// Where the user was going (path and query inside the portal).
+    pub return_to: String,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+    /// Unix seconds when the request was made.
+    pub created_at: i64,
+}
+
+/// How long a pending request may wait for its callback.
+pub const PENDING_LIFETIME_SECONDS: i64 = 600;
+/// Storage key prefix.
+pub const KEY_PREFIX: &str = "tap.auth.pending.";
+
+/// A string key-value store (sessionStorage in the browser, a map in tests).
+pub trait KeyValueStore {
+    fn get(&self, key: &str) -> Option<String>;
+    fn set(&mut self, key: &str, value: &str);
+    fn remove(&mut self, key: &str);
+    fn keys(&self) -> Vec<String>;
+}
+
+/// Why a callback was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PendingError {
+    /// No request with this state: forged, replayed, or from another tab or browser.
+    UnknownState,
+    /// The request is older than [`PENDING_LIFETIME_SECONDS`].
+    Expired,
+}
+
+/// Saves a pending request.
+pub fn save(store: &mut dyn KeyValueStore, pending: &PendingAuthorization) {
+    if let Ok(json) = serde_json::to_string(pending) {
+        store.set(&format!("{KEY_PREFIX}{}", pending.state), &json);
+    }
+}
+
+/// Takes the request for `state` (removing it whatever the outcome) and drops expired ones.
+pub fn take(
+    store: &mut dyn KeyValueStore,
+    state: &str,
+    now: i64,
+) -> Result<PendingAuthorization, PendingError> {
+    // Housekeeping: forget every expired request.
+    for key in store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(KEY_PREFIX))
+    {
+        let expired = store
+            .get(&key)
+            .and_then(|json| serde_json::from_str::<PendingAuthorization>(&json).ok())
+            .is_none_or(|p| now - p.created_at > PENDING_LIFETIME_SECONDS);
+        if expired && key != format!("{KEY_PREFIX}{state}") {
+            store.remove(&key);
+        }
+    }
+    if state.is_empty() {
+        return Err(PendingError::UnknownState);
+    }
+    let key = format!("{KEY_PREFIX}{state}");
+    let json = store.get(&key).ok_or(PendingError::UnknownState)?;
+    store.remove(&key);
+    let pending: PendingAuthorization =
+        serde_json::from_str(&json).map_err(|_| PendingError::UnknownState)?;
+    if pending.state != state {
+        return Err(PendingError::UnknownState);
+    }
+    if now - pending.created_at > PENDING_LIFETIME_SECONDS {
+        return Err(PendingError::Expired);
+    }
+    Ok(pending)
+}
+
+/// Removes every pending request (sign-out).
+pub fn clear(store: &mut dyn KeyValueStore) {
+    for key in store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(KEY_PREFIX))
+    {
+        store.remove(&key);
+    }
+}
+
+/// An in-memory store.
+#[derive(Default, Debug)]
+pub struct MemoryStore(pub std::collections::BTreeMap<String, String>);
+
+impl KeyValueStore for MemoryStore {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set(&mut self, key: &str, value: &str) {
+        self.0.insert(key.to_string(), value.to_string());
+    }
+    fn remove(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn keys(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(state: &str, created_at: i64) -> PendingAuthorization {
+        PendingAuthorization {
+            state: state.into(),
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+            return_to: "/users".into(),
+            scopes: vec!["profile".into()],
+            created_at,
+        }
+    }
+
+    #[test]
+    fn a_state_is_taken_once() {
+        let mut store = MemoryStore::default();
+        save(&mut store, &pending("s1", 100));
+        assert_eq!(take(&mut store, "s1", 150).unwrap().return_to, "/users");
+        assert_eq!(
+            take(&mut store, "s1", 150),
+            Err(PendingError::UnknownState),
+            "replayed callback"
+        );
+    }
+
+    #[test]
+    fn forged_and_empty_states_are_refused() {
+        let mut store = MemoryStore::default();
+        save(&mut store, &pending("real", 100));
+        assert_eq!(
+            take(&mut store, "forged", 100),
+            Err(PendingError::UnknownState)
+        );
+        assert_eq!(take(&mut store, "", 100), Err(PendingError::UnknownState));
+        assert!(
+            take(&mut store, "real", 100).is_ok(),
+            "a forged attempt does not burn the real one"
+        );
+    }
+
+    #[test]
+    fn old_requests_expire_and_are_swept() {
+        let mut store = MemoryStore::default();
+        save(&mut store, &pending("old", 0));
+        save(&mut store, &pending("stale", 0));
+        save(&mut store, &pending("fresh", 1000));
+        assert_eq!(take(&mut store, "old", 1000), Err(PendingError::Expired));
+        assert!(store.get(&format!("{KEY_PREFIX}stale")).is_none(), "swept");
+        assert!(take(&mut store, "fresh", 1000).is_ok());
+    }
+
+    #[test]
+    fn clear_removes_only_pending_requests() {
+        let mut store = MemoryStore::default();
+        save(&mut store, &pending("a", 0));
+        store.set("other", "x");
+        clear(&mut store);
+        assert_eq!(store.keys(), vec!["other".to_string()]);
+    }
+}

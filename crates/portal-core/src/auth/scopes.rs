@@ -1,0 +1,155 @@
+//! The least-privileged delegated scope each Graph operation needs (from the permission
+//! catalogue and facts.md), written with the cloud's Graph host, and the scopes of sign-in.
+
+use crate::cloud::Cloud;
+
+/// What the portal does with Graph, in the vocabulary of the permissions it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    /// Read the signed-in user (`/me`).
+    ReadProfile,
+    /// Find users by name, UPN or mail.
+    FindUsers,
+    /// List a user's personal apps.
+    ReadInstallations,
+    /// Read the tenant app catalog.
+    ReadCatalog,
+    /// Read the tenant switch for personal-scope RSC.
+    ReadTenantSettings,
+    /// Read a user's RSC grants.
+    ReadGrants,
+    /// Install, upgrade or uninstall an app with no application RSC.
+    WriteInstallations,
+    /// Install or upgrade an app consenting to its application RSC.
+    WriteInstallationsWithConsent,
+}
+
+/// OpenID Connect scopes of every sign-in (`openid` is added by the openidconnect crate itself).
+pub const OIDC_SCOPES: [&str; 2] = ["profile", "offline_access"];
+
+/// The operations signing in asks for: reads only; writes are asked when an action needs them.
+pub const SIGN_IN_OPERATIONS: [Operation; 5] = [
+    Operation::ReadProfile,
+    Operation::FindUsers,
+    Operation::ReadInstallations,
+    Operation::ReadCatalog,
+    Operation::ReadTenantSettings,
+];
+
+impl Operation {
+    /// The least-privileged delegated permission that allows the operation.
+    pub fn permission(self) -> &'static str {
+        match self {
+            Operation::ReadProfile => "User.Read",
+            Operation::FindUsers => "User.ReadBasic.All",
+            Operation::ReadInstallations => "TeamsAppInstallation.ReadForUser",
+            Operation::ReadCatalog => "AppCatalog.Read.All",
+            Operation::ReadTenantSettings => "TeamworkAppSettings.Read.All",
+            Operation::ReadGrants => "ResourceSpecificPermissionGrant.ReadForUser",
+            Operation::WriteInstallations => "TeamsAppInstallation.ReadWriteForUser",
+            Operation::WriteInstallationsWithConsent => {
+                "TeamsAppInstallation.ReadWriteAndConsentForUser"
+            }
+        }
+    }
+
+    /// Whether the permission needs an administrator's consent (per the catalogue).
+    pub fn needs_admin_consent(self) -> bool {
+        matches!(
+            self,
+            Operation::ReadGrants
+                | Operation::WriteInstallations
+                | Operation::WriteInstallationsWithConsent
+        )
+    }
+
+    /// Whether the cloud can do this at all (China has no personal app install; the US
+    /// government clouds no application RSC consent).
+    pub fn available_in(self, cloud: Cloud) -> bool {
+        use crate::cloud::PersonalInstallSupport::*;
+        match (self, cloud.personal_install()) {
+            (
+                Operation::WriteInstallations | Operation::WriteInstallationsWithConsent,
+                Unavailable,
+            ) => false,
+            (Operation::WriteInstallationsWithConsent, DelegatedOnly) => false,
+            _ => true,
+        }
+    }
+}
+
+/// The scope string of a permission in a cloud: `https://{graph-host}/{permission}`.
+pub fn graph_scope(cloud: Cloud, operation: Operation) -> String {
+    format!("https://{}/{}", cloud.graph_host(), operation.permission())
+}
+
+/// The scopes to request for a set of operations (OIDC scopes first, no duplicates, stable order).
+pub fn scopes_for(cloud: Cloud, operations: &[Operation]) -> Vec<String> {
+    let mut ops: Vec<Operation> = operations.to_vec();
+    ops.sort();
+    ops.dedup();
+    let mut scopes: Vec<String> = OIDC_SCOPES.iter().map(|s| s.to_string()).collect();
+    scopes.extend(ops.into_iter().map(|op| graph_scope(cloud, op)));
+    scopes
+}
+
+/// The Graph permission names in a token response's `scope` (host prefixes removed).
+pub fn granted_permissions(scope: &str) -> Vec<String> {
+    scope
+        .split_whitespace()
+        .filter(|s| !["openid", "profile", "email", "offline_access"].contains(s))
+        .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_carry_the_clouds_graph_host() {
+        assert_eq!(
+            graph_scope(Cloud::Global, Operation::ReadInstallations),
+            "https://graph.microsoft.com/TeamsAppInstallation.ReadForUser"
+        );
+        assert_eq!(
+            graph_scope(Cloud::UsGovL5, Operation::WriteInstallations),
+            "https://dod-graph.microsoft.us/TeamsAppInstallation.ReadWriteForUser"
+        );
+        assert_eq!(
+            graph_scope(Cloud::China, Operation::ReadCatalog),
+            "https://microsoftgraph.chinacloudapi.cn/AppCatalog.Read.All"
+        );
+    }
+
+    #[test]
+    fn sign_in_asks_for_reads_only_and_no_duplicates() {
+        let scopes = scopes_for(
+            Cloud::Global,
+            &[SIGN_IN_OPERATIONS.as_slice(), &[Operation::ReadCatalog]].concat(),
+        );
+        assert_eq!(scopes[..2], ["profile", "offline_access"]);
+        assert_eq!(scopes.len(), 2 + SIGN_IN_OPERATIONS.len());
+        assert!(SIGN_IN_OPERATIONS
+            .iter()
+            .all(|op| !op.needs_admin_consent()));
+        assert!(!scopes.iter().any(|s| s.contains("ReadWrite")));
+    }
+
+    #[test]
+    fn clouds_that_cannot_are_told_apart() {
+        assert!(!Operation::WriteInstallations.available_in(Cloud::China));
+        assert!(Operation::ReadInstallations.available_in(Cloud::China));
+        assert!(Operation::WriteInstallations.available_in(Cloud::UsGovL4));
+        assert!(!Operation::WriteInstallationsWithConsent.available_in(Cloud::UsGovL4));
+        assert!(Operation::WriteInstallationsWithConsent.available_in(Cloud::Global));
+    }
+
+    #[test]
+    fn granted_permissions_drop_hosts_and_oidc_scopes() {
+        assert_eq!(
+            granted_permissions("openid https://graph.microsoft.com/User.Read profile https://graph.microsoft.com/AppCatalog.Read.All"),
+            ["User.Read", "AppCatalog.Read.All"]
+        );
+    }
+}
