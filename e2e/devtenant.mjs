@@ -7,6 +7,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 
 export async function startDevTenant(extraArgs = []) {
+  // Each dev tenant gets free ports; tests that change faults or the clock start their own.
   const bin = process.env.DEVTENANT_BIN ?? path.join(root, 'target', 'debug', 'devtenant');
   const dist = process.env.PORTAL_DIST ?? path.join(root, 'dist');
   const child = spawn(bin, ['--host', '127.0.0.1', '--portal-port', '0', '--dist', dist, ...extraArgs], {

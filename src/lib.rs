@@ -2,6 +2,7 @@
 //! `config.json` and shows either the portal shell or the setup page. Pages live in `pages/`,
 //! shared components in `components/`, pure logic in the `portal-core` crate.
 
+pub mod auth;
 pub mod components;
 pub mod config_loader;
 pub mod i18n;
@@ -25,14 +26,20 @@ pub fn start() {
 #[component]
 pub fn App() -> impl IntoView {
     let i18n = provide_i18n();
-    let config = LocalResource::new(load_config);
+    // config.json first; then the session (a sign-in callback, or renewal from a stored refresh
+    // token) before the router starts, so the router never sees a code in the address bar.
+    let config = LocalResource::new(|| async {
+        let config = load_config().await?;
+        let boot = auth::boot(&config).await;
+        Ok::<_, config_loader::ConfigLoadError>((config, boot.status))
+    });
     view! {
         <Suspense fallback=move || {
             view! { <p class="app-loading" role="status">{move || i18n.t("app.loading")}</p> }
         }>
             {move || Suspend::new(async move {
                 match config.await {
-                    Ok(config) => view! { <Shell config=config /> }.into_any(),
+                    Ok((config, status)) => view! { <Shell config=config status=status /> }.into_any(),
                     Err(error) => view! { <SetupPage error=error /> }.into_any(),
                 }
             })}

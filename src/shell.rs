@@ -6,6 +6,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 use portal_core::RuntimeConfig;
 
+use crate::auth::{provide_auth, AuthStatus};
+use crate::components::auth_banner::AuthBanner;
 use crate::components::header::Header;
 use crate::components::nav::Nav;
 use crate::i18n::use_i18n;
@@ -26,8 +28,9 @@ pub fn use_config() -> Option<RuntimeConfig> {
 
 /// Header, navigation and routed pages.
 #[component]
-pub fn Shell(config: RuntimeConfig) -> impl IntoView {
+pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
     provide_context(ActiveConfig(config));
+    provide_auth(status);
     let i18n = use_i18n();
     Effect::new(move |_| crate::mark_interactive("shell"));
     view! {
@@ -37,6 +40,7 @@ pub fn Shell(config: RuntimeConfig) -> impl IntoView {
             <div class="layout">
                 <Nav />
                 <main id="main" tabindex="-1">
+                    <AuthBanner />
                     <Routes fallback=|| view! { <NotFoundPage /> }>
                         <Route path=path!("/") view=HomePage />
                         <Route path=path!("/users") view=UsersPage />

@@ -93,7 +93,8 @@ struct Clock {
 
 async fn clock(State(ctx): State<Arc<Ctx>>, Json(clock): Json<Clock>) -> Response {
     *lock(&ctx.clock_offset) = clock.offset_seconds;
-    Json(json!({ "offsetSeconds": clock.offset_seconds, "now": ctx.now() })).into_response()
+    Json(json!({ "offsetSeconds": clock.offset_seconds, "refreshClock": ctx.refresh_clock() }))
+        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -71,18 +71,24 @@ pub struct Ctx {
     pub dice: Mutex<Dice>,
     pub throttle: Mutex<Throttle>,
     pub log: RequestLog,
-    /// Seconds added to the clock (tests jump past the 24-hour cliff without waiting).
+    /// Seconds added to the clock the refresh-token lifetime is checked against (tests jump past
+    /// the 24-hour cliff without waiting). Token timestamps stay on the real clock, because
+    /// browsers check them against theirs.
     pub clock_offset: Mutex<i64>,
 }
 
 impl Ctx {
-    /// Unix time as the dev tenant sees it.
+    /// Unix time.
     pub fn now(&self) -> i64 {
-        let real = SystemTime::now()
+        SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        real + *lock(&self.clock_offset)
+            .unwrap_or(0)
+    }
+
+    /// Unix time plus the test offset: what refresh-token lifetimes are checked against.
+    pub fn refresh_clock(&self) -> i64 {
+        self.now() + *lock(&self.clock_offset)
     }
 }
 

@@ -877,7 +877,6 @@ fn redeem_refresh_token(
     cors: Option<&str>,
 ) -> Response {
     let value = form.get("refresh_token").cloned().unwrap_or_default();
-    let now = ctx.now();
     let stored = {
         let mut tokens = lock(&ctx.refresh_tokens);
         let Some(stored) = tokens.get_mut(&value) else {
@@ -905,7 +904,7 @@ fn redeem_refresh_token(
             cors,
         );
     }
-    if now >= stored.family_expires_at {
+    if ctx.refresh_clock() >= stored.family_expires_at {
         return token_error(ctx, "invalid_grant", 700084, &format!(
             "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page. The token was issued on {}.",
             iso_time(stored.auth_time)), cors);

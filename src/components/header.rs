@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::account::AccountArea;
 use crate::components::language_switcher::LanguageSwitcher;
 use crate::i18n::use_i18n;
 use crate::shell::use_config;
@@ -38,19 +39,5 @@ pub fn Header() -> impl IntoView {
             <LanguageSwitcher />
             <AccountArea />
         </header>
-    }
-}
-
-/// Who is signed in. Sign-in itself is issue #4; until then this says so plainly.
-#[component]
-fn AccountArea() -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <div class="account-area" data-testid="account-area">
-            <span class="account-status">{move || i18n.t("account.signed_out")}</span>
-            <button type="button" disabled=true title=move || i18n.t("account.sign_in_not_built")>
-                {move || i18n.t("account.sign_in")}
-            </button>
-        </div>
     }
 }

@@ -1,5 +1,7 @@
 //! Components shared by several pages.
 
+pub mod account;
+pub mod auth_banner;
 pub mod header;
 pub mod language_switcher;
 pub mod nav;

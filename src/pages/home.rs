@@ -2,6 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+use leptos_router::NavigateOptions;
+
+use crate::auth::{use_auth, AuthStatus};
 
 use crate::components::nav::SECTIONS;
 use crate::components::page_title::PageTitle;
@@ -11,6 +15,25 @@ use crate::i18n::use_i18n;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let i18n = use_i18n();
+    let auth = use_auth();
+    let navigate = use_navigate();
+    // The role hint chooses the landing: Users for administrators, My apps for everyone else.
+    Effect::new(move |_| {
+        if let AuthStatus::SignedIn(account) = auth.status.get() {
+            let landing = if account.is_admin() {
+                "/users"
+            } else {
+                "/my-apps"
+            };
+            navigate(
+                landing,
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+    });
     view! {
         <PageTitle key="page.home.title" />
         <p class="lead">{move || i18n.t("page.home.intro")}</p>

@@ -2,8 +2,10 @@
 //! to, what the cloud supports, and the language.
 
 use leptos::prelude::*;
+use portal_core::auth::scopes::Operation;
 use portal_core::{RuntimeConfig, TokenCacheLocation};
 
+use crate::auth::{use_auth, AuthStatus};
 use crate::components::language_switcher::LanguageSwitcher;
 use crate::components::page_title::PageTitle;
 use crate::config_loader::config_url;
@@ -24,6 +26,7 @@ pub fn SettingsPage() -> impl IntoView {
             </p>
             {table}
         </section>
+        <SessionSection />
         <section aria-labelledby="settings-language">
             <h2 id="settings-language">{move || i18n.t("language.label")}</h2>
             <LanguageSwitcher />
@@ -136,5 +139,77 @@ pub fn ConfigurationTable(config: RuntimeConfig) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// Operations a user can ask for beyond sign-in, with the i18n key describing each.
+const EXTRA_OPERATIONS: [(Operation, &str); 3] = [
+    (Operation::ReadGrants, "page.settings.op.read_grants"),
+    (Operation::WriteInstallations, "page.settings.op.write"),
+    (
+        Operation::WriteInstallationsWithConsent,
+        "page.settings.op.write_consent",
+    ),
+];
+
+/// The session: who is signed in, the permissions held, renewals, and asking for more.
+#[component]
+fn SessionSection() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let cloud = use_config().map(|c| c.cloud);
+    view! {
+        <section aria-labelledby="settings-session" data-testid="session">
+            <h2 id="settings-session">{move || i18n.t("page.settings.session")}</h2>
+            {move || match auth.status.get() {
+                AuthStatus::SignedIn(account) => view! {
+                    <dl class="session-facts">
+                        <dt>{i18n.t("page.settings.account")}</dt>
+                        <dd data-testid="session-account">{format!("{} <{}>", account.name, account.username)}</dd>
+                        <dt>{i18n.t("page.settings.tenant")}</dt>
+                        <dd><code>{account.tid.clone()}</code></dd>
+                        <dt>{i18n.t("page.settings.renewals")}</dt>
+                        <dd data-testid="session-renewals">{move || auth.renewals.get().to_string()}</dd>
+                        <dt>{i18n.t("page.settings.permissions")}</dt>
+                        <dd>
+                            <ul data-testid="granted-permissions">
+                                {move || auth.granted.get().into_iter().map(|p| view! { <li><code>{p}</code></li> }).collect_view()}
+                            </ul>
+                        </dd>
+                    </dl>
+                    <ul class="operations">
+                        {EXTRA_OPERATIONS
+                            .into_iter()
+                            .map(|(operation, key)| {
+                                let available = cloud.is_none_or(|c| operation.available_in(c));
+                                let held = move || auth.granted.get().iter().any(|p| p == operation.permission());
+                                view! {
+                                    <li data-operation=operation.permission()>
+                                        <span>{move || i18n.t(key)}</span> " " <code>{operation.permission()}</code>
+                                        {operation.needs_admin_consent().then(|| view! { " " <span class="tag">{move || i18n.t("page.settings.admin_consent")}</span> })}
+                                        " "
+                                        {move || if held() {
+                                            view! { <span class="tag">{i18n.t("page.settings.held")}</span> }.into_any()
+                                        } else if !available {
+                                            view! { <button type="button" disabled=true>{i18n.t("page.settings.ask")}</button> " " <span class="muted">{i18n.t("page.settings.not_in_cloud")}</span> }.into_any()
+                                        } else {
+                                            view! {
+                                                <button type="button" on:click=move |_| {
+                                                    leptos::task::spawn_local(async move {
+                                                        let _ = crate::auth::access_token(&[operation], None).await;
+                                                    });
+                                                }>{i18n.t("page.settings.ask")}</button>
+                                            }.into_any()
+                                        }}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any(),
+                _ => view! { <p class="muted">{i18n.t("page.settings.not_signed_in")}</p> }.into_any(),
+            }}
+        </section>
     }
 }

@@ -13,7 +13,8 @@ fn catalogue(lang: Lang) -> Catalogue {
 }
 
 /// Keys whose text is legitimately the same in French and English.
-const SAME_IN_BOTH: [&str; 5] = [
+const SAME_IN_BOTH: [&str; 6] = [
+    "page.settings.session",
     "header.cloud",
     "nav.audit",
     "nav.label",
@@ -128,7 +129,9 @@ fn called_keys(text: &str) -> BTreeSet<String> {
         let mut before = chunks.next().unwrap_or("");
         for chunk in chunks {
             // A `key="..."` prop follows whitespace or `what_`; prose like `key="value"` does not.
-            let prop = !marker.starts_with("key") || before.ends_with(char::is_whitespace) || before.ends_with('_');
+            let prop = !marker.starts_with("key")
+                || before.ends_with(char::is_whitespace)
+                || before.ends_with('_');
             if let (true, Some((key, _))) = (prop, chunk.split_once('"')) {
                 keys.insert(key.to_string());
             }

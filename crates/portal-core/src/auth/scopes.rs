@@ -67,14 +67,13 @@ impl Operation {
     /// government clouds no application RSC consent).
     pub fn available_in(self, cloud: Cloud) -> bool {
         use crate::cloud::PersonalInstallSupport::*;
-        match (self, cloud.personal_install()) {
+        !matches!(
+            (self, cloud.personal_install()),
             (
                 Operation::WriteInstallations | Operation::WriteInstallationsWithConsent,
-                Unavailable,
-            ) => false,
-            (Operation::WriteInstallationsWithConsent, DelegatedOnly) => false,
-            _ => true,
-        }
+                Unavailable
+            ) | (Operation::WriteInstallationsWithConsent, DelegatedOnly)
+        )
     }
 }
 

@@ -1,0 +1,53 @@
+//! Explains a sign-in failure above the page: what happened, the identity provider's code, and
+//! what to do next (sign in again, or ask an administrator to consent, with the link).
+
+use leptos::prelude::*;
+use portal_core::auth::pending::PendingError;
+
+use crate::auth::{use_auth, AuthError, AuthStatus};
+use crate::i18n::use_i18n;
+
+/// The banner; renders nothing when there is nothing to say.
+#[component]
+pub fn AuthBanner() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    move || {
+        match auth.status.get() {
+        AuthStatus::Failed(error) => {
+            let (key, detail) = match &error {
+                AuthError::Callback(PendingError::UnknownState) => ("auth.error.unknown_state", String::new()),
+                AuthError::Callback(PendingError::Expired) => ("auth.error.expired_state", String::new()),
+                AuthError::IdToken(reason) => ("auth.error.id_token", reason.clone()),
+                AuthError::Server { error, description } => ("auth.error.server", format!("{error}: {description}")),
+                AuthError::Network(reason) => ("auth.error.network", reason.clone()),
+                AuthError::Discovery(reason) => ("auth.error.discovery", reason.clone()),
+                AuthError::Protocol(reason) => ("auth.error.protocol", reason.clone()),
+            };
+            let code = error.aadsts();
+            view! {
+                <section class="banner error" role="alert" data-testid="auth-error" data-error-key=key>
+                    <p><strong>{move || i18n.t(key)}</strong></p>
+                    {code.map(|c| view! { <p>{move || i18n.t("auth.error.code")} " " <code data-testid="auth-error-code">{c.clone()}</code></p> })}
+                    {(!detail.is_empty()).then(|| view! { <p class="muted detail">{detail.clone()}</p> })}
+                    <p>{move || i18n.t("auth.error.next")}</p>
+                </section>
+            }
+            .into_any()
+        }
+        AuthStatus::ConsentRequired { description, admin_consent_url } => view! {
+            <section class="banner warning" role="alert" data-testid="consent-required">
+                <p><strong>{move || i18n.t("auth.consent.title")}</strong></p>
+                <p>{move || i18n.t("auth.consent.body")}</p>
+                <p class="muted detail">{description.clone()}</p>
+                <p>
+                    {move || i18n.t("auth.consent.link_label")} " "
+                    <a href=admin_consent_url.clone() data-testid="admin-consent-link">{move || i18n.t("auth.consent.link")}</a>
+                </p>
+            </section>
+        }
+        .into_any(),
+        _ => ().into_any(),
+    }
+    }
+}
