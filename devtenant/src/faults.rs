@@ -28,7 +28,14 @@ pub struct Faults {
     pub drop_next: u32,
     /// Access tokens issued from now on expire after this many seconds (early expiry).
     pub token_lifetime_seconds: Option<i64>,
+    /// The next ID token is spoiled, to test that clients refuse it: `nonce` (another nonce),
+    /// `signature` (a flipped signature byte), `audience` (another client), `issuer` (another
+    /// issuer), `expired` (expired an hour ago). Used once.
+    pub id_token_fault: Option<String>,
 }
+
+/// The ways an ID token can be spoiled.
+pub const ID_TOKEN_FAULTS: [&str; 5] = ["nonce", "signature", "audience", "issuer", "expired"];
 
 /// A small deterministic generator (xorshift) so fault rates are reproducible.
 pub struct Dice(u64);
@@ -63,6 +70,14 @@ impl Faults {
         if let Some(status) = self.server_error_status {
             if status != 500 && status != 503 {
                 return Err("serverErrorStatus must be 500 or 503".into());
+            }
+        }
+        if let Some(fault) = &self.id_token_fault {
+            if !ID_TOKEN_FAULTS.contains(&fault.as_str()) {
+                return Err(format!(
+                    "idTokenFault must be one of {}",
+                    ID_TOKEN_FAULTS.join(", ")
+                ));
             }
         }
         if self.token_lifetime_seconds.is_some_and(|s| s <= 0) {

@@ -1066,7 +1066,30 @@ fn tokens_response(
         if grant.scopes.iter().any(|s| s == "email") {
             id_claims["email"] = json!(user.mail);
         }
-        body["id_token"] = json!(ctx.keys.sign(&id_claims));
+        let fault = lock(&ctx.faults).id_token_fault.take();
+        match fault.as_deref() {
+            Some("nonce") => id_claims["nonce"] = json!("not-the-nonce-you-sent"),
+            Some("audience") => id_claims["aud"] = json!("00000000-0000-0000-0000-00000000dead"),
+            Some("issuer") => id_claims["iss"] = json!("https://evil.example/some-tenant/v2.0"),
+            Some("expired") => {
+                id_claims["exp"] = json!(now - 3600);
+                id_claims["iat"] = json!(now - 7200);
+                id_claims["nbf"] = json!(now - 7200);
+            }
+            _ => {}
+        }
+        let mut id_token = ctx.keys.sign(&id_claims);
+        if fault.as_deref() == Some("signature") {
+            // Change one character in the middle of the signature (never the padding bits).
+            let at = id_token.rfind('.').unwrap_or(0) + 20;
+            let replacement = if id_token[at..].starts_with('A') {
+                "B"
+            } else {
+                "A"
+            };
+            id_token.replace_range(at..at + 1, replacement);
+        }
+        body["id_token"] = json!(id_token);
     }
     if grant.scopes.iter().any(|s| s == "offline_access") {
         let refresh = random_token();

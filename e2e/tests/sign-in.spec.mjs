@@ -151,3 +151,25 @@ test('a replayed callback is refused', async ({ page }) => {
   await page.goto(url);
   await expect(page.getByTestId('auth-error')).toHaveAttribute('data-error-key', 'auth.error.unknown_state');
 });
+
+for (const [fault, reason] of [
+  ['nonce', /nonce/i],
+  ['signature', /signature/i],
+  ['audience', /audience/i],
+  ['issuer', /issuer/i],
+  ['expired', /expired/i],
+]) {
+  test(`an ID token with a bad ${fault} is refused and nothing is stored`, async ({ page }) => {
+    await admin('PUT', '/faults', { idTokenFault: fault });
+    await page.goto(new URL('/', tenant.urls.portal).href);
+    await waitForPortal(page);
+    await page.getByTestId('sign-in').click();
+    await page.locator(`button[data-upn="${MEMBER}"]`).click();
+    const banner = page.getByTestId('auth-error');
+    await expect(banner).toHaveAttribute('data-error-key', 'auth.error.id_token');
+    await expect(banner.locator('.detail')).toHaveText(reason);
+    await expect(page.getByTestId('sign-in')).toBeVisible();
+    expect(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('tap.auth.') && !k.startsWith('tap.auth.pending.')))).toEqual([]);
+    expect(page.url()).not.toContain('code=');
+  });
+}
