@@ -365,6 +365,10 @@ pub async fn sign_in_redirect(
     if let Some(prompt) = prompt {
         extra.push(("prompt", prompt.to_string()));
     }
+    // A verified domain as tenant doubles as the domain hint (skips home-realm discovery).
+    if let portal_core::Tenant::Domain(domain) = &config.tenant {
+        extra.push(("domain_hint", domain.clone()));
+    }
     if let Some(claims) = claims_parameter(challenge, &config.client_capabilities) {
         extra.push(("claims", claims));
     }
