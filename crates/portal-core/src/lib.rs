@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cloud;
 pub mod config;
+pub mod graph;
 pub mod i18n;
 
 pub use cloud::{Cloud, PersonalInstallSupport};

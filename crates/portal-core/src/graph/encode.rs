@@ -1,0 +1,106 @@
+//! Everything placed in a Graph URL is encoded here: OData string literals (single quotes
+//! doubled), `$search` clauses (double quotes and backslashes escaped), and path segments (user
+//! ids and UPNs with `+`, `#`, `'`, `/`, accents percent-encoded; a UPN starting with `$` uses
+//! the `users('...')` key form Graph requires).
+
+/// An OData string literal: `O'Brien` → `'O''Brien'`.
+pub fn odata_string(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// A `$search` clause `"property:value"`, with `"` and `\` escaped inside the value.
+pub fn search_clause(property: &str, value: &str) -> String {
+    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("\"{property}:{escaped}\"")
+}
+
+/// Percent-encodes one path segment: every byte but RFC 3986 unreserved characters.
+pub fn path_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query value (as `path_segment`, keeping nothing else raw).
+pub fn query_value(value: &str) -> String {
+    path_segment(value)
+}
+
+/// The path of a user: `/me`, `/users/{id}`, or `/users('{upn}')` for a UPN starting with `$`.
+pub fn user_path(user: &UserRef) -> String {
+    match user {
+        UserRef::Me => "/me".to_string(),
+        UserRef::Id(id) if id.starts_with('$') => {
+            format!("/users('{}')", path_segment(&id.replace('\'', "''")))
+        }
+        UserRef::Id(id) => format!("/users/{}", path_segment(id)),
+    }
+}
+
+/// Whose personal scope a request addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserRef {
+    /// The signed-in user (self-service).
+    Me,
+    /// A user by object id or UPN.
+    Id(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odata_strings_double_single_quotes() {
+        assert_eq!(odata_string("O'Brien"), "'O''Brien'");
+        assert_eq!(odata_string("D'Arcy O''Neil"), "'D''Arcy O''''Neil'");
+        assert_eq!(odata_string(""), "''");
+    }
+
+    #[test]
+    fn search_clauses_escape_quotes() {
+        assert_eq!(search_clause("displayName", "Zoë"), "\"displayName:Zoë\"");
+        assert_eq!(
+            search_clause("displayName", "say \"hi\""),
+            "\"displayName:say \\\"hi\\\"\""
+        );
+        assert_eq!(search_clause("mail", "a\\b"), "\"mail:a\\\\b\"");
+    }
+
+    #[test]
+    fn path_segments_encode_what_graph_would_misread() {
+        assert_eq!(
+            path_segment("test+teams#1@contoso.onmicrosoft.com"),
+            "test%2Bteams%231%40contoso.onmicrosoft.com"
+        );
+        assert_eq!(
+            path_segment("maire.o'brien@contoso.com"),
+            "maire.o%27brien%40contoso.com"
+        );
+        assert_eq!(path_segment("zoë"), "zo%C3%AB");
+        assert_eq!(path_segment("a/b?c"), "a%2Fb%3Fc");
+        assert_eq!(
+            path_segment("5b649834-7412-4cce-9e69-176e95a394f5"),
+            "5b649834-7412-4cce-9e69-176e95a394f5"
+        );
+    }
+
+    #[test]
+    fn user_paths() {
+        assert_eq!(user_path(&UserRef::Me), "/me");
+        assert_eq!(
+            user_path(&UserRef::Id("o'brien@x.com".into())),
+            "/users/o%27brien%40x.com"
+        );
+        assert_eq!(
+            user_path(&UserRef::Id("$admin@x.com".into())),
+            "/users('%24admin%40x.com')"
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! The Graph types the portal reads, in Graph's vocabulary and property names (checked against
+//! `shared/graph/` by the tests). Unknown properties are ignored; enum values parse in any case.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// `teamsAppResourceSpecificPermissionType`: answered lowercase; parsed in any case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PermissionType {
+    Delegated,
+    Application,
+    UnknownFutureValue,
+}
+
+impl<'de> Deserialize<'de> for PermissionType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(match text.to_ascii_lowercase().as_str() {
+            "delegated" => PermissionType::Delegated,
+            "application" => PermissionType::Application,
+            _ => PermissionType::UnknownFutureValue,
+        })
+    }
+}
+
+/// `teamsAppResourceSpecificPermission`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceSpecificPermission {
+    pub permission_value: String,
+    pub permission_type: PermissionType,
+}
+
+/// `teamsAppPermissionSet`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionSet {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub resource_specific_permissions: Vec<ResourceSpecificPermission>,
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `teamsAppAuthorization`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Authorization {
+    pub client_app_id: Option<String>,
+    pub required_permission_set: Option<PermissionSet>,
+}
+
+/// `teamsAppDefinition`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppDefinition {
+    pub id: String,
+    pub teams_app_id: Option<String>,
+    pub display_name: Option<String>,
+    pub version: Option<String>,
+    pub publishing_state: Option<String>,
+    pub description: Option<String>,
+    pub last_modified_date_time: Option<String>,
+    pub authorization: Option<Authorization>,
+}
+
+impl AppDefinition {
+    /// The definition's whole required RSC set (empty when none).
+    pub fn required_permissions(&self) -> Vec<ResourceSpecificPermission> {
+        self.authorization
+            .as_ref()
+            .and_then(|a| a.required_permission_set.as_ref())
+            .map(|s| s.resource_specific_permissions.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// `teamsApp` (a catalog app).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamsApp {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub distribution_method: Option<String>,
+    #[serde(default)]
+    pub app_definitions: Vec<AppDefinition>,
+}
+
+/// `userScopeTeamsAppInstallation`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Installation {
+    pub id: String,
+    pub consented_permission_set: Option<PermissionSet>,
+    pub teams_app: Option<TeamsApp>,
+    pub teams_app_definition: Option<AppDefinition>,
+}
+
+/// `resourceSpecificPermissionGrant` (its `permissionType` is a plain string: "Application").
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionGrant {
+    pub id: String,
+    pub client_id: Option<String>,
+    pub client_app_id: Option<String>,
+    pub resource_app_id: Option<String>,
+    pub permission_type: Option<String>,
+    pub permission: Option<String>,
+}
+
+/// The user properties the portal reads.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub user_principal_name: Option<String>,
+    pub mail: Option<String>,
+    pub user_type: Option<String>,
+    pub job_title: Option<String>,
+}
+
+/// `teamsAppSettings`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamsAppSettings {
+    pub is_user_personal_scope_resource_specific_consent_enabled: Option<bool>,
+    pub allow_user_requests_for_app_access: Option<bool>,
+}
+
+/// A page of a collection.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Collection<T> {
+    pub value: Vec<T>,
+    #[serde(rename = "@odata.nextLink")]
+    pub next_link: Option<String>,
+    #[serde(rename = "@odata.count")]
+    pub count: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_type_parses_in_any_case() {
+        let p: ResourceSpecificPermission = serde_json::from_str(
+            r#"{"permissionValue":"TeamsActivity.Send.User","permissionType":"Application"}"#,
+        )
+        .unwrap();
+        assert_eq!(p.permission_type, PermissionType::Application);
+        let p: ResourceSpecificPermission =
+            serde_json::from_str(r#"{"permissionValue":"X","permissionType":"somethingNew"}"#)
+                .unwrap();
+        assert_eq!(p.permission_type, PermissionType::UnknownFutureValue);
+        assert_eq!(
+            serde_json::to_string(&PermissionType::Application).unwrap(),
+            "\"application\""
+        );
+    }
+
+    #[test]
+    fn an_installation_with_expansions_parses() {
+        let json = r#"{"id":"abc","consentedPermissionSet":null,
+            "teamsApp":{"id":"app","externalId":"ext","displayName":"Polls","distributionMethod":"organization"},
+            "teamsAppDefinition":{"id":"def","teamsAppId":"app","version":"1.2.0","publishingState":"published",
+              "authorization":{"clientAppId":null,"requiredPermissionSet":{"resourceSpecificPermissions":null}}}}"#;
+        let installation: Installation = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            installation.teams_app.unwrap().display_name.as_deref(),
+            Some("Polls")
+        );
+        assert!(installation
+            .teams_app_definition
+            .unwrap()
+            .required_permissions()
+            .is_empty());
+    }
+}

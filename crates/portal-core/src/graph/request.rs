@@ -1,0 +1,283 @@
+//! Graph requests built as data (method, path, query, headers, body) by pure functions, so the
+//! exact request is testable natively, shown to the user ("Show request"), and sent as built.
+
+use serde_json::{json, Value};
+
+use super::encode::{odata_string, path_segment, query_value, search_clause, user_path, UserRef};
+use super::models::ResourceSpecificPermission;
+
+/// HTTP methods the portal uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// One request to Graph v1.0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphRequest {
+    pub method: Method,
+    /// Path below `/v1.0`, already encoded.
+    pub path: String,
+    /// Query parameters (names raw, values encoded when the URL is built).
+    pub query: Vec<(String, String)>,
+    /// Extra headers (`Authorization` and `client-request-id` are added when sending).
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+impl GraphRequest {
+    fn new(method: Method, path: String) -> GraphRequest {
+        GraphRequest {
+            method,
+            path,
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    fn query(mut self, name: &str, value: impl Into<String>) -> GraphRequest {
+        self.query.push((name.to_string(), value.into()));
+        self
+    }
+
+    fn header(mut self, name: &str, value: &str) -> GraphRequest {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    fn json(mut self, body: Value) -> GraphRequest {
+        self.body = Some(body);
+        self.header("Content-Type", "application/json")
+    }
+
+    /// The full URL against a Graph base such as `https://graph.microsoft.com/v1.0`.
+    pub fn url(&self, graph_base: &str) -> String {
+        let mut url = format!("{}{}", graph_base.trim_end_matches('/'), self.path);
+        for (i, (name, value)) in self.query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(name);
+            url.push('=');
+            url.push_str(&query_value(value));
+        }
+        url
+    }
+}
+
+fn consent_body(consent: &[ResourceSpecificPermission]) -> Value {
+    json!({
+        "resourceSpecificPermissions": consent.iter().map(|p| json!({
+            "permissionValue": p.permission_value,
+            // Sent lowercase, as Graph answers it (the docs' examples capitalise it).
+            "permissionType": p.permission_type,
+        })).collect::<Vec<_>>()
+    })
+}
+
+/// `POST {user}/teamwork/installedApps`: `graph_host` is the cloud's (`graph.microsoft.com`).
+pub fn install(
+    graph_host: &str,
+    user: &UserRef,
+    catalog_app_id: &str,
+    consent: Option<&[ResourceSpecificPermission]>,
+) -> GraphRequest {
+    let mut body = json!({
+        "teamsApp@odata.bind": format!("https://{graph_host}/v1.0/appCatalogs/teamsApps/{}", path_segment(catalog_app_id)),
+    });
+    if let Some(consent) = consent {
+        body["consentedPermissionSet"] = consent_body(consent);
+    }
+    GraphRequest::new(
+        Method::Post,
+        format!("{}/teamwork/installedApps", user_path(user)),
+    )
+    .json(body)
+}
+
+/// `POST {user}/teamwork/installedApps/{id}/upgrade`, with the new definition's consent if any.
+pub fn upgrade(
+    user: &UserRef,
+    installation_id: &str,
+    consent: Option<&[ResourceSpecificPermission]>,
+) -> GraphRequest {
+    let request = GraphRequest::new(
+        Method::Post,
+        format!(
+            "{}/teamwork/installedApps/{}/upgrade",
+            user_path(user),
+            path_segment(installation_id)
+        ),
+    );
+    match consent {
+        Some(consent) => request.json(json!({ "consentedPermissionSet": consent_body(consent) })),
+        None => request,
+    }
+}
+
+/// `DELETE {user}/teamwork/installedApps/{id}` (no body).
+pub fn uninstall(user: &UserRef, installation_id: &str) -> GraphRequest {
+    GraphRequest::new(
+        Method::Delete,
+        format!(
+            "{}/teamwork/installedApps/{}",
+            user_path(user),
+            path_segment(installation_id)
+        ),
+    )
+}
+
+/// `GET {user}/teamwork/installedApps?$expand=teamsApp,teamsAppDefinition`, optionally for one app.
+pub fn list_installations(user: &UserRef, catalog_app_id: Option<&str>) -> GraphRequest {
+    let request = GraphRequest::new(
+        Method::Get,
+        format!("{}/teamwork/installedApps", user_path(user)),
+    )
+    .query("$expand", "teamsApp,teamsAppDefinition");
+    match catalog_app_id {
+        Some(id) => request.query("$filter", format!("teamsApp/id eq {}", odata_string(id))),
+        None => request,
+    }
+}
+
+/// `GET /appCatalogs/teamsApps?$filter=distributionMethod eq 'organization'&$expand=appDefinitions`.
+pub fn organization_catalog() -> GraphRequest {
+    GraphRequest::new(Method::Get, "/appCatalogs/teamsApps".into())
+        .query("$filter", "distributionMethod eq 'organization'")
+        .query("$expand", "appDefinitions")
+}
+
+/// Users whose name, UPN or mail match `term` (`$search`, which needs `ConsistencyLevel`).
+pub fn search_users(term: &str, top: u32) -> GraphRequest {
+    let clauses = ["displayName", "userPrincipalName", "mail"]
+        .iter()
+        .map(|p| search_clause(p, term))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    GraphRequest::new(Method::Get, "/users".into())
+        .query("$search", clauses)
+        .query(
+            "$select",
+            "id,displayName,userPrincipalName,mail,userType,jobTitle",
+        )
+        .query("$top", top.to_string())
+        .query("$count", "true")
+        .header("ConsistencyLevel", "eventual")
+}
+
+/// `GET /users/{id}` (pre-flight: the install call may not 404 for an unknown user).
+pub fn get_user(user: &UserRef) -> GraphRequest {
+    GraphRequest::new(Method::Get, user_path(user))
+        .query("$select", "id,displayName,userPrincipalName,mail,userType")
+}
+
+/// `GET {user}/permissionGrants` (no OData options: filtered client-side).
+pub fn permission_grants(user: &UserRef) -> GraphRequest {
+    GraphRequest::new(Method::Get, format!("{}/permissionGrants", user_path(user)))
+}
+
+/// `GET /teamwork/teamsAppSettings`.
+pub fn tenant_settings() -> GraphRequest {
+    GraphRequest::new(Method::Get, "/teamwork/teamsAppSettings".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::models::PermissionType;
+
+    const USER: &str = "5b649834-7412-4cce-9e69-176e95a394f5";
+    const APP: &str = "12345678-9abc-def0-123456789a";
+
+    fn send_user() -> Vec<ResourceSpecificPermission> {
+        vec![ResourceSpecificPermission {
+            permission_value: "TeamsActivity.Send.User".into(),
+            permission_type: PermissionType::Application,
+        }]
+    }
+
+    #[test]
+    fn install_matches_the_seed_pages_form() {
+        let plain = install("graph.microsoft.com", &UserRef::Id(USER.into()), APP, None);
+        assert_eq!(plain.method, Method::Post);
+        assert_eq!(
+            plain.url("https://graph.microsoft.com/v1.0"),
+            format!("https://graph.microsoft.com/v1.0/users/{USER}/teamwork/installedApps")
+        );
+        assert_eq!(
+            plain.body,
+            Some(
+                json!({"teamsApp@odata.bind": format!("https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{APP}")})
+            )
+        );
+        let consented = install(
+            "graph.microsoft.com",
+            &UserRef::Id(USER.into()),
+            APP,
+            Some(&send_user()),
+        );
+        assert_eq!(
+            consented.body.unwrap()["consentedPermissionSet"],
+            json!({"resourceSpecificPermissions": [{"permissionValue": "TeamsActivity.Send.User", "permissionType": "application"}]})
+        );
+    }
+
+    #[test]
+    fn bind_uses_the_clouds_graph_host() {
+        let request = install("dod-graph.microsoft.us", &UserRef::Me, APP, None);
+        assert!(request.body.unwrap()["teamsApp@odata.bind"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://dod-graph.microsoft.us/v1.0/"));
+        assert_eq!(request.path, "/me/teamwork/installedApps");
+    }
+
+    #[test]
+    fn upgrade_and_uninstall() {
+        let id = "NWI2NDk4MzQtNzQxMi00Y2NlLTllNjktMTc2ZTk1YTM5NGY1IyNhNmI2MzM2NS0zMWE0LTRmNDMtOTJlYy03MTBiNzE1NTdhZjk";
+        let bare = upgrade(&UserRef::Id(USER.into()), id, None);
+        assert_eq!(
+            bare.path,
+            format!("/users/{USER}/teamwork/installedApps/{id}/upgrade")
+        );
+        assert_eq!(bare.body, None);
+        let consented = upgrade(&UserRef::Id(USER.into()), id, Some(&send_user()));
+        assert_eq!(
+            consented.body.unwrap()["consentedPermissionSet"]["resourceSpecificPermissions"][0]
+                ["permissionType"],
+            "application"
+        );
+        let remove = uninstall(&UserRef::Me, "a+b/c=");
+        assert_eq!(remove.method, Method::Delete);
+        assert_eq!(remove.path, "/me/teamwork/installedApps/a%2Bb%2Fc%3D");
+        assert_eq!(remove.body, None);
+    }
+
+    #[test]
+    fn filters_and_searches_are_escaped() {
+        let list = list_installations(&UserRef::Id("o'brien@contoso.com".into()), Some("x'y"));
+        assert_eq!(
+            list.url("https://g/v1.0"),
+            "https://g/v1.0/users/o%27brien%40contoso.com/teamwork/installedApps?$expand=teamsApp%2CteamsAppDefinition&$filter=teamsApp%2Fid%20eq%20%27x%27%27y%27"
+        );
+        let search = search_users("O'Brien \"Zoë\"", 25);
+        assert!(search
+            .headers
+            .contains(&("ConsistencyLevel".into(), "eventual".into())));
+        assert_eq!(
+            search.query[0].1,
+            r#""displayName:O'Brien \"Zoë\"" OR "userPrincipalName:O'Brien \"Zoë\"" OR "mail:O'Brien \"Zoë\"""#
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! The retry policy, pure and clock-free: given what happened on an attempt, decide whether to
+//! retry, after how long, or to renew the token, or to reconcile first. 429/503/504 honour
+//! `Retry-After`; other failures back off exponentially with jitter; everything is bounded in
+//! attempts and in total time; a POST whose answer was lost is never re-sent before reading the
+//! user's installations, so an install is not sent twice.
+
+use super::models::Installation;
+use super::request::Method;
+
+/// The limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Total time budget in milliseconds, waits included.
+    pub max_elapsed_ms: u64,
+    pub base_delay_ms: u64,
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 5,
+            max_elapsed_ms: 120_000,
+            base_delay_ms: 500,
+            max_delay_ms: 30_000,
+        }
+    }
+}
+
+/// What one attempt produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// An HTTP answer with an error status.
+    Status {
+        status: u16,
+        retry_after_s: Option<u64>,
+        transient_install: bool,
+    },
+    /// No answer. `sent` is true when the request may have reached Graph (the connection broke
+    /// after sending), false when it surely did not (DNS, refused connection).
+    Network { sent: bool },
+}
+
+/// Where we are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Attempts made so far (1 after the first).
+    pub attempts: u32,
+    /// Milliseconds since the first attempt started.
+    pub elapsed_ms: u64,
+    /// A token renewal was already tried for this request.
+    pub token_renewed: bool,
+    /// The transient install 400 was already retried.
+    pub transient_retried: bool,
+}
+
+/// Why we stop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GiveUp {
+    NotRetryable,
+    AttemptsExhausted { attempts: u32 },
+    OutOfTime { elapsed_ms: u64, next_wait_ms: u64 },
+}
+
+/// What to do next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Retry {
+        after_ms: u64,
+    },
+    RenewTokenAndRetry,
+    /// Read the user's installations first: the write may have been applied.
+    ReconcileFirst,
+    GiveUp(GiveUp),
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with jitter for the given attempt: half fixed, half random
+    /// (`jitter` in [0, 1)), capped.
+    pub fn backoff_ms(&self, attempts: u32, jitter: f64) -> u64 {
+        let exponent = attempts.saturating_sub(1).min(20);
+        let ceiling = self
+            .base_delay_ms
+            .saturating_mul(1u64 << exponent)
+            .min(self.max_delay_ms);
+        ceiling / 2 + ((ceiling / 2) as f64 * jitter.clamp(0.0, 1.0)) as u64
+    }
+
+    fn wait(&self, progress: &Progress, wait_ms: u64) -> Decision {
+        if progress.attempts >= self.max_attempts {
+            return Decision::GiveUp(GiveUp::AttemptsExhausted {
+                attempts: progress.attempts,
+            });
+        }
+        if progress.elapsed_ms + wait_ms > self.max_elapsed_ms {
+            return Decision::GiveUp(GiveUp::OutOfTime {
+                elapsed_ms: progress.elapsed_ms,
+                next_wait_ms: wait_ms,
+            });
+        }
+        Decision::Retry { after_ms: wait_ms }
+    }
+
+    /// Decides after a failed attempt.
+    pub fn decide(
+        &self,
+        method: Method,
+        progress: &Progress,
+        outcome: Outcome,
+        jitter: f64,
+    ) -> Decision {
+        match outcome {
+            Outcome::Status { status: 401, .. } if !progress.token_renewed => {
+                Decision::RenewTokenAndRetry
+            }
+            Outcome::Status {
+                status: 429 | 503 | 504,
+                retry_after_s: Some(seconds),
+                ..
+            } => self.wait(progress, seconds.saturating_mul(1000)),
+            Outcome::Status {
+                status: 429 | 500 | 502 | 503 | 504,
+                ..
+            } => self.wait(progress, self.backoff_ms(progress.attempts, jitter)),
+            Outcome::Status {
+                status: 400,
+                transient_install: true,
+                ..
+            } if !progress.transient_retried => {
+                self.wait(progress, self.backoff_ms(progress.attempts, jitter))
+            }
+            Outcome::Network { sent: true } if method == Method::Post => Decision::ReconcileFirst,
+            Outcome::Network { .. } => {
+                self.wait(progress, self.backoff_ms(progress.attempts, jitter))
+            }
+            Outcome::Status { .. } => Decision::GiveUp(GiveUp::NotRetryable),
+        }
+    }
+}
+
+/// After a lost answer to an install: the installation, if the install was in fact applied.
+pub fn reconcile_install<'a>(
+    installations: &'a [Installation],
+    catalog_app_id: &str,
+) -> Option<&'a Installation> {
+    installations.iter().find(|i| {
+        i.teams_app
+            .as_ref()
+            .is_some_and(|a| a.id.eq_ignore_ascii_case(catalog_app_id))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::models::TeamsApp;
+
+    /// A fake clock: the test advances it by the waits the policy asks for.
+    struct Clock {
+        now_ms: u64,
+    }
+
+    fn status(status: u16, retry_after_s: Option<u64>) -> Outcome {
+        Outcome::Status {
+            status,
+            retry_after_s,
+            transient_install: false,
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_the_budget_bounds_it() {
+        let policy = RetryPolicy::default();
+        let mut clock = Clock { now_ms: 0 };
+        let mut progress = Progress {
+            attempts: 1,
+            ..Progress::default()
+        };
+        let decision = policy.decide(Method::Get, &progress, status(429, Some(3)), 0.9);
+        assert_eq!(decision, Decision::Retry { after_ms: 3000 });
+        clock.now_ms += 3000;
+        progress.attempts = 2;
+        progress.elapsed_ms = clock.now_ms;
+        assert_eq!(
+            policy.decide(Method::Get, &progress, status(503, Some(600)), 0.0),
+            Decision::GiveUp(GiveUp::OutOfTime {
+                elapsed_ms: 3000,
+                next_wait_ms: 600_000
+            })
+        );
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.backoff_ms(1, 0.0), 250);
+        assert_eq!(policy.backoff_ms(1, 1.0), 500);
+        assert_eq!(policy.backoff_ms(3, 0.5), 1500);
+        assert_eq!(policy.backoff_ms(30, 1.0), 30_000);
+        assert!(policy.backoff_ms(30, 0.0) >= 15_000);
+    }
+
+    #[test]
+    fn a_500_then_success_takes_one_retry_and_attempts_are_bounded() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        let mut progress = Progress {
+            attempts: 1,
+            ..Progress::default()
+        };
+        assert!(matches!(
+            policy.decide(Method::Post, &progress, status(500, None), 0.3),
+            Decision::Retry { .. }
+        ));
+        progress.attempts = 3;
+        assert_eq!(
+            policy.decide(Method::Post, &progress, status(500, None), 0.3),
+            Decision::GiveUp(GiveUp::AttemptsExhausted { attempts: 3 })
+        );
+    }
+
+    #[test]
+    fn unauthorized_renews_once() {
+        let policy = RetryPolicy::default();
+        let mut progress = Progress {
+            attempts: 1,
+            ..Progress::default()
+        };
+        assert_eq!(
+            policy.decide(Method::Get, &progress, status(401, None), 0.0),
+            Decision::RenewTokenAndRetry
+        );
+        progress.token_renewed = true;
+        assert_eq!(
+            policy.decide(Method::Get, &progress, status(401, None), 0.0),
+            Decision::GiveUp(GiveUp::NotRetryable)
+        );
+    }
+
+    #[test]
+    fn the_transient_install_400_is_retried_once_and_other_4xx_never() {
+        let policy = RetryPolicy::default();
+        let transient = Outcome::Status {
+            status: 400,
+            retry_after_s: None,
+            transient_install: true,
+        };
+        let mut progress = Progress {
+            attempts: 1,
+            ..Progress::default()
+        };
+        assert!(matches!(
+            policy.decide(Method::Post, &progress, transient, 0.0),
+            Decision::Retry { .. }
+        ));
+        progress.transient_retried = true;
+        assert_eq!(
+            policy.decide(Method::Post, &progress, transient, 0.0),
+            Decision::GiveUp(GiveUp::NotRetryable)
+        );
+        for code in [400, 403, 404, 409] {
+            assert_eq!(
+                policy.decide(Method::Post, &progress, status(code, None), 0.0),
+                Decision::GiveUp(GiveUp::NotRetryable)
+            );
+        }
+    }
+
+    #[test]
+    fn a_lost_answer_to_a_post_is_reconciled_before_any_retry() {
+        let policy = RetryPolicy::default();
+        let progress = Progress {
+            attempts: 1,
+            ..Progress::default()
+        };
+        assert_eq!(
+            policy.decide(
+                Method::Post,
+                &progress,
+                Outcome::Network { sent: true },
+                0.0
+            ),
+            Decision::ReconcileFirst
+        );
+        // A GET, or a POST that surely never left, is simply retried.
+        assert!(matches!(
+            policy.decide(Method::Get, &progress, Outcome::Network { sent: true }, 0.0),
+            Decision::Retry { .. }
+        ));
+        assert!(matches!(
+            policy.decide(
+                Method::Post,
+                &progress,
+                Outcome::Network { sent: false },
+                0.0
+            ),
+            Decision::Retry { .. }
+        ));
+    }
+
+    #[test]
+    fn reconcile_finds_an_applied_install() {
+        let installed = vec![Installation {
+            id: "inst".into(),
+            consented_permission_set: None,
+            teams_app: Some(TeamsApp {
+                id: "APP-1".into(),
+                external_id: None,
+                display_name: None,
+                distribution_method: None,
+                app_definitions: vec![],
+            }),
+            teams_app_definition: None,
+        }];
+        assert_eq!(
+            reconcile_install(&installed, "app-1").map(|i| i.id.as_str()),
+            Some("inst")
+        );
+        assert!(reconcile_install(&installed, "app-2").is_none());
+    }
+}
