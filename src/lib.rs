@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod components;
 pub mod config_loader;
+pub mod graph_client;
 pub mod i18n;
 pub mod pages;
 pub mod shell;

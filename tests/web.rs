@@ -162,3 +162,109 @@ fn configuration_table_shows_resolved_endpoints_and_overrides() {
     assert_eq!(text(&root, "[data-field=clientCapabilities] code"), "cp1");
     drop(handle);
 }
+
+mod auth_ui {
+    use super::*;
+    use portal::auth::{Account, Auth, AuthError, AuthStatus};
+    use portal::components::account::AccountArea;
+    use portal::components::auth_banner::AuthBanner;
+    use portal_core::auth::pending::PendingError;
+
+    fn mount_with(
+        status: AuthStatus,
+    ) -> (
+        HtmlElement,
+        Auth,
+        leptos::mount::UnmountHandle<impl leptos::tachys::view::Mountable>,
+    ) {
+        let root = container();
+        let auth = Auth {
+            status: RwSignal::new(status),
+            renewals: RwSignal::new(0),
+            granted: RwSignal::new(Vec::new()),
+        };
+        let handle = leptos::mount::mount_to(root.clone(), move || {
+            provide_i18n_with(Lang::En);
+            provide_context(auth);
+            view! {
+                <AccountArea />
+                <AuthBanner />
+            }
+        });
+        (root, auth, handle)
+    }
+
+    fn account(wids: &[&str]) -> Account {
+        Account {
+            name: "Seán O'Brien".into(),
+            username: "sean.obrien@contoso.onmicrosoft.com".into(),
+            oid: "o".into(),
+            tid: "t".into(),
+            wids: wids.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn account_area_follows_the_session() {
+        let (root, auth, handle) = mount_with(AuthStatus::SignedOut);
+        assert!(root
+            .query_selector("[data-testid=sign-in]")
+            .unwrap()
+            .is_some());
+        auth.status.set(AuthStatus::SignedIn(account(&[
+            "69091246-20e8-4a56-aa4d-066075b2a7a8",
+        ])));
+        tick().await;
+        assert_eq!(text(&root, "[data-testid=account-name]"), "Seán O'Brien");
+        assert_eq!(text(&root, "[data-testid=account-role]"), "Administrator");
+        assert!(root
+            .query_selector("[data-testid=sign-in]")
+            .unwrap()
+            .is_none());
+        auth.status.set(AuthStatus::SignedIn(account(&[])));
+        tick().await;
+        assert_eq!(text(&root, "[data-testid=account-role]"), "Member");
+        drop(handle);
+    }
+
+    #[wasm_bindgen_test]
+    async fn banner_explains_refusals_and_consent() {
+        let (root, auth, handle) = mount_with(AuthStatus::Failed(AuthError::Callback(
+            PendingError::UnknownState,
+        )));
+        let banner = query(&root, "[data-testid=auth-error]");
+        assert_eq!(
+            banner.get_attribute("data-error-key").as_deref(),
+            Some("auth.error.unknown_state")
+        );
+        auth.status.set(AuthStatus::Failed(AuthError::Server {
+            error: "invalid_grant".into(),
+            description: "AADSTS700084: The refresh token was issued to a single page app".into(),
+        }));
+        tick().await;
+        assert_eq!(text(&root, "[data-testid=auth-error-code]"), "AADSTS700084");
+        auth.status.set(AuthStatus::ConsentRequired {
+            description: "AADSTS65001: consent".into(),
+            admin_consent_url: "https://login.microsoftonline.com/t/v2.0/adminconsent?client_id=c"
+                .into(),
+        });
+        tick().await;
+        assert!(root
+            .query_selector("[data-testid=auth-error]")
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            query(&root, "[data-testid=admin-consent-link]")
+                .get_attribute("href")
+                .as_deref(),
+            Some("https://login.microsoftonline.com/t/v2.0/adminconsent?client_id=c")
+        );
+        auth.status.set(AuthStatus::SignedOut);
+        tick().await;
+        assert!(root
+            .query_selector("[data-testid=consent-required]")
+            .unwrap()
+            .is_none());
+        drop(handle);
+    }
+}

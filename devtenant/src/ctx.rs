@@ -31,6 +31,8 @@ pub struct AuthCode {
     pub auth_time: i64,
     pub expires_at: i64,
     pub redeemed: bool,
+    /// The authorize request's `claims` parameter (client capabilities, claims challenges).
+    pub claims: Option<String>,
 }
 
 /// A refresh token (one family shares the 24-hour limit of its first sign-in).

@@ -109,8 +109,8 @@ pub fn authenticate(ctx: &Ctx, headers: &HeaderMap) -> Result<Caller, GraphError
         .as_array()
         .is_some_and(|caps| caps.iter().any(|c| c == "cp1"));
     if let Some(revoked_at) = state.revocations.get(&user.id).copied() {
-        if cae && cp1 && claims["iat"].as_i64().unwrap_or(0) <= revoked_at {
-            let challenge = json!({ "access_token": { "nbf": { "essential": true, "value": (revoked_at + 1).to_string() } } });
+        if cae && cp1 && claims["iat"].as_i64().unwrap_or(0) < revoked_at {
+            let challenge = json!({ "access_token": { "nbf": { "essential": true, "value": revoked_at.to_string() } } });
             let encoded = base64::engine::general_purpose::STANDARD.encode(challenge.to_string());
             let mut error = GraphError::unauthorized("Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp");
             error.www_authenticate = Some(format!(

@@ -634,6 +634,7 @@ fn issue_code(ctx: &Ctx, request: &AuthorizeRequest, user: &SeedUser, scopes: &S
             auth_time: now,
             expires_at: now + lifetime,
             redeemed: false,
+            claims: request.params.get("claims").cloned(),
         },
     );
     let mut query = form_urlencoded::Serializer::new(String::new());
@@ -865,7 +866,7 @@ fn redeem_code(
         nonce: code.nonce.clone(),
         auth_time: code.auth_time,
         family_expires_at: now + refresh_lifetime,
-        claims: form.get("claims").cloned(),
+        claims: form.get("claims").cloned().or(code.claims.clone()),
     };
     tokens_response(ctx, application, grant, cors)
 }

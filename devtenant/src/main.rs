@@ -168,7 +168,7 @@ async fn run(args: Args) -> Result<(), String> {
     let config = match &args.config {
         Some(path) => portal_origin::ConfigSource::File(path.clone()),
         None => portal_origin::ConfigSource::Generated(portal_origin::generated_config(
-            &urls, &client_id, &tenant_id,
+            &urls, &client_id, &tenant_id, args.cae,
         )),
     };
     let portal_app = portal_origin::router(args.dist.clone(), config);

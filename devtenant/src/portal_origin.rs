@@ -19,8 +19,13 @@ pub enum ConfigSource {
 }
 
 /// The config.json the portal gets by default: this dev tenant's ids and origins.
-pub fn generated_config(urls: &crate::ctx::Urls, client_id: &str, tenant_id: &str) -> String {
-    let config = serde_json::json!({
+pub fn generated_config(
+    urls: &crate::ctx::Urls,
+    client_id: &str,
+    tenant_id: &str,
+    cae: bool,
+) -> String {
+    let mut config = serde_json::json!({
         "clientId": client_id,
         "tenant": tenant_id,
         "cloud": "global",
@@ -29,6 +34,10 @@ pub fn generated_config(urls: &crate::ctx::Urls, client_id: &str, tenant_id: &st
         "graphBase": urls.graph,
         "tokenCache": "session"
     });
+    // With continuous access evaluation on, the portal declares the cp1 capability.
+    if cae {
+        config["clientCapabilities"] = serde_json::json!(["cp1"]);
+    }
     serde_json::to_string_pretty(&config).unwrap_or_default()
 }
 

@@ -173,3 +173,29 @@ for (const [fault, reason] of [
     expect(page.url()).not.toContain('code=');
   });
 }
+
+test.describe('continuous access evaluation', () => {
+  // Graph's 401 with the claims challenge is logged by the browser before the replay.
+  test.use({ expectedConsoleErrors: [/status of 401 \(Unauthorized\) @ http:\/\/127\.0\.0\.1:\d+\/v1\.0\/me/] });
+
+  test('a claims challenge is answered with the claims and the request replayed once', async ({ page }) => {
+    await tenant.stop();
+    tenant = await startDevTenant(['--cae']);
+    await signIn(page, MEMBER, '/settings');
+    await page.goto(new URL('/settings', tenant.urls.portal).href);
+    await page.getByTestId('graph-check').click();
+    await expect(page.getByTestId('graph-check-result')).toHaveText('Zoë Müller');
+    // A revocation event: the token in hand now gets a claims challenge.
+    await new Promise((r) => setTimeout(r, 1100));
+    await admin('POST', `/revoke/${MEMBER}`);
+    await admin('DELETE', '/log');
+    await page.getByTestId('graph-check').click();
+    await expect(page.getByTestId('graph-check-result')).toHaveText('Zoë Müller');
+    const log = await admin('GET', '/log');
+    const me = log.filter((e) => e.path === '/v1.0/me');
+    expect(me.map((e) => e.status)).toEqual([401, 200]);
+    const refresh = log.find((e) => e.grantType === 'refresh_token');
+    expect(decodeURIComponent(refresh.body)).toContain('"nbf"');
+    expect(decodeURIComponent(refresh.body)).toContain('cp1');
+  });
+});

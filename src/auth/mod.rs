@@ -607,6 +607,26 @@ pub async fn access_token(
     }
 }
 
+/// A token for `operations` renewed now (after a 401, or with a claims challenge), whatever the
+/// cache holds; falls back to the same redirect as [`access_token`].
+pub async fn renewed_access_token(
+    operations: &[Operation],
+    challenge: Option<&ClaimsChallenge>,
+) -> Result<String, AuthError> {
+    let config = with_core(|c| c.config.clone())
+        .ok_or_else(|| AuthError::Protocol("auth is not started".into()))?;
+    with_core(|c| c.tokens.clear());
+    match renew_shared(&config, Some(operations), challenge).await {
+        Ok(()) => access_token(operations, None).await,
+        Err(e) if e.needs_interaction() => {
+            let hint = store(&config).get(ACCOUNT_HINT_KEY);
+            sign_in_redirect(&config, operations, hint.as_deref(), None, challenge).await?;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Signs out: clears every cache and sessionStorage key, then ends the session at the provider.
 pub async fn sign_out() {
     let Some(config) = with_core(|c| c.config.clone()) else {

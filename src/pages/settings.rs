@@ -177,6 +177,7 @@ fn SessionSection() -> impl IntoView {
                             </ul>
                         </dd>
                     </dl>
+                    <GraphCheck />
                     <ul class="operations">
                         {EXTRA_OPERATIONS
                             .into_iter()
@@ -211,5 +212,59 @@ fn SessionSection() -> impl IntoView {
                 _ => view! { <p class="muted">{i18n.t("page.settings.not_signed_in")}</p> }.into_any(),
             }}
         </section>
+    }
+}
+
+/// Calls Graph (`GET /me`) with the session's token: proof that the token works, and the path a
+/// claims challenge or a renewal takes.
+#[component]
+fn GraphCheck() -> impl IntoView {
+    let i18n = use_i18n();
+    let result = RwSignal::new(None::<Result<(String, String), String>>);
+    let graph_base = use_config().map(|c| c.graph_base_url()).unwrap_or_default();
+    let check =
+        move |_| {
+            let graph_base = graph_base.clone();
+            leptos::task::spawn_local(async move {
+                let request =
+                    portal_core::graph::request::get_user(&portal_core::graph::encode::UserRef::Me);
+                let outcome =
+                    match crate::graph_client::call(&graph_base, &request, Operation::ReadProfile)
+                        .await
+                    {
+                        Ok(answer) => Ok((
+                            answer
+                                .body
+                                .as_ref()
+                                .and_then(|b| b["displayName"].as_str())
+                                .unwrap_or_default()
+                                .to_string(),
+                            answer.request_id.unwrap_or_default(),
+                        )),
+                        Err(crate::graph_client::CallError::Graph { error, .. }) => Err(format!(
+                            "{} {}: {} (request id {})",
+                            error.status,
+                            error.code,
+                            error.message,
+                            error.request_id.unwrap_or_default()
+                        )),
+                        Err(other) => Err(format!("{other:?}")),
+                    };
+                result.set(Some(outcome));
+            });
+        };
+    view! {
+        <p>
+            <button type="button" data-testid="graph-check" on:click=check>{move || i18n.t("page.settings.graph_check")}</button>
+            " "
+            {move || match result.get() {
+                Some(Ok((name, request_id))) => view! {
+                    <span data-testid="graph-check-result">{name}</span>
+                    " " <span class="muted">{i18n.t("page.settings.request_id")} " " <code>{request_id}</code></span>
+                }.into_any(),
+                Some(Err(message)) => view! { <span class="error" data-testid="graph-check-error">{message}</span> }.into_any(),
+                None => ().into_any(),
+            }}
+        </p>
     }
 }
