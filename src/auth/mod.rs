@@ -6,6 +6,7 @@
 pub mod http;
 pub mod oidc;
 pub mod storage;
+pub mod webcrypto;
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;

@@ -1,21 +1,44 @@
 //! The OpenID Connect protocol through the `openidconnect` crate: discovery (tolerating Entra's
 //! `{tenantid}` issuer), the JWKS with one refetch on an unknown `kid`, the authorize URL with
-//! PKCE S256, the code and refresh-token exchanges, and ID token validation.
+//! PKCE S256, the code and refresh-token exchanges, and ID token validation (the signature by
+//! WebCrypto, see `webcrypto.rs`; the claims by openidconnect).
 
 use openidconnect::core::{
-    CoreClient, CoreIdToken, CoreJsonWebKeySet, CoreProviderMetadata, CoreTokenResponse,
+    CoreAuthDisplay, CoreAuthPrompt, CoreClaimName, CoreClaimType, CoreClientAuthMethod,
+    CoreErrorResponseType, CoreGenderClaim, CoreGrantType, CoreIdToken,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse, CoreSubjectIdentifierType,
+    CoreTokenIntrospectionResponse, CoreTokenResponse,
 };
 use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, ClientId, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
-    Scope,
+    AuthenticationFlow, AuthorizationCode, Client, ClientId, CsrfToken, EmptyAdditionalClaims,
+    EmptyAdditionalProviderMetadata, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IdTokenVerifier, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
+    RedirectUrl, RefreshToken, Scope, StandardErrorResponse,
 };
 use portal_core::auth::issuer::issuer_matches;
 use portal_core::RuntimeConfig;
 use serde_json::Value;
 
 use super::http::fetch;
+use super::webcrypto::{precheck, PreCheck, WebCryptoJwk, WebCryptoJwks};
 use super::AuthError;
+
+/// Provider metadata whose keys verify through WebCrypto (no compiled-in RSA or curves).
+pub type PortalProviderMetadata = ProviderMetadata<
+    EmptyAdditionalProviderMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    WebCryptoJwk,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const SKEW_SECONDS: i64 = 300;
@@ -23,10 +46,10 @@ const SKEW_SECONDS: i64 = 300;
 /// What discovery found.
 #[derive(Clone)]
 pub struct Provider {
-    pub metadata: CoreProviderMetadata,
+    pub metadata: PortalProviderMetadata,
     /// The issuer as published (may hold `{tenantid}`).
     pub issuer: String,
-    pub jwks: CoreJsonWebKeySet,
+    pub jwks: WebCryptoJwks,
     pub end_session_endpoint: Option<String>,
 }
 
@@ -56,7 +79,7 @@ pub async fn discover(config: &RuntimeConfig) -> Result<Provider, AuthError> {
     let end_session_endpoint = document["end_session_endpoint"]
         .as_str()
         .map(str::to_string);
-    let metadata: CoreProviderMetadata = serde_json::from_value(document)
+    let metadata: PortalProviderMetadata = serde_json::from_value(document)
         .map_err(|e| AuthError::Discovery(format!("{url}: {e}")))?;
     let jwks = fetch_jwks(&metadata).await?;
     Ok(Provider {
@@ -67,13 +90,24 @@ pub async fn discover(config: &RuntimeConfig) -> Result<Provider, AuthError> {
     })
 }
 
-async fn fetch_jwks(metadata: &CoreProviderMetadata) -> Result<CoreJsonWebKeySet, AuthError> {
+async fn fetch_jwks(metadata: &PortalProviderMetadata) -> Result<WebCryptoJwks, AuthError> {
     let value = get_json(metadata.jwks_uri().as_str()).await?;
     serde_json::from_value(value).map_err(|e| AuthError::Discovery(format!("JWKS: {e}")))
 }
 
 /// The client discovery yields: authorize endpoint set, token and userinfo endpoints maybe set.
-type DiscoveredClient = CoreClient<
+type DiscoveredClient = Client<
+    EmptyAdditionalClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    WebCryptoJwk,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    CoreTokenResponse,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
     EndpointSet,
     EndpointNotSet,
     EndpointNotSet,
@@ -85,7 +119,7 @@ type DiscoveredClient = CoreClient<
 fn client(config: &RuntimeConfig, provider: &Provider) -> Result<DiscoveredClient, AuthError> {
     let redirect = RedirectUrl::new(config.redirect_uri.to_string())
         .map_err(|e| AuthError::Discovery(e.to_string()))?;
-    Ok(CoreClient::from_provider_metadata(
+    Ok(DiscoveredClient::from_provider_metadata(
         provider.metadata.clone(),
         ClientId::new(config.client_id.clone()),
         None,
@@ -238,40 +272,47 @@ pub async fn validate_id_token(
             )));
         }
     }
+    // The signature, by WebCrypto, against the key the token's kid names (JWKS refetched once).
     for attempt in 0..2 {
-        let issuer =
-            IssuerUrl::new(iss.to_string()).map_err(|e| AuthError::IdToken(e.to_string()))?;
-        let verifier = openidconnect::core::CoreIdTokenVerifier::new_public_client(
-            ClientId::new(config.client_id.clone()),
-            issuer,
-            provider.jwks.clone(),
-        )
-        .set_issue_time_verifier_fn(|iat| {
-            let now = chrono::Utc::now();
-            if iat > now + chrono::Duration::seconds(SKEW_SECONDS) {
-                Err("issued in the future".to_string())
-            } else {
-                Ok(())
+        match precheck(&provider.jwks, &raw).await {
+            PreCheck::Verified => break,
+            PreCheck::UnknownKid if attempt == 0 => {
+                provider.jwks = fetch_jwks(&provider.metadata).await?
             }
-        });
-        let result = match expected_nonce {
-            Some(nonce) => id_token
-                .claims(&verifier, &Nonce::new(nonce.to_string()))
-                .map(|_| ()),
-            None => id_token
-                .claims(&verifier, |_: Option<&Nonce>| Ok::<(), String>(()))
-                .map(|_| ()),
-        };
-        match result {
-            Ok(()) => break,
-            Err(openidconnect::ClaimsVerificationError::SignatureVerification(
-                openidconnect::SignatureVerificationError::NoMatchingKey,
-            )) if attempt == 0 => {
-                provider.jwks = fetch_jwks(&provider.metadata).await?;
+            PreCheck::UnknownKid => {
+                return Err(AuthError::IdToken(
+                    "signature: no key in the JWKS has the token's kid".into(),
+                ))
             }
-            Err(e) => return Err(AuthError::IdToken(e.to_string())),
+            PreCheck::Invalid(reason) => {
+                return Err(AuthError::IdToken(format!("signature: {reason}")))
+            }
         }
     }
+    // Every claim, by openidconnect (its signature hook accepts what WebCrypto just verified).
+    let issuer = IssuerUrl::new(iss.to_string()).map_err(|e| AuthError::IdToken(e.to_string()))?;
+    let verifier = IdTokenVerifier::<WebCryptoJwk>::new_public_client(
+        ClientId::new(config.client_id.clone()),
+        issuer,
+        provider.jwks.clone(),
+    )
+    .set_issue_time_verifier_fn(|iat| {
+        let now = chrono::Utc::now();
+        if iat > now + chrono::Duration::seconds(SKEW_SECONDS) {
+            Err("issued in the future".to_string())
+        } else {
+            Ok(())
+        }
+    });
+    let result = match expected_nonce {
+        Some(nonce) => id_token
+            .claims(&verifier, &Nonce::new(nonce.to_string()))
+            .map(|_| ()),
+        None => id_token
+            .claims(&verifier, |_: Option<&Nonce>| Ok::<(), String>(()))
+            .map(|_| ()),
+    };
+    result.map_err(|e| AuthError::IdToken(e.to_string()))?;
     let wids = claims["wids"]
         .as_array()
         .map(|a| {

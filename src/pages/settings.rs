@@ -225,6 +225,7 @@ fn GraphCheck() -> impl IntoView {
     let check =
         move |_| {
             let graph_base = graph_base.clone();
+            result.set(None);
             leptos::task::spawn_local(async move {
                 let request =
                     portal_core::graph::request::get_user(&portal_core::graph::encode::UserRef::Me);
