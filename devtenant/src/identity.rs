@@ -272,8 +272,21 @@ fn consent_interactively(
     client: &str,
     user: &SeedUser,
     scopes: &BTreeSet<String>,
+    for_organization: bool,
 ) -> Result<ConsentOutcome, String> {
     let missing = missing_consent(&ctx.store.read(), client, &user.id, scopes);
+    // `prompt=consent` by an administrator: "consent on behalf of your organization" for every
+    // scope asked, user-consentable ones included.
+    if for_organization && user.is_admin() {
+        ctx.store.write(|state| {
+            state
+                .admin_consents
+                .entry(client.to_string())
+                .or_default()
+                .extend(scopes.iter().cloned());
+        })?;
+        return Ok(ConsentOutcome::Granted);
+    }
     if missing.is_empty() {
         return Ok(ConsentOutcome::Granted);
     }
@@ -591,21 +604,26 @@ fn complete_sign_in(
     request: &AuthorizeRequest,
     user: &SeedUser,
     scopes: &Scopes,
-    _prompt_consent: bool,
+    prompt_consent: bool,
     cookie: Option<String>,
 ) -> Response {
-    let mut response =
-        match consent_interactively(ctx, &request.application.app_id, user, &scopes.graph) {
-            Ok(ConsentOutcome::Granted) => issue_code(ctx, request, user, scopes),
-            Ok(ConsentOutcome::NeedsAdmin(missing)) => redirect_error(
-                request,
-                "consent_required",
-                65001,
-                &consent_message(&request.application, &missing),
-                ctx,
-            ),
-            Err(message) => error_page(StatusCode::INTERNAL_SERVER_ERROR, 50000, &message, ctx),
-        };
+    let mut response = match consent_interactively(
+        ctx,
+        &request.application.app_id,
+        user,
+        &scopes.graph,
+        prompt_consent,
+    ) {
+        Ok(ConsentOutcome::Granted) => issue_code(ctx, request, user, scopes),
+        Ok(ConsentOutcome::NeedsAdmin(missing)) => redirect_error(
+            request,
+            "consent_required",
+            65001,
+            &consent_message(&request.application, &missing),
+            ctx,
+        ),
+        Err(message) => error_page(StatusCode::INTERNAL_SERVER_ERROR, 50000, &message, ctx),
+    };
     if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }

@@ -454,3 +454,28 @@ fn prompt_none_needs_a_session_and_uses_it() {
         Some("login_required")
     );
 }
+
+#[test]
+fn an_admin_with_prompt_consent_consents_for_the_organization() {
+    let tenant = DevTenant::start(&[]);
+    let (mut params, _) = tenant.authorize_params(READ);
+    params.push(("prompt".into(), "consent".into()));
+    let query = tenant.pick_account(&client(), &params, ADMIN);
+    assert!(find(&query, "code").is_some());
+    let state = tenant.admin(Method::GET, "/state", None);
+    let consented = state["adminConsents"][&tenant.client_id]
+        .as_array()
+        .unwrap();
+    assert!(
+        consented
+            .iter()
+            .any(|s| s == "TeamsAppInstallation.ReadForUser"),
+        "{consented:?}"
+    );
+    // Without prompt=consent, a member's user-consentable scopes stay the member's own.
+    let other = DevTenant::start(&[]);
+    other.sign_in(MEMBER, READ);
+    let state = other.admin(Method::GET, "/state", None);
+    assert!(state["adminConsents"].as_object().unwrap().is_empty());
+    assert!(!state["userConsents"].as_object().unwrap().is_empty());
+}
