@@ -559,39 +559,48 @@ struct Submit {
     params: Params,
 }
 
+/// The checks every account-picker submission passes: tenant, client and redirect URI, and an
+/// existing, enabled account.
+fn chosen_account(
+    ctx: &Ctx,
+    tenant: &str,
+    form: &Submit,
+) -> Result<(AuthorizeRequest, SeedUser), Response> {
+    resolve_tenant(ctx, tenant)?;
+    let request = check_client(ctx, &form.params)?;
+    let Some(user) = ctx.store.read().find_user(&form.account).cloned() else {
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            50034,
+            "The user account does not exist in this directory.",
+            ctx,
+        ));
+    };
+    if !user.account_enabled {
+        return Err(redirect_error(
+            &request,
+            "access_denied",
+            50057,
+            "The user account is disabled.",
+            ctx,
+        ));
+    }
+    Ok((request, user))
+}
+
 async fn authorize_submit(
     State(ctx): State<Arc<Ctx>>,
     Path(tenant): Path<String>,
     Form(form): Form<Submit>,
 ) -> Response {
-    if let Err(response) = resolve_tenant(&ctx, &tenant) {
-        return response;
-    }
-    let request = match check_client(&ctx, &form.params) {
-        Ok(request) => request,
+    let (request, user) = match chosen_account(&ctx, &tenant, &form) {
+        Ok(chosen) => chosen,
         Err(response) => return response,
     };
     let scopes = match check_protocol(&ctx, &request) {
         Ok(scopes) => scopes,
         Err(response) => return response,
     };
-    let Some(user) = ctx.store.read().find_user(&form.account).cloned() else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            50034,
-            "The user account does not exist in this directory.",
-            &ctx,
-        );
-    };
-    if !user.account_enabled {
-        return redirect_error(
-            &request,
-            "access_denied",
-            50057,
-            "The user account is disabled.",
-            &ctx,
-        );
-    }
     let session = random_token();
     lock(&ctx.sessions).insert(session.clone(), user.id.clone());
     let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax");
@@ -1200,20 +1209,9 @@ async fn admin_consent_submit(
     Path(tenant): Path<String>,
     Form(form): Form<Submit>,
 ) -> Response {
-    if let Err(response) = resolve_tenant(&ctx, &tenant) {
-        return response;
-    }
-    let request = match check_client(&ctx, &form.params) {
-        Ok(request) => request,
+    let (request, user) = match chosen_account(&ctx, &tenant, &form) {
+        Ok(chosen) => chosen,
         Err(response) => return response,
-    };
-    let Some(user) = ctx.store.read().find_user(&form.account).cloned() else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            50034,
-            "The user account does not exist in this directory.",
-            &ctx,
-        );
     };
     if !user.is_admin() {
         return redirect_error(&request, "access_denied", 90094,
