@@ -129,8 +129,10 @@ fn end_to_end() -> Layer {
     let mut layer = Layer::new("end-to-end (Playwright, Chromium)");
     let start = Instant::now();
     let prepared = build_release().and_then(|()| {
-        step("build the dev tenant");
-        exec(cargo().args(["build", "--locked", "-p", "devtenant"]))
+        // The native layer's `cargo test` built the dev tenant binary with the workspace's
+        // feature set; `cargo build -p devtenant` would rebuild tokio and friends with another.
+        step("the dev tenant binary (as the native tests built it)");
+        exec(cargo().args(["test", "--locked", "--workspace", "--no-run"]))
     });
     if let Err(message) = prepared {
         layer.error = Some(message);
