@@ -329,21 +329,15 @@ const DEFAULT_USER_PROPERTIES: [&str; 11] = [
     "userPrincipalName",
     "id",
 ];
-const USER_PROPERTIES: [&str; 13] = [
-    "businessPhones",
-    "displayName",
-    "givenName",
-    "jobTitle",
-    "mail",
-    "mobilePhone",
-    "officeLocation",
-    "preferredLanguage",
-    "surname",
-    "userPrincipalName",
-    "id",
-    "userType",
-    "accountEnabled",
-];
+/// Properties only `$select` returns.
+const SELECTABLE_USER_PROPERTIES: [&str; 2] = ["userType", "accountEnabled"];
+
+/// Every user property the dev tenant knows.
+fn user_properties() -> impl Iterator<Item = &'static str> {
+    DEFAULT_USER_PROPERTIES
+        .into_iter()
+        .chain(SELECTABLE_USER_PROPERTIES)
+}
 
 fn parse_select(query: &BTreeMap<String, String>) -> Result<Option<Vec<String>>, GraphError> {
     let Some(select) = query.get("$select") else {
@@ -355,10 +349,7 @@ fn parse_select(query: &BTreeMap<String, String>) -> Result<Option<Vec<String>>,
         .filter(|s| !s.is_empty())
         .collect();
     for p in &properties {
-        if !USER_PROPERTIES
-            .iter()
-            .any(|known| known.eq_ignore_ascii_case(p))
-        {
+        if !user_properties().any(|known| known.eq_ignore_ascii_case(p)) {
             return Err(GraphError::new(
                 StatusCode::BAD_REQUEST,
                 "Request_BadRequest",
@@ -393,10 +384,8 @@ fn user_json(user: &SeedUser, select: Option<&[String]>) -> Result<Value, GraphE
     match select {
         Some(properties) => {
             for p in properties {
-                let canonical = USER_PROPERTIES
-                    .iter()
+                let canonical = user_properties()
                     .find(|k| k.eq_ignore_ascii_case(p))
-                    .copied()
                     .unwrap_or("id");
                 object.insert(canonical.to_string(), user_property(user, canonical));
             }

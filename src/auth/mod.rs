@@ -290,8 +290,7 @@ pub async fn boot(config: &RuntimeConfig) -> Boot {
             },
             Err(e) if e.needs_interaction() => {
                 // The session cannot be renewed (24-hour limit, revoked): sign in again and come back.
-                let hint = store(config).get(ACCOUNT_HINT_KEY);
-                let _ = sign_in_redirect(config, &[], hint.as_deref(), None, None).await;
+                let _ = reauthorize(config, &[], None).await;
                 Boot {
                     status: AuthStatus::Starting,
                 }
@@ -600,8 +599,7 @@ pub async fn access_token(
             ))
         }
         Err(e) if e.needs_interaction() => {
-            let hint = store(&config).get(ACCOUNT_HINT_KEY);
-            sign_in_redirect(&config, operations, hint.as_deref(), None, challenge).await?;
+            reauthorize(&config, operations, challenge).await?;
             Err(e)
         }
         Err(e) => Err(e),
@@ -614,18 +612,18 @@ pub async fn renewed_access_token(
     operations: &[Operation],
     challenge: Option<&ClaimsChallenge>,
 ) -> Result<String, AuthError> {
-    let config = with_core(|c| c.config.clone())
-        .ok_or_else(|| AuthError::Protocol("auth is not started".into()))?;
     with_core(|c| c.tokens.clear());
-    match renew_shared(&config, Some(operations), challenge).await {
-        Ok(()) => access_token(operations, None).await,
-        Err(e) if e.needs_interaction() => {
-            let hint = store(&config).get(ACCOUNT_HINT_KEY);
-            sign_in_redirect(&config, operations, hint.as_deref(), None, challenge).await?;
-            Err(e)
-        }
-        Err(e) => Err(e),
-    }
+    access_token(operations, challenge).await
+}
+
+/// Signs in again interactively for `operations` (as the last account), coming back here.
+async fn reauthorize(
+    config: &RuntimeConfig,
+    operations: &[Operation],
+    challenge: Option<&ClaimsChallenge>,
+) -> Result<(), AuthError> {
+    let hint = store(config).get(ACCOUNT_HINT_KEY);
+    sign_in_redirect(config, operations, hint.as_deref(), None, challenge).await
 }
 
 /// Signs out: clears every cache and sessionStorage key, then ends the session at the provider.
