@@ -7,13 +7,14 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::ctx::{lock, Ctx};
 use crate::faults::Faults;
+use crate::store::{installation_id, Installation};
 use crate::throttle::Limits;
 
 pub fn routes() -> Router<Arc<Ctx>> {
@@ -28,6 +29,9 @@ pub fn routes() -> Router<Arc<Ctx>> {
         .route("/_devtenant/tenant", put(tenant))
         .route("/_devtenant/accounts", get(accounts))
         .route("/_devtenant/state", get(state))
+        .route("/_devtenant/installations", post(add_installation))
+        .route("/_devtenant/teamsApps/{app}", delete(remove_app))
+        .route("/_devtenant/adminConsent", post(admin_consent))
 }
 
 fn bad(message: impl Into<String>) -> Response {
@@ -170,4 +174,110 @@ async fn accounts(State(ctx): State<Arc<Ctx>>) -> Response {
 
 async fn state(State(ctx): State<Arc<Ctx>>) -> Response {
     Json(ctx.store.read().clone()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewInstallation {
+    /// User id or UPN.
+    user: String,
+    /// Catalog app id.
+    app: String,
+    /// Version of a definition of the app; the latest published one when absent.
+    version: Option<String>,
+}
+
+/// Installs an app for a user behind the portal's back (someone else did it meanwhile), with the
+/// definition's whole RSC set consented. 409 when it is already there.
+async fn add_installation(
+    State(ctx): State<Arc<Ctx>>,
+    Json(new): Json<NewInstallation>,
+) -> Response {
+    let result = ctx.store.write(|s| {
+        let user = s
+            .find_user(&new.user)
+            .ok_or(format!("no user {}", new.user))?
+            .id
+            .clone();
+        let app = s.find_app(&new.app).ok_or(format!("no app {}", new.app))?;
+        let definition = match &new.version {
+            Some(v) => app.definitions.iter().find(|d| &d.version == v),
+            None => crate::store::latest_published(app),
+        }
+        .ok_or("no such version")?;
+        if s.installations
+            .iter()
+            .any(|i| i.user_id == user && i.app_id == app.id)
+        {
+            return Err("already installed".to_string());
+        }
+        let required = definition.resource_specific_permissions.clone();
+        let installation = Installation {
+            id: installation_id(&user, &app.id),
+            user_id: user,
+            app_id: app.id.clone(),
+            definition_id: definition.id.clone(),
+            consented: (!required.is_empty()).then_some(required),
+        };
+        s.installations.push(installation.clone());
+        Ok(installation)
+    });
+    match result {
+        Ok(Ok(installation)) => (StatusCode::CREATED, Json(installation)).into_response(),
+        Ok(Err(message)) => bad(message),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+/// Deletes an app from the catalog (its installations go with it), as an admin would in the
+/// Teams admin center while the portal still shows it.
+async fn remove_app(State(ctx): State<Arc<Ctx>>, Path(app): Path<String>) -> Response {
+    let result = ctx.store.write(|s| {
+        let before = s.teams_apps.len();
+        s.teams_apps.retain(|a| !a.id.eq_ignore_ascii_case(&app));
+        s.installations
+            .retain(|i| !i.app_id.eq_ignore_ascii_case(&app));
+        before != s.teams_apps.len()
+    });
+    match result {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => bad(format!("no app {app}")),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdminConsent {
+    /// The client; the portal's when absent.
+    client_id: Option<String>,
+    /// Graph permission names; every scope the application asks for when absent.
+    scopes: Option<Vec<String>>,
+}
+
+/// Grants tenant-wide consent, as an administrator accepting the admin-consent prompt would.
+async fn admin_consent(State(ctx): State<Arc<Ctx>>, Json(grant): Json<AdminConsent>) -> Response {
+    let result = ctx.store.write(|s| {
+        let application = match &grant.client_id {
+            Some(id) => s.application(id),
+            None => s.applications.first(),
+        }
+        .cloned()
+        .ok_or("no such application")?;
+        let scopes = grant
+            .scopes
+            .clone()
+            .unwrap_or_else(|| application.required_scopes.clone());
+        let entry = s
+            .admin_consents
+            .entry(application.app_id.clone())
+            .or_default();
+        entry.extend(scopes);
+        Ok::<_, &str>(json!({ "clientId": application.app_id, "scopes": entry }))
+    });
+    match result {
+        Ok(Ok(body)) => Json(body).into_response(),
+        Ok(Err(message)) => bad(message),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
 }

@@ -32,6 +32,9 @@ pub struct Faults {
     /// `signature` (a flipped signature byte), `audience` (another client), `issuer` (another
     /// issuer), `expired` (expired an hour ago). Used once.
     pub id_token_fault: Option<String>,
+    /// The next N Graph writes (POST, DELETE) are judged as if the access token carried no
+    /// `ReadWrite` scope (as after consent was withdrawn): Graph's own 403 "Missing scope".
+    pub missing_scope_next: u32,
 }
 
 /// The ways an ID token can be spoiled.

@@ -192,7 +192,14 @@ fn query_map(query: &str) -> BTreeMap<String, String> {
 
 /// Dispatches one request (not `$batch`).
 pub fn dispatch(ctx: &Ctx, request: &GraphRequest) -> Result<GraphResponse, GraphError> {
-    let caller = authenticate(ctx, &request.headers)?;
+    let mut caller = authenticate(ctx, &request.headers)?;
+    if request.method == Method::POST || request.method == Method::DELETE {
+        let mut faults = lock(&ctx.faults);
+        if faults.missing_scope_next > 0 {
+            faults.missing_scope_next -= 1;
+            caller.scopes.retain(|s| !s.contains("ReadWrite"));
+        }
+    }
     let raw: Vec<&str> = request
         .path
         .trim_matches('/')

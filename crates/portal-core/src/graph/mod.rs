@@ -1,9 +1,13 @@
 //! The Graph client's pure half: requests built as data, OData and path encoding, the models
-//! the portal reads (Graph's vocabulary), error parsing, and the retry policy. The browser half
-//! (issue #5's pages) sends what these build and feeds the answers back.
+//! the portal reads (Graph's vocabulary), error parsing, the retry policy, what the pages
+//! conclude from apps and installations, the install pre-flight, and "Show request". The
+//! browser half (`src/graph_client.rs`) sends what these build and feeds the answers back.
 
+pub mod apps;
+pub mod commands;
 pub mod encode;
 pub mod error;
 pub mod models;
+pub mod preflight;
 pub mod request;
 pub mod retry;
