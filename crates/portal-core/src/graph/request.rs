@@ -220,11 +220,11 @@ fn percent_decode(value: &str) -> String {
                 .ok()
                 .and_then(|hex| u8::from_str_radix(hex, 16).ok())
             {
-                Ok(byte) => {
+                Some(byte) => {
                     out.push(byte);
                     i += 3;
                 }
-                Err(_) => {
+                None => {
                     out.push(b'%');
                     i += 1;
                 }
