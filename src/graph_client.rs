@@ -2,16 +2,27 @@
 //! least-privileged scope, a fresh `client-request-id`, the retry policy's decisions (waits,
 //! one token renewal, one replay after a claims challenge), and errors parsed into `GraphError`.
 //! A POST whose answer was lost is reported as such: the caller reconciles before any retry.
+//! [`use_graph`] gives a page a client whose requests are aborted when the page goes away.
+
+use std::fmt;
 
 use gloo_net::http::{Method as HttpMethod, RequestBuilder};
+use leptos::prelude::*;
+use leptos::__reexports::send_wrapper::SendWrapper;
 use portal_core::auth::scopes::Operation;
-use portal_core::graph::error::{parse_error, GraphError};
-use portal_core::graph::request::{GraphRequest, Method};
+use portal_core::graph::error::{parse_error, ErrorKind, GraphError};
+use portal_core::graph::models::Collection;
+use portal_core::graph::request::{next_page, GraphRequest, Method};
 use portal_core::graph::retry::{Decision, GiveUp, Outcome, Progress, RetryPolicy};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-use web_sys::RequestCache;
+use web_sys::{AbortController, AbortSignal, RequestCache};
 
 use crate::auth::{self, AuthError};
+use crate::shell::use_config;
+
+/// At most this many pages are followed for one collection.
+const MAX_PAGES: usize = 50;
 
 /// A successful answer.
 #[derive(Clone, Debug)]
@@ -19,6 +30,10 @@ pub struct GraphAnswer {
     pub status: u16,
     pub request_id: Option<String>,
     pub body: Option<Value>,
+    /// Attempts made, the successful one included.
+    pub attempts: u32,
+    /// Statuses of the failed attempts before it (429, 500…), in order.
+    pub retried: Vec<u16>,
 }
 
 /// Why a call failed.
@@ -34,7 +49,47 @@ pub enum CallError {
     Auth(AuthError),
     /// No answer; `maybe_applied` when a write may have reached Graph (reconcile before retrying).
     AnswerLost { maybe_applied: bool, detail: String },
+    /// The answer did not have the expected shape.
+    Decode(String),
+    /// The page went away and the request was aborted (not shown to anyone).
+    Aborted,
 }
+
+impl CallError {
+    /// The Graph error, if Graph answered.
+    pub fn graph_error(&self) -> Option<&GraphError> {
+        match self {
+            CallError::Graph { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// What the failure means, if Graph answered.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        self.graph_error().map(GraphError::kind)
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Graph { error, .. } => write!(
+                f,
+                "{} {}: {} (request id {})",
+                error.status,
+                error.code,
+                error.message,
+                error.request_id.as_deref().unwrap_or("none")
+            ),
+            CallError::Auth(e) => write!(f, "sign-in: {e:?}"),
+            CallError::AnswerLost { detail, .. } => write!(f, "no answer from Graph: {detail}"),
+            CallError::Decode(detail) => write!(f, "unexpected answer from Graph: {detail}"),
+            CallError::Aborted => write!(f, "aborted"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
 
 fn client_request_id() -> String {
     web_sys::window()
@@ -47,11 +102,14 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+type RawAnswer = (u16, Vec<(String, String)>, Vec<u8>);
+
 async fn send_once(
     graph_base: &str,
     request: &GraphRequest,
     token: &str,
-) -> Result<(u16, Vec<(String, String)>, Vec<u8>), String> {
+    signal: Option<&AbortSignal>,
+) -> Result<RawAnswer, String> {
     let method = match request.method {
         Method::Get => HttpMethod::GET,
         Method::Post => HttpMethod::POST,
@@ -60,6 +118,7 @@ async fn send_once(
     let mut builder = RequestBuilder::new(&request.url(graph_base))
         .method(method)
         .cache(RequestCache::NoStore)
+        .abort_signal(signal)
         .header("Authorization", &format!("Bearer {token}"))
         .header("client-request-id", &client_request_id());
     for (name, value) in &request.headers {
@@ -73,8 +132,12 @@ async fn send_once(
     let response = prepared.send().await.map_err(|e| e.to_string())?;
     let headers = response.headers().entries().collect();
     let status = response.status();
-    let body = response.binary().await.unwrap_or_default();
+    let body = response.binary().await.map_err(|e| e.to_string())?;
     Ok((status, headers, body))
+}
+
+async fn sleep(ms: u64) {
+    gloo_timers::future::TimeoutFuture::new(ms.min(u32::MAX as u64) as u32).await;
 }
 
 /// Sends `request` with a token for `operation`, following the retry policy.
@@ -83,11 +146,23 @@ pub async fn call(
     request: &GraphRequest,
     operation: Operation,
 ) -> Result<GraphAnswer, CallError> {
+    call_with(graph_base, request, operation, None).await
+}
+
+/// [`call`], abortable through `signal`.
+pub async fn call_with(
+    graph_base: &str,
+    request: &GraphRequest,
+    operation: Operation,
+    signal: Option<&AbortSignal>,
+) -> Result<GraphAnswer, CallError> {
     let policy = RetryPolicy::default();
     let started = now_ms();
     let mut progress = Progress::default();
     let mut challenge = None;
     let mut force_renewal = false;
+    let mut retried = Vec::new();
+    let aborted = || signal.is_some_and(AbortSignal::aborted);
     loop {
         let token = if force_renewal || challenge.is_some() {
             auth::renewed_access_token(&[operation], challenge.as_ref()).await
@@ -95,8 +170,11 @@ pub async fn call(
             auth::access_token(&[operation], None).await
         }
         .map_err(CallError::Auth)?;
+        if aborted() {
+            return Err(CallError::Aborted);
+        }
         progress.attempts += 1;
-        let result = send_once(graph_base, request, &token).await;
+        let result = send_once(graph_base, request, &token, signal).await;
         progress.elapsed_ms = (now_ms() - started).max(0.0) as u64;
         let (outcome, error) = match result {
             Ok((status, headers, body)) if status < 400 => {
@@ -109,6 +187,8 @@ pub async fn call(
                     status,
                     request_id,
                     body,
+                    attempts: progress.attempts,
+                    retried,
                 });
             }
             Ok((status, headers, body)) => {
@@ -124,8 +204,9 @@ pub async fn call(
                     retry_after_s: error.retry_after,
                     transient_install: error.is_transient_install_failure(),
                 };
-                (outcome, Some(error))
+                (outcome, error)
             }
+            Err(_) if aborted() => return Err(CallError::Aborted),
             Err(detail) => {
                 let sent = request.method != Method::Get;
                 match policy.decide(
@@ -141,7 +222,8 @@ pub async fn call(
                         })
                     }
                     Decision::Retry { after_ms } => {
-                        gloo_timers::future::TimeoutFuture::new(after_ms as u32).await;
+                        retried.push(0);
+                        sleep(after_ms).await;
                         continue;
                     }
                     _ => {
@@ -153,15 +235,19 @@ pub async fn call(
                 }
             }
         };
-        let error = error.unwrap_or_else(|| parse_error(0, &[], b""));
         match policy.decide(request.method, &progress, outcome, js_sys::Math::random()) {
             Decision::Retry { after_ms } => {
                 if error.is_transient_install_failure() {
                     progress.transient_retried = true;
                 }
-                gloo_timers::future::TimeoutFuture::new(after_ms as u32).await;
+                retried.push(error.status);
+                sleep(after_ms).await;
+                if aborted() {
+                    return Err(CallError::Aborted);
+                }
             }
             Decision::RenewTokenAndRetry => {
+                retried.push(error.status);
                 progress.token_renewed = true;
                 force_renewal = true;
             }
@@ -180,5 +266,100 @@ pub async fn call(
                 });
             }
         }
+    }
+}
+
+/// A page's Graph client: the configured Graph base and cloud host, and an abort signal that
+/// fires when the component that asked for it is cleaned up (its page goes away).
+#[derive(Clone)]
+pub struct Graph {
+    /// `https://graph.microsoft.com/v1.0` or the configured override.
+    pub base: String,
+    /// The cloud's Graph host, for `teamsApp@odata.bind`.
+    pub host: &'static str,
+    controller: SendWrapper<Option<AbortController>>,
+}
+
+/// The Graph client for the current component (see [`Graph`]).
+pub fn use_graph() -> Graph {
+    let config = use_config();
+    let controller = AbortController::new().ok();
+    let on_leave = SendWrapper::new(controller.clone());
+    on_cleanup(move || {
+        if let Some(controller) = on_leave.take() {
+            controller.abort();
+        }
+    });
+    Graph {
+        base: config
+            .as_ref()
+            .map(|c| c.graph_base_url())
+            .unwrap_or_default(),
+        host: config
+            .map(|c| c.cloud.graph_host())
+            .unwrap_or("graph.microsoft.com"),
+        controller: SendWrapper::new(controller),
+    }
+}
+
+impl Graph {
+    fn signal(&self) -> Option<AbortSignal> {
+        self.controller.as_ref().map(AbortController::signal)
+    }
+
+    /// Sends a request (see [`call`]).
+    pub async fn send(
+        &self,
+        request: &GraphRequest,
+        operation: Operation,
+    ) -> Result<GraphAnswer, CallError> {
+        call_with(&self.base, request, operation, self.signal().as_ref()).await
+    }
+
+    /// Sends a request and decodes its body.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        request: &GraphRequest,
+        operation: Operation,
+    ) -> Result<T, CallError> {
+        let answer = self.send(request, operation).await?;
+        serde_json::from_value(answer.body.unwrap_or(Value::Null))
+            .map_err(|e| CallError::Decode(e.to_string()))
+    }
+
+    /// One page of a collection.
+    pub async fn page<T: DeserializeOwned>(
+        &self,
+        request: &GraphRequest,
+        operation: Operation,
+    ) -> Result<Collection<T>, CallError> {
+        self.get(request, operation).await
+    }
+
+    /// The next page after `page`, if there is one (and it points into Graph).
+    pub fn next_request(&self, first: &GraphRequest, next_link: &str) -> Option<GraphRequest> {
+        next_page(first, &self.base, next_link)
+    }
+
+    /// Every item of a collection, following `@odata.nextLink`.
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        request: &GraphRequest,
+        operation: Operation,
+    ) -> Result<Vec<T>, CallError> {
+        let mut items = Vec::new();
+        let mut current = request.clone();
+        for _ in 0..MAX_PAGES {
+            let page: Collection<T> = self.page(&current, operation).await?;
+            items.extend(page.value);
+            match page
+                .next_link
+                .and_then(|link| self.next_request(request, &link))
+            {
+                Some(next) => current = next,
+                None => break,
+            }
+        }
+        Ok(items)
     }
 }

@@ -626,6 +626,30 @@ async fn reauthorize(
     sign_in_redirect(config, operations, hint.as_deref(), None, challenge).await
 }
 
+/// Asks again, interactively and with the consent prompt, for `operations` (after Graph said
+/// the token lacks them), coming back to this page.
+pub fn request_consent(operations: Vec<Operation>) {
+    leptos::task::spawn_local(async move {
+        let Some(config) = with_core(|c| c.config.clone()) else {
+            return;
+        };
+        with_core(|c| c.tokens.clear());
+        let hint = store(&config).get(ACCOUNT_HINT_KEY);
+        if let Err(e) =
+            sign_in_redirect(&config, &operations, hint.as_deref(), Some("consent"), None).await
+        {
+            if let Some(auth) = with_core(|c| c.auth).flatten() {
+                auth.status.set(AuthStatus::Failed(e));
+            }
+        }
+    });
+}
+
+/// The link an administrator follows to consent for the whole tenant.
+pub fn admin_consent_link() -> Option<String> {
+    with_core(|c| admin_consent_url(&c.config))
+}
+
 /// Signs out: clears every cache and sessionStorage key, then ends the session at the provider.
 pub async fn sign_out() {
     let Some(config) = with_core(|c| c.config.clone()) else {

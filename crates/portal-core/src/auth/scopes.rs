@@ -53,6 +53,23 @@ impl Operation {
         }
     }
 
+    /// The operation whose least-privileged permission is `permission` (as Graph names it in a
+    /// "Missing scope" answer), if the portal has one.
+    pub fn from_permission(permission: &str) -> Option<Operation> {
+        [
+            Operation::ReadProfile,
+            Operation::FindUsers,
+            Operation::ReadInstallations,
+            Operation::ReadCatalog,
+            Operation::ReadTenantSettings,
+            Operation::ReadGrants,
+            Operation::WriteInstallations,
+            Operation::WriteInstallationsWithConsent,
+        ]
+        .into_iter()
+        .find(|op| op.permission().eq_ignore_ascii_case(permission.trim()))
+    }
+
     /// Whether the permission needs an administrator's consent (per the catalogue).
     pub fn needs_admin_consent(self) -> bool {
         matches!(
@@ -142,6 +159,15 @@ mod tests {
         assert!(Operation::WriteInstallations.available_in(Cloud::UsGovL4));
         assert!(!Operation::WriteInstallationsWithConsent.available_in(Cloud::UsGovL4));
         assert!(Operation::WriteInstallationsWithConsent.available_in(Cloud::Global));
+    }
+
+    #[test]
+    fn operations_are_found_by_permission_name() {
+        assert_eq!(
+            Operation::from_permission(" TeamsAppInstallation.ReadWriteForUser"),
+            Some(Operation::WriteInstallations)
+        );
+        assert_eq!(Operation::from_permission("Directory.ReadWrite.All"), None);
     }
 
     #[test]
