@@ -15,3 +15,5 @@ pub mod preflight_checklist;
 pub mod show_request;
 pub mod write_action;
 pub mod personal_apps;
+pub mod user_search;
+pub mod signed_in;

@@ -1,12 +1,21 @@
-//! App detail: one catalog app's definitions and their RSC requirements (issue #5). Until then
-//! it shows which catalog app the route addresses.
+//! App detail: one catalog app's definitions (versions, publishing state, Entra client id) and
+//! the RSC each requires, with what installing it means under the consent rule.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use portal_core::auth::scopes::Operation;
+use portal_core::graph::apps::{compare_versions, ConsentRequirement};
+use portal_core::graph::models::TeamsApp;
+use portal_core::graph::request;
 
-use crate::components::not_built_yet::NotBuiltYet;
+use crate::components::error_view::boundary_fallback;
 use crate::components::page_title::PageTitle;
+use crate::components::rsc_list::RscList;
+use crate::components::signed_in::SignedIn;
+use crate::graph_client::{use_graph, CallError};
 use crate::i18n::use_i18n;
+use crate::pages::catalog::state_key;
 
 /// App detail page, addressed by catalog app id.
 #[component]
@@ -16,9 +25,94 @@ pub fn AppDetailPage() -> impl IntoView {
     let app = move || params.read().get("app_id").unwrap_or_default();
     view! {
         <PageTitle key="page.app_detail.title" />
-        <p>
+        <p><A href="/catalog">{move || i18n.t("page.app_detail.back")}</A></p>
+        <p class="muted">
             {move || i18n.t("page.app_detail.addressed")} " " <code data-testid="route-app">{app}</code>
         </p>
-        <NotBuiltYet issue=5 what_key="page.app_detail.planned" />
+        <SignedIn>
+            {move || view! { <AppDefinitions app_id=app() /> }}
+        </SignedIn>
+    }
+}
+
+#[component]
+fn AppDefinitions(app_id: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let graph = use_graph();
+    let data = LocalResource::new(move || {
+        let (graph, app_id) = (graph.clone(), app_id.clone());
+        async move {
+            let apps = graph
+                .get_all::<TeamsApp>(&request::organization_catalog(), Operation::ReadCatalog)
+                .await?;
+            Ok::<_, CallError>(apps.into_iter().find(|a| a.id.eq_ignore_ascii_case(&app_id)))
+        }
+    });
+    view! {
+        <Transition fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+            <ErrorBoundary fallback=boundary_fallback>
+                {move || data.get().map(|result| result.map(|app| match app {
+                    Some(app) => view! { <Definitions app=app /> }.into_any(),
+                    None => view! { <p class="error" role="alert" data-testid="no-such-app">{i18n.t("page.app_detail.not_found")}</p> }.into_any(),
+                }))}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+fn Definitions(app: TeamsApp) -> impl IntoView {
+    let i18n = use_i18n();
+    let mut definitions = app.app_definitions.clone();
+    definitions.sort_by(|a, b| {
+        compare_versions(b.version.as_deref().unwrap_or(""), a.version.as_deref().unwrap_or(""))
+    });
+    let rows = definitions
+        .into_iter()
+        .map(|d| {
+            let key = state_key(d.publishing_state.as_deref());
+            let rule_key = match ConsentRequirement::of(&d) {
+                ConsentRequirement::None => "page.app_detail.rule.none",
+                ConsentRequirement::DelegatedOnly(_) => "page.app_detail.rule.delegated",
+                ConsentRequirement::WholeSet(_) => "page.app_detail.rule.whole_set",
+            };
+            let client = d
+                .authorization
+                .as_ref()
+                .and_then(|a| a.client_app_id.clone())
+                .unwrap_or_else(|| "—".into());
+            view! {
+                <tr data-version=d.version.clone().unwrap_or_default()>
+                    <th scope="row">{d.version.clone().unwrap_or_default()}</th>
+                    <td><span class="tag">{move || i18n.t(key)}</span></td>
+                    <td>{d.last_modified_date_time.clone().unwrap_or_default()}</td>
+                    <td><RscList permissions=d.required_permissions() /><p class="muted">{move || i18n.t(rule_key)}</p></td>
+                    <td><code>{client}</code></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="app-card" data-testid="app-card">
+            <h2>{app.display_name.clone().unwrap_or_default()}</h2>
+            <dl class="facts">
+                <div><dt>{move || i18n.t("page.app_detail.catalog_id")}</dt><dd><code>{app.id.clone()}</code></dd></div>
+                <div><dt>{move || i18n.t("page.app_detail.external_id")}</dt><dd><code>{app.external_id.clone().unwrap_or_default()}</code></dd></div>
+                <div><dt>{move || i18n.t("page.app_detail.distribution")}</dt><dd>{app.distribution_method.clone().unwrap_or_default()}</dd></div>
+            </dl>
+        </section>
+        <h2>{move || i18n.t("page.app_detail.definitions")}</h2>
+        <table class="data-table" data-testid="definitions">
+            <thead>
+                <tr>
+                    <th scope="col">{move || i18n.t("page.app_detail.col.version")}</th>
+                    <th scope="col">{move || i18n.t("page.app_detail.col.state")}</th>
+                    <th scope="col">{move || i18n.t("page.app_detail.col.modified")}</th>
+                    <th scope="col">{move || i18n.t("apps.col.required_rsc")}</th>
+                    <th scope="col">{move || i18n.t("page.app_detail.col.client")}</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
 }

@@ -1,15 +1,126 @@
 //! Catalog: the organisation's Teams apps, their versions, publishing state and RSC requirements.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
+use portal_core::auth::scopes::Operation;
+use portal_core::graph::apps::{latest_published, published_definitions, RscSummary};
+use portal_core::graph::encode::path_segment;
+use portal_core::graph::models::TeamsApp;
+use portal_core::graph::request;
 
-use crate::components::not_built_yet::NotBuiltYet;
+use crate::components::error_view::boundary_fallback;
 use crate::components::page_title::PageTitle;
+use crate::components::signed_in::SignedIn;
+use crate::graph_client::use_graph;
+use crate::i18n::use_i18n;
+
+/// The label key of a publishing state.
+pub fn state_key(state: Option<&str>) -> &'static str {
+    match state.map(str::to_ascii_lowercase).as_deref() {
+        Some("published") => "state.published",
+        Some("submitted") => "state.submitted",
+        Some("rejected") => "state.rejected",
+        _ => "state.unknown",
+    }
+}
 
 /// Catalog: the organisation's Teams apps, their versions, publishing state and RSC requirements.
 #[component]
 pub fn CatalogPage() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <PageTitle key="page.catalog.title" />
-        <NotBuiltYet issue=5 what_key="page.catalog.planned" />
+        <p class="lead">{move || i18n.t("page.catalog.intro")}</p>
+        <SignedIn>
+            <CatalogTable />
+        </SignedIn>
     }
+}
+
+#[component]
+fn CatalogTable() -> impl IntoView {
+    let i18n = use_i18n();
+    let graph = use_graph();
+    let data = LocalResource::new(move || {
+        let graph = graph.clone();
+        async move {
+            let mut apps = graph
+                .get_all::<TeamsApp>(&request::organization_catalog(), Operation::ReadCatalog)
+                .await?;
+            apps.sort_by_key(|a| a.display_name.clone().unwrap_or_default().to_lowercase());
+            Ok::<_, crate::graph_client::CallError>(apps)
+        }
+    });
+    view! {
+        <Transition fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+            <ErrorBoundary fallback=boundary_fallback>
+                {move || data.get().map(|result| result.map(|apps| view! { <AppsTable apps=apps /> }))}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+fn AppsTable(apps: Vec<TeamsApp>) -> impl IntoView {
+    let i18n = use_i18n();
+    if apps.is_empty() {
+        return view! { <p class="muted">{move || i18n.t("page.catalog.none")}</p> }.into_any();
+    }
+    let rows = apps
+        .into_iter()
+        .map(|app| {
+            let name = app.display_name.clone().unwrap_or_else(|| app.id.clone());
+            let latest = latest_published(&app).and_then(|d| d.version.clone());
+            let rsc = latest_published(&app)
+                .map(|d| RscSummary::of(&d.required_permissions()))
+                .unwrap_or_default();
+            let published = published_definitions(&app).len();
+            let versions = app
+                .app_definitions
+                .iter()
+                .map(|d| {
+                    let key = state_key(d.publishing_state.as_deref());
+                    let version = d.version.clone().unwrap_or_default();
+                    view! { <li>{version} " " <span class="tag">{move || i18n.t(key)}</span></li> }
+                })
+                .collect_view();
+            let rsc_text = move || {
+                if rsc.is_empty() {
+                    i18n.t("rsc.none")
+                } else {
+                    i18n.tf(
+                        "page.catalog.rsc_counts",
+                        &[
+                            ("application", &rsc.application.len().to_string()),
+                            ("delegated", &rsc.delegated.len().to_string()),
+                        ],
+                    )
+                }
+            };
+            view! {
+                <tr data-app-id=app.id.clone()>
+                    <th scope="row"><A href=format!("/catalog/{}", path_segment(&app.id))>{name}</A></th>
+                    <td>{latest.unwrap_or_else(|| "—".into())}</td>
+                    <td><ul class="plain">{versions}</ul></td>
+                    <td>{rsc_text}</td>
+                    <td>{published}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="data-table" data-testid="catalog">
+            <thead>
+                <tr>
+                    <th scope="col">{move || i18n.t("apps.col.app")}</th>
+                    <th scope="col">{move || i18n.t("apps.col.latest")}</th>
+                    <th scope="col">{move || i18n.t("page.catalog.col.versions")}</th>
+                    <th scope="col">{move || i18n.t("apps.col.required_rsc")}</th>
+                    <th scope="col">{move || i18n.t("page.catalog.col.published")}</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
 }

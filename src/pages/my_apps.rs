@@ -1,15 +1,33 @@
-//! My apps (self-service): the signed-in user's own personal apps, installed through /me.
+//! My apps (self-service, any signed-in user): their own personal apps and the organisation's
+//! published apps, installed, upgraded and uninstalled for themselves through `/me`.
 
 use leptos::prelude::*;
+use portal_core::graph::encode::UserRef;
+use portal_core::graph::preflight::Lookup;
 
-use crate::components::not_built_yet::NotBuiltYet;
+use crate::auth::{use_auth, AuthStatus};
 use crate::components::page_title::PageTitle;
+use crate::components::personal_apps::{PersonalApps, Subject};
+use crate::i18n::use_i18n;
 
 /// My apps (self-service): the signed-in user's own personal apps, installed through /me.
 #[component]
 pub fn MyAppsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
     view! {
         <PageTitle key="page.my_apps.title" />
-        <NotBuiltYet issue=5 what_key="page.my_apps.planned" />
+        <p class="lead">{move || i18n.t("page.my_apps.intro")}</p>
+        {move || match auth.status.get() {
+            AuthStatus::SignedIn(account) => {
+                let subject = Subject {
+                    user: UserRef::Me,
+                    user_id: account.oid.clone(),
+                    name: account.name.clone(),
+                };
+                view! { <PersonalApps subject=subject user_exists=Signal::stored(Lookup::Known(true)) /> }.into_any()
+            }
+            _ => view! { <p class="muted" data-testid="sign-in-needed">{i18n.t("common.sign_in_needed")}</p> }.into_any(),
+        }}
     }
 }

@@ -1,11 +1,20 @@
-//! User detail: one user's personal apps and the actions on them (issue #5). Until then it
-//! shows which user the route addresses, decoded, so links from the Users page can be checked.
+//! User detail (admins): one user's personal apps, with installed and latest versions, drift,
+//! consented RSC, and install, upgrade and uninstall. Addressed by object id or UPN.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use portal_core::auth::scopes::Operation;
+use portal_core::graph::encode::UserRef;
+use portal_core::graph::models::User;
+use portal_core::graph::preflight::Lookup;
+use portal_core::graph::request;
 
-use crate::components::not_built_yet::NotBuiltYet;
+use crate::components::error_view::CallErrorView;
 use crate::components::page_title::PageTitle;
+use crate::components::personal_apps::{PersonalApps, Subject};
+use crate::components::signed_in::SignedIn;
+use crate::graph_client::{use_graph, CallError};
 use crate::i18n::use_i18n;
 
 /// User detail page, addressed by user id or UPN.
@@ -13,12 +22,72 @@ use crate::i18n::use_i18n;
 pub fn UserDetailPage() -> impl IntoView {
     let i18n = use_i18n();
     let params = use_params_map();
-    let user = move || params.read().get("user_id").unwrap_or_default();
+    let user_id = move || params.read().get("user_id").unwrap_or_default();
     view! {
         <PageTitle key="page.user_detail.title" />
-        <p>
-            {move || i18n.t("page.user_detail.addressed")} " " <code data-testid="route-user">{user}</code>
+        <p><A href="/users">{move || i18n.t("page.user_detail.back")}</A></p>
+        <p class="muted">
+            {move || i18n.t("page.user_detail.addressed")} " " <code data-testid="route-user">{user_id}</code>
         </p>
-        <NotBuiltYet issue=5 what_key="page.user_detail.planned" />
+        <SignedIn>
+            {move || view! { <UserApps user_id=user_id() /> }}
+        </SignedIn>
+    }
+}
+
+/// The user (read first: the install call may not 404 for an unknown user) and their apps.
+#[component]
+fn UserApps(user_id: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let graph = use_graph();
+    let user_ref = UserRef::Id(user_id.clone());
+    let exists = RwSignal::new(Lookup::<bool>::Pending);
+    let user = RwSignal::new(None::<Result<User, CallError>>);
+    {
+        let user_ref = user_ref.clone();
+        leptos::task::spawn_local(async move {
+            let answer = graph
+                .get::<User>(&request::get_user(&user_ref), Operation::FindUsers)
+                .await;
+            exists.set(match &answer {
+                Ok(_) => Lookup::Known(true),
+                Err(CallError::Graph { error, .. }) if error.status == 404 => Lookup::Known(false),
+                Err(e) => Lookup::Failed(e.to_string()),
+            });
+            if !matches!(answer, Err(CallError::Aborted)) {
+                user.set(Some(answer));
+            }
+        });
+    }
+    let name = Signal::derive(move || match user.get() {
+        Some(Ok(u)) => u.display_name.or(u.user_principal_name).unwrap_or_default(),
+        _ => String::new(),
+    });
+    view! {
+        {move || match user.get() {
+            Some(Ok(u)) => view! {
+                <section class="user-card" data-testid="user-card">
+                    <h2>{u.display_name.clone().unwrap_or_default()}</h2>
+                    <p>
+                        <span data-testid="user-upn">{u.user_principal_name.clone().unwrap_or_default()}</span>
+                        {u.mail.clone().map(|m| view! { " · " <span>{m}</span> })}
+                        {(u.user_type.as_deref() == Some("Guest")).then(|| view! { " " <span class="tag">{i18n.t("page.users.guest")}</span> })}
+                    </p>
+                </section>
+            }.into_any(),
+            Some(Err(CallError::Graph { error, .. })) if error.status == 404 => view! {
+                <p class="error" role="alert" data-testid="no-such-user">{i18n.t("page.user_detail.no_such_user")}</p>
+            }.into_any(),
+            Some(Err(e)) => view! { <CallErrorView error=e /> }.into_any(),
+            None => ().into_any(),
+        }}
+        {move || name.with(|n| !n.is_empty()).then(|| {
+            let subject = Subject {
+                user: user_ref.clone(),
+                user_id: user_id.clone(),
+                name: name.get_untracked(),
+            };
+            view! { <PersonalApps subject=subject user_exists=exists /> }
+        })}
     }
 }

@@ -2,14 +2,20 @@
 
 use leptos::prelude::*;
 
-use crate::components::not_built_yet::NotBuiltYet;
 use crate::components::page_title::PageTitle;
+use crate::components::signed_in::SignedIn;
+use crate::components::user_search::UserSearch;
+use crate::i18n::use_i18n;
 
 /// Users (admins): find a user by name, UPN or mail and open their personal apps.
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <PageTitle key="page.users.title" />
-        <NotBuiltYet issue=5 what_key="page.users.planned" />
+        <p class="lead">{move || i18n.t("page.users.intro")}</p>
+        <SignedIn>
+            <UserSearch />
+        </SignedIn>
     }
 }

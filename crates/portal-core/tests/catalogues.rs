@@ -13,7 +13,9 @@ fn catalogue(lang: Lang) -> Catalogue {
 }
 
 /// Keys whose text is legitimately the same in French and English.
-const SAME_IN_BOTH: [&str; 6] = [
+const SAME_IN_BOTH: [&str; 7] = [
+    // Graph's permission kind, the same word in both languages.
+    "rsc.application",
     "page.settings.session",
     "header.cloud",
     "nav.audit",

@@ -1,0 +1,18 @@
+//! Shows its children only to a signed-in user; others are asked to sign in (pages that call
+//! Graph render nothing that would start a sign-in on their own).
+
+use leptos::prelude::*;
+
+use crate::auth::{use_auth, AuthStatus};
+use crate::i18n::use_i18n;
+
+/// The children when signed in, else a sign-in prompt.
+#[component]
+pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    move || match auth.status.get() {
+        AuthStatus::SignedIn(_) => children().into_any(),
+        _ => view! { <p class="muted" data-testid="sign-in-needed">{i18n.t("common.sign_in_needed")}</p> }.into_any(),
+    }
+}
