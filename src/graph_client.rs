@@ -7,8 +7,8 @@
 use std::fmt;
 
 use gloo_net::http::{Method as HttpMethod, RequestBuilder};
-use leptos::prelude::*;
 use leptos::__reexports::send_wrapper::SendWrapper;
+use leptos::prelude::*;
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::error::{parse_error, ErrorKind, GraphError};
 use portal_core::graph::models::Collection;

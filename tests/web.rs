@@ -268,3 +268,154 @@ mod auth_ui {
         drop(handle);
     }
 }
+
+mod personal_apps_components {
+    use super::*;
+    use portal::components::drift_badge::DriftBadge;
+    use portal::components::preflight_checklist::PreflightChecklist;
+    use portal::components::user_search::{move_active, UserResults};
+    use portal_core::graph::apps::{ConsentRequirement, Drift};
+    use portal_core::graph::models::{PermissionType, ResourceSpecificPermission, User};
+    use portal_core::graph::preflight::{evaluate, Input, Lookup};
+    use portal_core::Cloud;
+
+    fn user(id: &str, name: &str, user_type: &str) -> User {
+        User {
+            id: id.into(),
+            display_name: Some(name.into()),
+            user_principal_name: Some(format!("{id}@contoso.com")),
+            mail: None,
+            user_type: Some(user_type.into()),
+            job_title: None,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn user_search_list_highlights_the_active_option_and_opens_on_click() {
+        let root = container();
+        let users = RwSignal::new(vec![
+            user("a", "Seán O'Brien", "Member"),
+            user("b", "Zoë Müller", "Member"),
+            user("c", "Guest Person", "Guest"),
+        ]);
+        let active = RwSignal::new(None::<usize>);
+        let opened = RwSignal::new(None::<String>);
+        let handle = leptos::mount::mount_to(root.clone(), move || {
+            provide_i18n_with(Lang::En);
+            view! { <UserResults users=users active=active on_open=Callback::new(move |u: User| opened.set(Some(u.id))) /> }
+        });
+        let options = root.query_selector_all("[role=option]").unwrap();
+        assert_eq!(options.length(), 3);
+        assert_eq!(text(&root, "#user-option-0 .user-name"), "Seán O'Brien");
+        assert!(
+            text(&root, "#user-option-2").contains("Guest"),
+            "guests are marked"
+        );
+        // Keyboard: ArrowDown twice, ArrowUp once → the second option is active and selected.
+        for key in ["ArrowDown", "ArrowDown", "ArrowUp", "ArrowDown"] {
+            active.set(move_active(active.get_untracked(), 3, key));
+        }
+        tick().await;
+        assert_eq!(
+            query(&root, "#user-option-1")
+                .get_attribute("aria-selected")
+                .as_deref(),
+            Some("true")
+        );
+        assert!(query(&root, "#user-option-1")
+            .class_list()
+            .contains("active"));
+        assert_eq!(
+            query(&root, "#user-option-0")
+                .get_attribute("aria-selected")
+                .as_deref(),
+            Some("false")
+        );
+        query(&root, "#user-option-2").click();
+        tick().await;
+        assert_eq!(opened.get_untracked().as_deref(), Some("c"));
+        // New results replace the old ones.
+        users.set(vec![user("z", "Only One", "Member")]);
+        tick().await;
+        assert_eq!(
+            root.query_selector_all("[role=option]").unwrap().length(),
+            1
+        );
+        drop(handle);
+    }
+
+    #[wasm_bindgen_test]
+    async fn drift_badge_says_whether_an_upgrade_exists() {
+        let root = container();
+        let handle = leptos::mount::mount_to(root.clone(), || {
+            provide_i18n_with(Lang::En);
+            view! {
+                <p class="outdated"><DriftBadge drift=Drift::Outdated { installed: "1.0.0".into(), latest: "1.2.0".into() } /></p>
+                <p class="current"><DriftBadge drift=Drift::UpToDate { version: "1.2.0".into() } /></p>
+                <p class="gone"><DriftBadge drift=Drift::NotInCatalog { installed: "1.0.0".into() } /></p>
+            }
+        });
+        assert_eq!(
+            text(&root, ".outdated [data-drift]"),
+            "Update available: 1.2.0"
+        );
+        assert_eq!(
+            query(&root, ".outdated [data-drift]")
+                .get_attribute("data-drift")
+                .as_deref(),
+            Some("outdated")
+        );
+        assert_eq!(text(&root, ".current [data-drift]"), "Up to date");
+        assert_eq!(text(&root, ".gone [data-drift]"), "Not in the catalog");
+        drop(handle);
+    }
+
+    #[wasm_bindgen_test]
+    async fn preflight_checklist_follows_its_input() {
+        let root = container();
+        let application = ConsentRequirement::WholeSet(vec![ResourceSpecificPermission {
+            permission_value: "TeamsActivity.Send.User".into(),
+            permission_type: PermissionType::Application,
+        }]);
+        let input = RwSignal::new(Input {
+            user_exists: Lookup::Pending,
+            definition: Lookup::Known(Some(application)),
+            already_installed: Lookup::Known(false),
+            rsc_switch: Lookup::Known(false),
+            granted: vec![],
+            can_consent_for_tenant: true,
+            cloud: Cloud::Global,
+        });
+        let handle = leptos::mount::mount_to(root.clone(), move || {
+            provide_i18n_with(Lang::En);
+            view! { <PreflightChecklist items=Signal::derive(move || evaluate(&input.get())) /> }
+        });
+        let state = |check: &str| {
+            query(&root, &format!("[data-check={check}]"))
+                .get_attribute("data-state")
+                .unwrap_or_default()
+        };
+        assert_eq!(state("user-exists"), "pending");
+        assert_eq!(state("rsc-switch"), "failed");
+        assert!(text(&root, "[data-check=rsc-switch]").contains("turned off for the tenant"));
+        assert_eq!(state("scope"), "warning");
+        assert!(text(&root, "[data-check=scope]")
+            .contains("TeamsAppInstallation.ReadWriteAndConsentForUser"));
+        input.update(|i| {
+            i.user_exists = Lookup::Known(true);
+            i.rsc_switch = Lookup::Known(true);
+            i.granted = vec!["TeamsAppInstallation.ReadWriteAndConsentForUser".into()];
+        });
+        tick().await;
+        for check in [
+            "user-exists",
+            "published-definition",
+            "not-installed",
+            "rsc-switch",
+            "scope",
+        ] {
+            assert_eq!(state(check), "passed", "{check}");
+        }
+        drop(handle);
+    }
+}

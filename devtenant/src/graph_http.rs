@@ -79,10 +79,33 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
         grant_type: None,
     });
     if dropped {
-        // The change is applied; the answer is lost: abort the connection without a response.
-        std::panic::resume_unwind(Box::new("devtenant: dropped answer (fault injection)"));
+        return lost_mid_answer(response);
     }
     response
+}
+
+/// The change is applied; the answer is lost mid-way: the status line and headers go out, then
+/// the connection breaks inside the body. (Closing before any byte would let a browser replay
+/// the request on a fresh connection, which is not the fault under test.)
+fn lost_mid_answer(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let body = futures_util::stream::unfold(0u8, |step| async move {
+        match step {
+            0 => Some((Ok(axum::body::Bytes::from_static(b"{\"value\":")), 1)),
+            1 => {
+                // Let the first chunk reach the client before the connection breaks.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Some((
+                    Err(std::io::Error::other("dropped answer (fault injection)")),
+                    2,
+                ))
+            }
+            _ => None,
+        }
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(body))
 }
 
 /// Request headers as logged (no Authorization, no cookies).

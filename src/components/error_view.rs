@@ -16,19 +16,43 @@ use crate::i18n::use_i18n;
 fn keys(error: &CallError) -> (&'static str, &'static str, &'static str) {
     match error {
         CallError::Graph { error, .. } => match error.kind() {
-            ErrorKind::AlreadyInstalled => ("already-installed", "error.title.already_installed", "error.next.already_installed"),
+            ErrorKind::AlreadyInstalled => (
+                "already-installed",
+                "error.title.already_installed",
+                "error.next.already_installed",
+            ),
             ErrorKind::NotFound => ("not-found", "error.title.not_found", "error.next.not_found"),
-            ErrorKind::BlockedByPolicy => ("blocked-by-policy", "error.title.blocked", "error.next.blocked"),
-            ErrorKind::MissingScope { .. } => ("missing-scope", "error.title.missing_scope", "error.next.missing_scope"),
+            ErrorKind::BlockedByPolicy => (
+                "blocked-by-policy",
+                "error.title.blocked",
+                "error.next.blocked",
+            ),
+            ErrorKind::MissingScope { .. } => (
+                "missing-scope",
+                "error.title.missing_scope",
+                "error.next.missing_scope",
+            ),
             ErrorKind::Forbidden => ("forbidden", "error.title.forbidden", "error.next.forbidden"),
-            ErrorKind::Unauthorized => ("unauthorized", "error.title.unauthorized", "error.next.unauthorized"),
+            ErrorKind::Unauthorized => (
+                "unauthorized",
+                "error.title.unauthorized",
+                "error.next.unauthorized",
+            ),
             ErrorKind::Throttled => ("throttled", "error.title.throttled", "error.next.throttled"),
-            ErrorKind::BadRequest => ("bad-request", "error.title.bad_request", "error.next.bad_request"),
+            ErrorKind::BadRequest => (
+                "bad-request",
+                "error.title.bad_request",
+                "error.next.bad_request",
+            ),
             ErrorKind::ServerError => ("server-error", "error.title.server", "error.next.server"),
             ErrorKind::Other => ("other", "error.title.other", "error.next.other"),
         },
         CallError::Auth(_) => ("auth", "error.title.auth", "error.next.auth"),
-        CallError::AnswerLost { .. } => ("answer-lost", "error.title.answer_lost", "error.next.answer_lost"),
+        CallError::AnswerLost { .. } => (
+            "answer-lost",
+            "error.title.answer_lost",
+            "error.next.answer_lost",
+        ),
         CallError::Decode(_) => ("decode", "error.title.decode", "error.next.decode"),
         CallError::Aborted => ("aborted", "error.title.other", "error.next.other"),
     }
@@ -55,7 +79,10 @@ pub fn CallErrorView(error: CallError) -> impl IntoView {
     let advice = move || {
         i18n.tf(
             next_key,
-            &[("scopes", scopes_text.as_str()), ("detail", detail.as_str())],
+            &[
+                ("scopes", scopes_text.as_str()),
+                ("detail", detail.as_str()),
+            ],
         )
     };
     let tried = match &error {
@@ -63,7 +90,11 @@ pub fn CallErrorView(error: CallError) -> impl IntoView {
             attempts,
             gave_up: Some(GiveUp::AttemptsExhausted { .. }),
             ..
-        } => Some(("error.gave_up.attempts", attempts.to_string(), String::new())),
+        } => Some((
+            "error.gave_up.attempts",
+            attempts.to_string(),
+            String::new(),
+        )),
         CallError::Graph {
             gave_up:
                 Some(GiveUp::OutOfTime {
@@ -76,14 +107,19 @@ pub fn CallErrorView(error: CallError) -> impl IntoView {
             (elapsed_ms / 1000).to_string(),
             (next_wait_ms / 1000).to_string(),
         )),
-        CallError::Graph { attempts, .. } if *attempts > 1 => {
-            Some(("error.gave_up.attempts", attempts.to_string(), String::new()))
-        }
+        CallError::Graph { attempts, .. } if *attempts > 1 => Some((
+            "error.gave_up.attempts",
+            attempts.to_string(),
+            String::new(),
+        )),
         _ => None,
     };
-    // The consent action: the operation Graph would accept that the portal knows, least
-    // privileged first.
-    let operation = accepted.iter().find_map(|p| Operation::from_permission(p));
+    // The consent action: the least privileged operation the portal knows among those Graph
+    // would accept.
+    let operation = accepted
+        .iter()
+        .filter_map(|p| Operation::from_permission(p))
+        .min();
     let is_admin = move || matches!(auth.status.get(), AuthStatus::SignedIn(a) if a.is_admin());
     let consent_action = operation.map(|op| {
         view! {

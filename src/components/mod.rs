@@ -2,18 +2,18 @@
 
 pub mod account;
 pub mod auth_banner;
+pub mod copy_button;
+pub mod drift_badge;
+pub mod error_view;
 pub mod header;
 pub mod language_switcher;
 pub mod nav;
 pub mod not_built_yet;
 pub mod page_title;
-pub mod copy_button;
-pub mod drift_badge;
-pub mod error_view;
-pub mod rsc_list;
-pub mod preflight_checklist;
-pub mod show_request;
-pub mod write_action;
 pub mod personal_apps;
-pub mod user_search;
+pub mod preflight_checklist;
+pub mod rsc_list;
+pub mod show_request;
 pub mod signed_in;
+pub mod user_search;
+pub mod write_action;

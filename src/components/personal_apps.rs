@@ -86,7 +86,11 @@ enum Flow {
     Uninstall { installation: String },
 }
 
-fn flow_from_query(action: Option<String>, app: Option<String>, installation: Option<String>) -> Option<Flow> {
+fn flow_from_query(
+    action: Option<String>,
+    app: Option<String>,
+    installation: Option<String>,
+) -> Option<Flow> {
     match action.as_deref() {
         Some("install") => Some(Flow::Install { app }),
         Some("upgrade") => installation.map(|installation| Flow::Upgrade { installation }),
@@ -99,11 +103,9 @@ fn encode(value: &str) -> String {
     portal_core::graph::encode::query_value(value)
 }
 
-/// Navigates to this page with the flow (or none) in the query.
-fn open_flow(flow: Option<Flow>) {
-    let navigate = use_navigate();
-    let path = use_location().pathname.get_untracked();
-    let query = match flow {
+/// The query of this page with the flow (or none) in it.
+fn flow_query(flow: Option<Flow>) -> String {
+    match flow {
         None => String::new(),
         Some(Flow::Install { app: None }) => "?action=install".into(),
         Some(Flow::Install { app: Some(app) }) => format!("?action=install&app={}", encode(&app)),
@@ -113,14 +115,34 @@ fn open_flow(flow: Option<Flow>) {
         Some(Flow::Uninstall { installation }) => {
             format!("?action=uninstall&installation={}", encode(&installation))
         }
-    };
-    navigate(
-        &format!("{path}{query}"),
-        NavigateOptions {
-            scroll: false,
-            ..Default::default()
-        },
-    );
+    }
+}
+
+/// Opens a flow (or closes it): a navigation within this page, in context for the children.
+#[derive(Clone, Copy)]
+struct OpenFlow(Callback<Option<Flow>>);
+
+fn provide_open_flow() -> OpenFlow {
+    let navigate = use_navigate();
+    let pathname = use_location().pathname;
+    let open = OpenFlow(Callback::new(move |flow: Option<Flow>| {
+        navigate(
+            &format!("{}{}", pathname.get_untracked(), flow_query(flow)),
+            NavigateOptions {
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    }));
+    provide_context(open);
+    open
+}
+
+/// Opens `flow` (call at component creation; the returned callback works from events).
+fn use_open_flow() -> Callback<Option<Flow>> {
+    use_context::<OpenFlow>()
+        .map(|o| o.0)
+        .unwrap_or_else(|| Callback::new(|_| ()))
 }
 
 /// The personal apps of `subject`, with the flows; `user_exists` feeds the pre-flight.
@@ -131,6 +153,7 @@ pub fn PersonalApps(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let graph = use_graph();
+    let open_flow = provide_open_flow().0;
     let version = RwSignal::new(0u32);
     let finished = RwSignal::new(None::<Finished>);
     let data = {
@@ -153,7 +176,7 @@ pub fn PersonalApps(
             done: f.1,
         }));
         version.update(|v| *v += 1);
-        open_flow(None);
+        open_flow.run(None);
     });
     let refresh = move |_| {
         finished.set(None);
@@ -162,7 +185,7 @@ pub fn PersonalApps(
     view! {
         <div class="personal-apps">
             <p class="toolbar">
-                <button type="button" data-testid="open-install" on:click=move |_| open_flow(Some(Flow::Install { app: None }))>
+                <button type="button" data-testid="open-install" on:click=move |_| open_flow.run(Some(Flow::Install { app: None }))>
                     {move || i18n.t("apps.install")}
                 </button>
                 " "
@@ -200,7 +223,13 @@ fn FinishedNote(finished: Finished) -> impl IntoView {
     let retried = done
         .retried
         .iter()
-        .map(|s| if *s == 0 { "—".to_string() } else { s.to_string() })
+        .map(|s| {
+            if *s == 0 {
+                "—".to_string()
+            } else {
+                s.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let attempts = done.attempts.to_string();
@@ -219,6 +248,7 @@ fn FinishedNote(finished: Finished) -> impl IntoView {
 #[component]
 fn InstallationTable(snapshot: Snapshot) -> impl IntoView {
     let i18n = use_i18n();
+    let open_flow = use_open_flow();
     if snapshot.installations.is_empty() {
         return view! {
             <h2>{move || i18n.t("apps.installed.title")}</h2>
@@ -266,7 +296,7 @@ fn InstallationTable(snapshot: Snapshot) -> impl IntoView {
                             view! {
                                 <button type="button" data-action="upgrade"
                                     aria-label=move || format!("{} {}", i18n.t("apps.upgrade"), label_upgrade)
-                                    on:click=move |_| open_flow(Some(Flow::Upgrade { installation: id.clone() }))>
+                                    on:click=move |_| open_flow.run(Some(Flow::Upgrade { installation: id.clone() }))>
                                     {move || i18n.t("apps.upgrade")}
                                 </button>
                             }
@@ -274,7 +304,7 @@ fn InstallationTable(snapshot: Snapshot) -> impl IntoView {
                         " "
                         <button type="button" class="danger" data-action="uninstall"
                             aria-label=move || format!("{} {}", i18n.t("apps.uninstall"), label_uninstall)
-                            on:click=move |_| open_flow(Some(Flow::Uninstall { installation: id_for_uninstall.clone() }))>
+                            on:click=move |_| open_flow.run(Some(Flow::Uninstall { installation: id_for_uninstall.clone() }))>
                             {move || i18n.t("apps.uninstall")}
                         </button>
                     </td>
@@ -303,6 +333,7 @@ fn InstallationTable(snapshot: Snapshot) -> impl IntoView {
 #[component]
 fn AvailableApps(snapshot: Snapshot) -> impl IntoView {
     let i18n = use_i18n();
+    let open_flow = use_open_flow();
     let apps = installable(&snapshot.catalog, &snapshot.installations);
     if apps.is_empty() {
         return ().into_any();
@@ -325,7 +356,7 @@ fn AvailableApps(snapshot: Snapshot) -> impl IntoView {
                     <td class="actions">
                         <button type="button" data-action="install"
                             aria-label=move || format!("{} {}", i18n.t("install.submit"), label)
-                            on:click=move |_| open_flow(Some(Flow::Install { app: Some(id.clone()) }))>
+                            on:click=move |_| open_flow.run(Some(Flow::Install { app: Some(id.clone()) }))>
                             {move || i18n.t("install.submit")}
                         </button>
                     </td>
@@ -360,6 +391,7 @@ fn FlowPanel(
     on_done: Callback<(String, Done)>,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    let open_flow = use_open_flow();
     let heading = NodeRef::<leptos::html::H2>::new();
     Effect::new(move |_| {
         if let Some(h) = heading.get() {
@@ -397,14 +429,14 @@ fn FlowPanel(
             data-testid="flow-panel"
             on:keydown=move |ev| {
                 if ev.key() == "Escape" {
-                    open_flow(None);
+                    open_flow.run(None);
                 }
             }
         >
             <h2 id="flow-title" tabindex="-1" node_ref=heading>{move || i18n.t("flow.title")}</h2>
             {body}
             <p>
-                <button type="button" class="secondary" data-testid="close-flow" on:click=move |_| open_flow(None)>
+                <button type="button" class="secondary" data-testid="close-flow" on:click=move |_| open_flow.run(None)>
                     {move || i18n.t("common.close")}
                 </button>
             </p>
@@ -437,7 +469,10 @@ fn InstallFlow(
     let auth = use_auth();
     let graph = use_graph();
     let config = use_config();
-    let cloud = config.as_ref().map(|c| c.cloud).unwrap_or(portal_core::Cloud::Global);
+    let cloud = config
+        .as_ref()
+        .map(|c| c.cloud)
+        .unwrap_or(portal_core::Cloud::Global);
     let graph_base = graph.base.clone();
     let host = graph.host;
     let choices: Vec<TeamsApp> = {
@@ -449,7 +484,10 @@ fn InstallFlow(
         .iter()
         .map(|a| a.id.clone())
         .collect();
-    let selected = RwSignal::new(app.or_else(|| installable_ids.first().cloned()).unwrap_or_default());
+    let selected = RwSignal::new(
+        app.or_else(|| installable_ids.first().cloned())
+            .unwrap_or_default(),
+    );
     let consent_confirmed = RwSignal::new(false);
     let running = RwSignal::new(Running::Idle);
     let snapshot = StoredValue::new(snapshot);
@@ -640,7 +678,11 @@ fn UpgradeFlow(
     let to_version = to.version.clone().unwrap_or_default();
     let change = RscChange::between(&from, &to);
     let requirement = ConsentRequirement::of(&to);
-    let built = request::upgrade(&subject.user, &installation.id, requirement.consent_to_send());
+    let built = request::upgrade(
+        &subject.user,
+        &installation.id,
+        requirement.consent_to_send(),
+    );
     let operation = requirement.operation();
     let needs_confirm = matches!(requirement, ConsentRequirement::WholeSet(_));
     let confirmed = RwSignal::new(!needs_confirm);
@@ -778,7 +820,15 @@ fn UninstallFlow(
                 let write = Write::Uninstall {
                     catalog_app_id: app_id,
                 };
-                match write_action::run(&graph, &user, &write, &built, Operation::WriteInstallations).await {
+                match write_action::run(
+                    &graph,
+                    &user,
+                    &write,
+                    &built,
+                    Operation::WriteInstallations,
+                )
+                .await
+                {
                     Ok(done) => {
                         running.set(Running::Idle);
                         on_done.run((

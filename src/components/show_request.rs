@@ -10,12 +10,24 @@ use crate::i18n::use_i18n;
 
 /// A disclosure showing the request of `action` as built by `request`.
 #[component]
-pub fn ShowRequest(request: GraphRequest, action: WriteAction, graph_base: String) -> impl IntoView {
+pub fn ShowRequest(
+    request: GraphRequest,
+    action: WriteAction,
+    graph_base: String,
+) -> impl IntoView {
     let i18n = use_i18n();
     let texts = [
         ("http", "request.http", http_text(&request, &graph_base)),
-        ("powershell", "request.powershell", powershell(&action, &request)),
-        ("cli", "request.cli", cli_m365(&action, &request, &graph_base)),
+        (
+            "powershell",
+            "request.powershell",
+            powershell(&action, &request),
+        ),
+        (
+            "cli",
+            "request.cli",
+            cli_m365(&action, &request, &graph_base),
+        ),
     ];
     let selected = RwSignal::new(0usize);
     let tabs = texts

@@ -11,8 +11,10 @@ use crate::i18n::use_i18n;
 pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
-    move || match auth.status.get() {
+    move || {
+        match auth.status.get() {
         AuthStatus::SignedIn(_) => children().into_any(),
         _ => view! { <p class="muted" data-testid="sign-in-needed">{i18n.t("common.sign_in_needed")}</p> }.into_any(),
+    }
     }
 }

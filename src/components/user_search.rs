@@ -2,8 +2,8 @@
 //! aborted and their late answers ignored), a listbox of results navigable with the arrow keys,
 //! Enter to open, and "Show more" following `@odata.nextLink`.
 
-use leptos::prelude::*;
 use leptos::__reexports::send_wrapper::SendWrapper;
+use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::models::{Collection, User};
@@ -134,7 +134,8 @@ pub fn UserSearch() -> impl IntoView {
             searching.set(true);
             failed.set(None);
             leptos::task::spawn_local(async move {
-                let answer = call_with(&graph_base, &request, Operation::FindUsers, signal.as_ref()).await;
+                let answer =
+                    call_with(&graph_base, &request, Operation::FindUsers, signal.as_ref()).await;
                 if sequence.try_get_value() != Some(mine) {
                     return;
                 }
@@ -182,7 +183,15 @@ pub fn UserSearch() -> impl IntoView {
             return;
         }
         let handle = set_timeout_with_handle(
-            move || run.with_value(|run| run(request::search_users(&query, PAGE_SIZE), query.clone(), false)),
+            move || {
+                run.with_value(|run| {
+                    run(
+                        request::search_users(&query, PAGE_SIZE),
+                        query.clone(),
+                        false,
+                    )
+                })
+            },
             DEBOUNCE,
         )
         .ok();
@@ -191,7 +200,13 @@ pub fn UserSearch() -> impl IntoView {
     let open = {
         let navigate = navigate.clone();
         Callback::new(move |user: User| {
-            navigate(&format!("/users/{}", portal_core::graph::encode::path_segment(&user.id)), Default::default());
+            navigate(
+                &format!(
+                    "/users/{}",
+                    portal_core::graph::encode::path_segment(&user.id)
+                ),
+                Default::default(),
+            );
         })
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {

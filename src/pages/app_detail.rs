@@ -45,7 +45,10 @@ fn AppDefinitions(app_id: String) -> impl IntoView {
             let apps = graph
                 .get_all::<TeamsApp>(&request::organization_catalog(), Operation::ReadCatalog)
                 .await?;
-            Ok::<_, CallError>(apps.into_iter().find(|a| a.id.eq_ignore_ascii_case(&app_id)))
+            Ok::<_, CallError>(
+                apps.into_iter()
+                    .find(|a| a.id.eq_ignore_ascii_case(&app_id)),
+            )
         }
     });
     view! {
@@ -65,7 +68,10 @@ fn Definitions(app: TeamsApp) -> impl IntoView {
     let i18n = use_i18n();
     let mut definitions = app.app_definitions.clone();
     definitions.sort_by(|a, b| {
-        compare_versions(b.version.as_deref().unwrap_or(""), a.version.as_deref().unwrap_or(""))
+        compare_versions(
+            b.version.as_deref().unwrap_or(""),
+            a.version.as_deref().unwrap_or(""),
+        )
     });
     let rows = definitions
         .into_iter()
