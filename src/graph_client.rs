@@ -41,7 +41,8 @@ pub struct GraphAnswer {
 pub enum CallError {
     /// Graph answered with an error (after any retries), with what was tried.
     Graph {
-        error: GraphError,
+        /// Boxed: it is large, and every `Result` carrying a `CallError` would be too.
+        error: Box<GraphError>,
         attempts: u32,
         gave_up: Option<GiveUp>,
     },
@@ -59,7 +60,7 @@ impl CallError {
     /// The Graph error, if Graph answered.
     pub fn graph_error(&self) -> Option<&GraphError> {
         match self {
-            CallError::Graph { error, .. } => Some(error),
+            CallError::Graph { error, .. } => Some(error.as_ref()),
             _ => None,
         }
     }
@@ -260,7 +261,7 @@ pub async fn call_with(
             Decision::GiveUp(reason) => {
                 let gave_up = (!matches!(reason, GiveUp::NotRetryable)).then_some(reason);
                 return Err(CallError::Graph {
-                    error,
+                    error: Box::new(error),
                     attempts: progress.attempts,
                     gave_up,
                 });

@@ -583,7 +583,7 @@ fn InstallFlow(
             view! {
                 <option value=id selected=move || selected.get() == selected_now>
                     {name}
-                    {(!installable).then(|| " *")}
+                    {(!installable).then_some(" *")}
                 </option>
             }
         })

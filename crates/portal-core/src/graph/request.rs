@@ -335,7 +335,7 @@ mod tests {
         assert!(next
             .headers
             .contains(&("ConsistencyLevel".into(), "eventual".into())));
-        assert_eq!(next.url(base), link.replace("%22", "%22"));
+        assert_eq!(next.url(base), link);
         assert!(next_page(&first, base, "https://evil.example/v1.0/users").is_none());
         assert!(next_page(&first, base, "https://graph.microsoft.com/v1.0.evil/users").is_none());
     }
