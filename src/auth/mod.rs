@@ -16,7 +16,9 @@ use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use portal_core::auth::challenge::{claims_parameter, ClaimsChallenge};
 use portal_core::auth::pending::{self, KeyValueStore, PendingAuthorization, PendingError};
 use portal_core::auth::renewal::{AccessTokenCache, CachedAccessToken, RenewalGate, RenewalTurn};
-use portal_core::auth::scopes::{granted_permissions, scopes_for, Operation, SIGN_IN_OPERATIONS};
+use portal_core::auth::scopes::{
+    granted_permissions, scopes_for, Operation, ALL_OPERATIONS, SIGN_IN_OPERATIONS,
+};
 use portal_core::{RuntimeConfig, TokenCacheLocation};
 
 use oidc::{IdentityClaims, Provider};
@@ -400,17 +402,6 @@ fn known_operations(config: &RuntimeConfig) -> Vec<Operation> {
         .filter(|op| granted.split(' ').any(|g| g == op.permission()))
         .collect()
 }
-
-const ALL_OPERATIONS: [Operation; 8] = [
-    Operation::ReadProfile,
-    Operation::FindUsers,
-    Operation::ReadInstallations,
-    Operation::ReadCatalog,
-    Operation::ReadTenantSettings,
-    Operation::ReadGrants,
-    Operation::WriteInstallations,
-    Operation::WriteInstallationsWithConsent,
-];
 
 fn remember_tokens(
     config: &RuntimeConfig,

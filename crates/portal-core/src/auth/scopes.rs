@@ -24,6 +24,18 @@ pub enum Operation {
     WriteInstallationsWithConsent,
 }
 
+/// Every operation, least privileged first.
+pub const ALL_OPERATIONS: [Operation; 8] = [
+    Operation::ReadProfile,
+    Operation::FindUsers,
+    Operation::ReadInstallations,
+    Operation::ReadCatalog,
+    Operation::ReadTenantSettings,
+    Operation::ReadGrants,
+    Operation::WriteInstallations,
+    Operation::WriteInstallationsWithConsent,
+];
+
 /// OpenID Connect scopes of every sign-in (`openid` is added by the openidconnect crate itself).
 pub const OIDC_SCOPES: [&str; 2] = ["profile", "offline_access"];
 
@@ -56,18 +68,9 @@ impl Operation {
     /// The operation whose least-privileged permission is `permission` (as Graph names it in a
     /// "Missing scope" answer), if the portal has one.
     pub fn from_permission(permission: &str) -> Option<Operation> {
-        [
-            Operation::ReadProfile,
-            Operation::FindUsers,
-            Operation::ReadInstallations,
-            Operation::ReadCatalog,
-            Operation::ReadTenantSettings,
-            Operation::ReadGrants,
-            Operation::WriteInstallations,
-            Operation::WriteInstallationsWithConsent,
-        ]
-        .into_iter()
-        .find(|op| op.permission().eq_ignore_ascii_case(permission.trim()))
+        ALL_OPERATIONS
+            .into_iter()
+            .find(|op| op.permission().eq_ignore_ascii_case(permission.trim()))
     }
 
     /// Whether the permission needs an administrator's consent (per the catalogue).
