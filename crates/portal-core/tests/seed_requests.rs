@@ -2,12 +2,14 @@
 //! except `permissionType`, which the portal sends lowercase as Graph answers it. Reads
 //! `../shared/seeds/` and skips, saying why, when it is absent.
 
-use std::io::Write;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use portal_core::graph::encode::UserRef;
+use portal_core::graph::ids::{CatalogAppId, InstallationId};
 use portal_core::graph::models::{PermissionType, ResourceSpecificPermission};
-use portal_core::graph::request::{install, upgrade, Method};
+use portal_core::graph::request::Method;
+use portal_core::graph::write::Write;
 use serde_json::Value;
 
 fn seed(name: &str) -> Option<String> {
@@ -86,15 +88,11 @@ fn install_requests_match_the_seed() {
     };
     let seeds = examples(&text);
     assert_eq!(seeds.len(), 2);
-    let app = "12345678-9abc-def0-123456789a";
+    let app = CatalogAppId::new("12345678-9abc-def0-123456789a");
+    let user = UserRef::ObjectId(USER.into());
     let built = [
-        install("graph.microsoft.com", &UserRef::Id(USER.into()), app, None),
-        install(
-            "graph.microsoft.com",
-            &UserRef::Id(USER.into()),
-            app,
-            Some(&send_user()),
-        ),
+        Write::install(user.clone(), app.clone(), None).request("graph.microsoft.com"),
+        Write::install(user, app, Some(send_user())).request("graph.microsoft.com"),
     ];
     for ((path, body), request) in seeds.into_iter().zip(built) {
         assert_eq!(request.method, Method::Post);
@@ -110,11 +108,14 @@ fn upgrade_requests_match_the_seed() {
     };
     let seeds = examples(&text);
     assert_eq!(seeds.len(), 2);
-    let id = seeds[0].0.split('/').nth(5).unwrap().to_string();
+    let id = InstallationId::new(seeds[0].0.split('/').nth(5).unwrap());
+    let user = UserRef::ObjectId(USER.into());
+    let app = CatalogAppId::new("any");
     let built = [
-        upgrade(&UserRef::Id(USER.into()), &id, None),
-        upgrade(&UserRef::Id(USER.into()), &id, Some(&send_user())),
-    ];
+        Write::upgrade(user.clone(), app.clone(), id.clone(), "2", None),
+        Write::upgrade(user, app, id, "2", Some(send_user())),
+    ]
+    .map(|w| w.request("graph.microsoft.com"));
     for ((path, body), request) in seeds.into_iter().zip(built) {
         assert_eq!(request.path, path);
         assert_eq!(request.body, body.map(lowercase_types));

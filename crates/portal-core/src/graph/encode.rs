@@ -36,20 +36,43 @@ pub fn query_value(value: &str) -> String {
 pub fn user_path(user: &UserRef) -> String {
     match user {
         UserRef::Me => "/me".to_string(),
-        UserRef::Id(id) if id.starts_with('$') => {
+        UserRef::ObjectId(id) | UserRef::Upn(id) if id.starts_with('$') => {
             format!("/users('{}')", path_segment(&id.replace('\'', "''")))
         }
-        UserRef::Id(id) => format!("/users/{}", path_segment(id)),
+        UserRef::ObjectId(id) | UserRef::Upn(id) => format!("/users/{}", path_segment(id)),
     }
 }
 
-/// Whose personal scope a request addresses.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Whose personal scope a request addresses. An object id and a UPN are kept apart because
+/// the commands shown to the user name them differently (`--userId` against `--userName`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UserRef {
     /// The signed-in user (self-service).
     Me,
-    /// A user by object id or UPN.
-    Id(String),
+    /// A user by Entra object id.
+    ObjectId(String),
+    /// A user by user principal name.
+    Upn(String),
+}
+
+impl UserRef {
+    /// A user key as typed or found in a URL: a UPN has an `@`, anything else is an object id.
+    pub fn from_key(key: &str) -> UserRef {
+        let key = key.trim();
+        if key.contains('@') {
+            UserRef::Upn(key.to_string())
+        } else {
+            UserRef::ObjectId(key.to_string())
+        }
+    }
+
+    /// The object id or UPN (`None` for `/me`).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            UserRef::Me => None,
+            UserRef::ObjectId(k) | UserRef::Upn(k) => Some(k),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -95,11 +118,11 @@ mod tests {
     fn user_paths() {
         assert_eq!(user_path(&UserRef::Me), "/me");
         assert_eq!(
-            user_path(&UserRef::Id("o'brien@x.com".into())),
+            user_path(&UserRef::from_key("o'brien@x.com")),
             "/users/o%27brien%40x.com"
         );
         assert_eq!(
-            user_path(&UserRef::Id("$admin@x.com".into())),
+            user_path(&UserRef::from_key("$admin@x.com")),
             "/users('%24admin%40x.com')"
         );
     }

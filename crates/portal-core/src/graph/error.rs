@@ -37,8 +37,10 @@ pub enum ErrorKind {
     Forbidden,
     /// 401 (with a claims challenge when CAE asks for one).
     Unauthorized,
-    /// 429, or 503/504: try later.
+    /// 429: too many requests; try later.
     Throttled,
+    /// 502, 503, 504: Graph (or a gateway in front of it) is unavailable for now.
+    Unavailable,
     /// 400: the request itself is wrong (for instance a consent set that does not match).
     BadRequest,
     /// 5xx.
@@ -161,18 +163,12 @@ impl GraphError {
             }
             403 => ErrorKind::Forbidden,
             401 => ErrorKind::Unauthorized,
-            429 | 503 | 504 => ErrorKind::Throttled,
+            429 => ErrorKind::Throttled,
+            502..=504 => ErrorKind::Unavailable,
             400 => ErrorKind::BadRequest,
             500..=599 => ErrorKind::ServerError,
             _ => ErrorKind::Other,
         }
-    }
-
-    /// The known transient backend failure during installs (a 400 that succeeds on retry).
-    pub fn is_transient_install_failure(&self) -> bool {
-        self.status == 400
-            && self.message.contains("backend request")
-            && self.message.contains("retry")
     }
 }
 
@@ -216,7 +212,8 @@ mod tests {
         assert_eq!(error.message, "Service Unavailable (empty answer)");
         assert_eq!(error.retry_after, Some(7));
         assert_eq!(error.request_id.as_deref(), Some("r-2"));
-        assert_eq!(error.kind(), ErrorKind::Throttled);
+        assert_eq!(error.kind(), ErrorKind::Unavailable);
+        assert_eq!(parse_error(429, &[], b"").kind(), ErrorKind::Throttled);
     }
 
     #[test]
@@ -227,7 +224,8 @@ mod tests {
             b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
         );
         assert_eq!(error.message, "Bad Gateway: the server answered with an HTML page instead of a Graph error (\"502 Bad Gateway\")");
-        assert_eq!(error.kind(), ErrorKind::ServerError);
+        assert_eq!(error.kind(), ErrorKind::Unavailable);
+        assert_eq!(parse_error(500, &[], b"").kind(), ErrorKind::ServerError);
     }
 
     #[test]
@@ -250,9 +248,6 @@ mod tests {
             parse_error(409, &[], b"").kind(),
             ErrorKind::AlreadyInstalled
         );
-        let transient = parse_error(400, &[], br#"{"error":{"code":"BadRequest","message":"Failed to execute Templates backend request CreateBotInstallationRequest. Please retry."}}"#);
-        assert!(transient.is_transient_install_failure());
-        assert!(!parse_error(400, &[], b"").is_transient_install_failure());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::encode::{odata_string, path_segment, query_value, search_clause, user_path, UserRef};
+use super::ids::{CatalogAppId, InstallationId};
 use super::models::ResourceSpecificPermission;
 
 /// HTTP methods the portal uses.
@@ -90,11 +91,11 @@ fn consent_body(consent: &[ResourceSpecificPermission]) -> Value {
 pub fn install(
     graph_host: &str,
     user: &UserRef,
-    catalog_app_id: &str,
+    catalog_app_id: &CatalogAppId,
     consent: Option<&[ResourceSpecificPermission]>,
 ) -> GraphRequest {
     let mut body = json!({
-        "teamsApp@odata.bind": format!("https://{graph_host}/v1.0/appCatalogs/teamsApps/{}", path_segment(catalog_app_id)),
+        "teamsApp@odata.bind": format!("https://{graph_host}/v1.0/appCatalogs/teamsApps/{}", path_segment(catalog_app_id.as_str())),
     });
     if let Some(consent) = consent {
         body["consentedPermissionSet"] = consent_body(consent);
@@ -109,7 +110,7 @@ pub fn install(
 /// `POST {user}/teamwork/installedApps/{id}/upgrade`, with the new definition's consent if any.
 pub fn upgrade(
     user: &UserRef,
-    installation_id: &str,
+    installation_id: &InstallationId,
     consent: Option<&[ResourceSpecificPermission]>,
 ) -> GraphRequest {
     let request = GraphRequest::new(
@@ -117,7 +118,7 @@ pub fn upgrade(
         format!(
             "{}/teamwork/installedApps/{}/upgrade",
             user_path(user),
-            path_segment(installation_id)
+            path_segment(installation_id.as_str())
         ),
     );
     match consent {
@@ -127,26 +128,29 @@ pub fn upgrade(
 }
 
 /// `DELETE {user}/teamwork/installedApps/{id}` (no body).
-pub fn uninstall(user: &UserRef, installation_id: &str) -> GraphRequest {
+pub fn uninstall(user: &UserRef, installation_id: &InstallationId) -> GraphRequest {
     GraphRequest::new(
         Method::Delete,
         format!(
             "{}/teamwork/installedApps/{}",
             user_path(user),
-            path_segment(installation_id)
+            path_segment(installation_id.as_str())
         ),
     )
 }
 
 /// `GET {user}/teamwork/installedApps?$expand=teamsApp,teamsAppDefinition`, optionally for one app.
-pub fn list_installations(user: &UserRef, catalog_app_id: Option<&str>) -> GraphRequest {
+pub fn list_installations(user: &UserRef, catalog_app_id: Option<&CatalogAppId>) -> GraphRequest {
     let request = GraphRequest::new(
         Method::Get,
         format!("{}/teamwork/installedApps", user_path(user)),
     )
     .query("$expand", "teamsApp,teamsAppDefinition");
     match catalog_app_id {
-        Some(id) => request.query("$filter", format!("teamsApp/id eq {}", odata_string(id))),
+        Some(id) => request.query(
+            "$filter",
+            format!("teamsApp/id eq {}", odata_string(id.as_str())),
+        ),
         None => request,
     }
 }
@@ -255,6 +259,14 @@ mod tests {
     const USER: &str = "5b649834-7412-4cce-9e69-176e95a394f5";
     const APP: &str = "12345678-9abc-def0-123456789a";
 
+    fn app() -> CatalogAppId {
+        CatalogAppId::new(APP)
+    }
+
+    fn user() -> UserRef {
+        UserRef::ObjectId(USER.into())
+    }
+
     fn send_user() -> Vec<ResourceSpecificPermission> {
         vec![ResourceSpecificPermission {
             permission_value: "TeamsActivity.Send.User".into(),
@@ -264,7 +276,7 @@ mod tests {
 
     #[test]
     fn install_matches_the_seed_pages_form() {
-        let plain = install("graph.microsoft.com", &UserRef::Id(USER.into()), APP, None);
+        let plain = install("graph.microsoft.com", &user(), &app(), None);
         assert_eq!(plain.method, Method::Post);
         assert_eq!(
             plain.url("https://graph.microsoft.com/v1.0"),
@@ -276,12 +288,7 @@ mod tests {
                 json!({"teamsApp@odata.bind": format!("https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{APP}")})
             )
         );
-        let consented = install(
-            "graph.microsoft.com",
-            &UserRef::Id(USER.into()),
-            APP,
-            Some(&send_user()),
-        );
+        let consented = install("graph.microsoft.com", &user(), &app(), Some(&send_user()));
         assert_eq!(
             consented.body.unwrap()["consentedPermissionSet"],
             json!({"resourceSpecificPermissions": [{"permissionValue": "TeamsActivity.Send.User", "permissionType": "application"}]})
@@ -290,7 +297,7 @@ mod tests {
 
     #[test]
     fn bind_uses_the_clouds_graph_host() {
-        let request = install("dod-graph.microsoft.us", &UserRef::Me, APP, None);
+        let request = install("dod-graph.microsoft.us", &UserRef::Me, &app(), None);
         assert!(request.body.unwrap()["teamsApp@odata.bind"]
             .as_str()
             .unwrap()
@@ -300,20 +307,20 @@ mod tests {
 
     #[test]
     fn upgrade_and_uninstall() {
-        let id = "NWI2NDk4MzQtNzQxMi00Y2NlLTllNjktMTc2ZTk1YTM5NGY1IyNhNmI2MzM2NS0zMWE0LTRmNDMtOTJlYy03MTBiNzE1NTdhZjk";
-        let bare = upgrade(&UserRef::Id(USER.into()), id, None);
+        let id = &InstallationId::new("NWI2NDk4MzQtNzQxMi00Y2NlLTllNjktMTc2ZTk1YTM5NGY1IyNhNmI2MzM2NS0zMWE0LTRmNDMtOTJlYy03MTBiNzE1NTdhZjk");
+        let bare = upgrade(&user(), id, None);
         assert_eq!(
             bare.path,
             format!("/users/{USER}/teamwork/installedApps/{id}/upgrade")
         );
         assert_eq!(bare.body, None);
-        let consented = upgrade(&UserRef::Id(USER.into()), id, Some(&send_user()));
+        let consented = upgrade(&user(), id, Some(&send_user()));
         assert_eq!(
             consented.body.unwrap()["consentedPermissionSet"]["resourceSpecificPermissions"][0]
                 ["permissionType"],
             "application"
         );
-        let remove = uninstall(&UserRef::Me, "a+b/c=");
+        let remove = uninstall(&UserRef::Me, &InstallationId::new("a+b/c="));
         assert_eq!(remove.method, Method::Delete);
         assert_eq!(remove.path, "/me/teamwork/installedApps/a%2Bb%2Fc%3D");
         assert_eq!(remove.body, None);
@@ -342,7 +349,10 @@ mod tests {
 
     #[test]
     fn filters_and_searches_are_escaped() {
-        let list = list_installations(&UserRef::Id("o'brien@contoso.com".into()), Some("x'y"));
+        let list = list_installations(
+            &UserRef::from_key("o'brien@contoso.com"),
+            Some(&CatalogAppId::new("x'y")),
+        );
         assert_eq!(
             list.url("https://g/v1.0"),
             "https://g/v1.0/users/o%27brien%40contoso.com/teamwork/installedApps?$expand=teamsApp%2CteamsAppDefinition&$filter=teamsApp%2Fid%20eq%20%27x%27%27y%27"

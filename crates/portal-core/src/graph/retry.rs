@@ -1,10 +1,9 @@
-//! The retry policy, pure and clock-free: given what happened on an attempt, decide whether to
-//! retry, after how long, or to renew the token, or to reconcile first. 429/503/504 honour
-//! `Retry-After`; other failures back off exponentially with jitter; everything is bounded in
-//! attempts and in total time; a POST whose answer was lost is never re-sent before reading the
-//! user's installations, so an install is not sent twice.
+//! The retry policy of reads, pure and clock-free: given what happened on an attempt, decide
+//! whether to retry, after how long, or to renew the token. 429/503/504 honour `Retry-After`;
+//! other failures back off exponentially with jitter; everything is bounded in attempts and in
+//! total time. Writes never come here blind: a POST or DELETE that failed in a way that may have
+//! applied it is given up at once, for the write model (`graph::write`) to read back.
 
-use super::models::Installation;
 use super::request::Method;
 
 /// The limits.
@@ -36,7 +35,6 @@ pub enum Outcome {
     Status {
         status: u16,
         retry_after_s: Option<u64>,
-        transient_install: bool,
     },
     /// No answer. `sent` is true when the request may have reached Graph (the connection broke
     /// after sending), false when it surely did not (DNS, refused connection).
@@ -52,8 +50,6 @@ pub struct Progress {
     pub elapsed_ms: u64,
     /// A token renewal was already tried for this request.
     pub token_renewed: bool,
-    /// The transient install 400 was already retried.
-    pub transient_retried: bool,
 }
 
 /// Why we stop.
@@ -67,12 +63,8 @@ pub enum GiveUp {
 /// What to do next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    Retry {
-        after_ms: u64,
-    },
+    Retry { after_ms: u64 },
     RenewTokenAndRetry,
-    /// Read the user's installations first: the write may have been applied.
-    ReconcileFirst,
     GiveUp(GiveUp),
 }
 
@@ -111,10 +103,16 @@ impl RetryPolicy {
         outcome: Outcome,
         jitter: f64,
     ) -> Decision {
+        let write = method != Method::Get;
         match outcome {
             Outcome::Status { status: 401, .. } if !progress.token_renewed => {
                 Decision::RenewTokenAndRetry
             }
+            // A write: 429 surely was not applied; anything else is the write model's to settle.
+            Outcome::Status { status, .. } if write && status != 429 => {
+                Decision::GiveUp(GiveUp::NotRetryable)
+            }
+            Outcome::Network { .. } if write => Decision::GiveUp(GiveUp::NotRetryable),
             Outcome::Status {
                 status: 429 | 503 | 504,
                 retry_after_s: Some(seconds),
@@ -124,14 +122,6 @@ impl RetryPolicy {
                 status: 429 | 500 | 502 | 503 | 504,
                 ..
             } => self.wait(progress, self.backoff_ms(progress.attempts, jitter)),
-            Outcome::Status {
-                status: 400,
-                transient_install: true,
-                ..
-            } if !progress.transient_retried => {
-                self.wait(progress, self.backoff_ms(progress.attempts, jitter))
-            }
-            Outcome::Network { sent: true } if method == Method::Post => Decision::ReconcileFirst,
             Outcome::Network { .. } => {
                 self.wait(progress, self.backoff_ms(progress.attempts, jitter))
             }
@@ -140,22 +130,9 @@ impl RetryPolicy {
     }
 }
 
-/// After a lost answer to an install: the installation, if the install was in fact applied.
-pub fn reconcile_install<'a>(
-    installations: &'a [Installation],
-    catalog_app_id: &str,
-) -> Option<&'a Installation> {
-    installations.iter().find(|i| {
-        i.teams_app
-            .as_ref()
-            .is_some_and(|a| a.id.eq_ignore_ascii_case(catalog_app_id))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::models::TeamsApp;
 
     /// A fake clock: the test advances it by the waits the policy asks for.
     struct Clock {
@@ -166,7 +143,6 @@ mod tests {
         Outcome::Status {
             status,
             retry_after_s,
-            transient_install: false,
         }
     }
 
@@ -213,12 +189,12 @@ mod tests {
             ..Progress::default()
         };
         assert!(matches!(
-            policy.decide(Method::Post, &progress, status(500, None), 0.3),
+            policy.decide(Method::Get, &progress, status(500, None), 0.3),
             Decision::Retry { .. }
         ));
         progress.attempts = 3;
         assert_eq!(
-            policy.decide(Method::Post, &progress, status(500, None), 0.3),
+            policy.decide(Method::Get, &progress, status(500, None), 0.3),
             Decision::GiveUp(GiveUp::AttemptsExhausted { attempts: 3 })
         );
     }
@@ -242,84 +218,34 @@ mod tests {
     }
 
     #[test]
-    fn the_transient_install_400_is_retried_once_and_other_4xx_never() {
-        let policy = RetryPolicy::default();
-        let transient = Outcome::Status {
-            status: 400,
-            retry_after_s: None,
-            transient_install: true,
-        };
-        let mut progress = Progress {
-            attempts: 1,
-            ..Progress::default()
-        };
-        assert!(matches!(
-            policy.decide(Method::Post, &progress, transient, 0.0),
-            Decision::Retry { .. }
-        ));
-        progress.transient_retried = true;
-        assert_eq!(
-            policy.decide(Method::Post, &progress, transient, 0.0),
-            Decision::GiveUp(GiveUp::NotRetryable)
-        );
-        for code in [400, 403, 404, 409] {
-            assert_eq!(
-                policy.decide(Method::Post, &progress, status(code, None), 0.0),
-                Decision::GiveUp(GiveUp::NotRetryable)
-            );
-        }
-    }
-
-    #[test]
-    fn a_lost_answer_to_a_post_is_reconciled_before_any_retry() {
+    fn writes_are_never_retried_blind() {
         let policy = RetryPolicy::default();
         let progress = Progress {
             attempts: 1,
             ..Progress::default()
         };
-        assert_eq!(
-            policy.decide(
-                Method::Post,
-                &progress,
-                Outcome::Network { sent: true },
-                0.0
-            ),
-            Decision::ReconcileFirst
-        );
-        // A GET, or a POST that surely never left, is simply retried.
+        for outcome in [
+            Outcome::Network { sent: true },
+            status(500, None),
+            status(503, Some(1)),
+            status(400, None),
+        ] {
+            assert_eq!(
+                policy.decide(Method::Post, &progress, outcome, 0.0),
+                Decision::GiveUp(GiveUp::NotRetryable)
+            );
+            assert_eq!(
+                policy.decide(Method::Delete, &progress, outcome, 0.0),
+                Decision::GiveUp(GiveUp::NotRetryable)
+            );
+        }
+        assert!(matches!(
+            policy.decide(Method::Post, &progress, status(429, Some(2)), 0.0),
+            Decision::Retry { after_ms: 2000 }
+        ));
         assert!(matches!(
             policy.decide(Method::Get, &progress, Outcome::Network { sent: true }, 0.0),
             Decision::Retry { .. }
         ));
-        assert!(matches!(
-            policy.decide(
-                Method::Post,
-                &progress,
-                Outcome::Network { sent: false },
-                0.0
-            ),
-            Decision::Retry { .. }
-        ));
-    }
-
-    #[test]
-    fn reconcile_finds_an_applied_install() {
-        let installed = vec![Installation {
-            id: "inst".into(),
-            consented_permission_set: None,
-            teams_app: Some(TeamsApp {
-                id: "APP-1".into(),
-                external_id: None,
-                display_name: None,
-                distribution_method: None,
-                app_definitions: vec![],
-            }),
-            teams_app_definition: None,
-        }];
-        assert_eq!(
-            reconcile_install(&installed, "app-1").map(|i| i.id.as_str()),
-            Some("inst")
-        );
-        assert!(reconcile_install(&installed, "app-2").is_none());
     }
 }

@@ -1,0 +1,745 @@
+//! The write model: every write the portal makes in a user's personal scope (install, upgrade,
+//! uninstall) as one type with typed ids, giving its request, its read-back, whether a read-back
+//! shows it applied, its "Show request" commands, and the pure decision after each outcome
+//! ([`WriteRun::on`], in the style of `RetryPolicy::decide`). Pages and bulk jobs only drive it.
+//!
+//! The promise it keeps: a write is never lost and never sent twice. A missing answer, or a
+//! 500/502/503/504 to a POST or DELETE, means "maybe applied": the user's installations of the
+//! app are read back, a few times over about five seconds (a write just applied may not be
+//! visible yet), before anything is resent. A 409 to an install (or a 404 to an uninstall) that
+//! we resent after such a doubt means our earlier attempt was applied. A 400 to an install that
+//! names none of the request's properties (Graph's known transient backend failure; its text is
+//! not ours to guess) is read back, then retried once.
+
+use serde_json::Value;
+
+use super::apps::compare_versions;
+use super::encode::UserRef;
+use super::error::GraphError;
+use super::ids::{CatalogAppId, InstallationId};
+use super::models::{Installation, PermissionType, ResourceSpecificPermission};
+use super::request::{self, GraphRequest};
+use super::retry::RetryPolicy;
+use crate::auth::scopes::Operation;
+
+/// What a write does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WriteKind {
+    Install,
+    Upgrade,
+    Uninstall,
+}
+
+impl WriteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteKind::Install => "install",
+            WriteKind::Upgrade => "upgrade",
+            WriteKind::Uninstall => "uninstall",
+        }
+    }
+}
+
+/// The write's own data, by kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WriteAction {
+    /// `POST {user}/teamwork/installedApps`.
+    Install {
+        consent: Option<Vec<ResourceSpecificPermission>>,
+    },
+    /// `POST {user}/teamwork/installedApps/{id}/upgrade`: to the latest published definition.
+    Upgrade {
+        installation: InstallationId,
+        to_version: String,
+        consent: Option<Vec<ResourceSpecificPermission>>,
+    },
+    /// `DELETE {user}/teamwork/installedApps/{id}`.
+    Uninstall { installation: InstallationId },
+}
+
+/// One write in a user's personal scope.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Write {
+    pub user: UserRef,
+    /// The catalog app the write is about (what a read-back filters on).
+    pub app: CatalogAppId,
+    pub action: WriteAction,
+}
+
+impl Write {
+    pub fn install(
+        user: UserRef,
+        app: CatalogAppId,
+        consent: Option<Vec<ResourceSpecificPermission>>,
+    ) -> Write {
+        Write {
+            user,
+            app,
+            action: WriteAction::Install { consent },
+        }
+    }
+
+    pub fn upgrade(
+        user: UserRef,
+        app: CatalogAppId,
+        installation: InstallationId,
+        to_version: impl Into<String>,
+        consent: Option<Vec<ResourceSpecificPermission>>,
+    ) -> Write {
+        Write {
+            user,
+            app,
+            action: WriteAction::Upgrade {
+                installation,
+                to_version: to_version.into(),
+                consent,
+            },
+        }
+    }
+
+    pub fn uninstall(user: UserRef, app: CatalogAppId, installation: InstallationId) -> Write {
+        Write {
+            user,
+            app,
+            action: WriteAction::Uninstall { installation },
+        }
+    }
+
+    pub fn kind(&self) -> WriteKind {
+        match self.action {
+            WriteAction::Install { .. } => WriteKind::Install,
+            WriteAction::Upgrade { .. } => WriteKind::Upgrade,
+            WriteAction::Uninstall { .. } => WriteKind::Uninstall,
+        }
+    }
+
+    /// The consented permission set the write sends, if any.
+    pub fn consent(&self) -> Option<&[ResourceSpecificPermission]> {
+        match &self.action {
+            WriteAction::Install { consent } | WriteAction::Upgrade { consent, .. } => {
+                consent.as_deref()
+            }
+            WriteAction::Uninstall { .. } => None,
+        }
+    }
+
+    /// The installation the write addresses (none for an install).
+    pub fn installation(&self) -> Option<&InstallationId> {
+        match &self.action {
+            WriteAction::Install { .. } => None,
+            WriteAction::Upgrade { installation, .. } | WriteAction::Uninstall { installation } => {
+                Some(installation)
+            }
+        }
+    }
+
+    /// The least-privileged operation (and so delegated scope) the write needs: consenting to
+    /// application RSC needs `…ReadWriteAndConsentForUser`, anything else `…ReadWriteForUser`.
+    pub fn operation(&self) -> Operation {
+        let consents_application = self.consent().is_some_and(|set| {
+            set.iter()
+                .any(|p| p.permission_type == PermissionType::Application)
+        });
+        if consents_application {
+            Operation::WriteInstallationsWithConsent
+        } else {
+            Operation::WriteInstallations
+        }
+    }
+
+    /// The request, exactly as sent (`graph_host` is the cloud's, for `teamsApp@odata.bind`).
+    pub fn request(&self, graph_host: &str) -> GraphRequest {
+        match &self.action {
+            WriteAction::Install { consent } => {
+                request::install(graph_host, &self.user, &self.app, consent.as_deref())
+            }
+            WriteAction::Upgrade {
+                installation,
+                consent,
+                ..
+            } => request::upgrade(&self.user, installation, consent.as_deref()),
+            WriteAction::Uninstall { installation } => request::uninstall(&self.user, installation),
+        }
+    }
+
+    /// The read that settles a doubt: the user's installations of this app.
+    pub fn read_back(&self) -> GraphRequest {
+        request::list_installations(&self.user, Some(&self.app))
+    }
+
+    /// Whether installations read back show the write as applied.
+    pub fn applied_in(&self, installations: &[Installation]) -> bool {
+        let of_app = installations.iter().find(|i| {
+            i.teams_app
+                .as_ref()
+                .is_some_and(|a| self.app.matches(&a.id))
+        });
+        match &self.action {
+            WriteAction::Install { .. } => of_app.is_some(),
+            WriteAction::Uninstall { installation } => {
+                !installations.iter().any(|i| installation.matches(&i.id)) && of_app.is_none()
+            }
+            WriteAction::Upgrade { to_version, .. } => of_app
+                .and_then(|i| i.teams_app_definition.as_ref())
+                .and_then(|d| d.version.as_deref())
+                .is_some_and(|v| compare_versions(v, to_version).is_ge()),
+        }
+    }
+}
+
+/// A 400 we can name: a validation failure of something we sent. Recognised by the property of
+/// the body it names (compared without case, spaces or hyphens: these names are Graph's
+/// contract, not prose), or OData's "property named" for an unknown property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validation {
+    /// `consentedPermissionSet` does not equal the definition's required set.
+    ConsentSetMismatch,
+    /// `teamsApp@odata.bind` is not a valid catalog reference.
+    BadBind,
+    /// A property Graph does not know.
+    UnknownProperty,
+}
+
+/// Names a 400, if it is a validation failure of the request (see [`Validation`]).
+pub fn validation_failure(error: &GraphError) -> Option<Validation> {
+    if error.status != 400 {
+        return None;
+    }
+    let folded: String = error
+        .message
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect();
+    let names = |words: &[&str]| words.iter().any(|w| folded.contains(w));
+    if names(&["propertynamed", "unknownproperty", "doesnotexistontype"]) {
+        Some(Validation::UnknownProperty)
+    } else if names(&["odata.bind", "teamsapp@"]) {
+        Some(Validation::BadBind)
+    } else if names(&[
+        "consentedpermissionset",
+        "resourcespecificpermission",
+        "permissionvalue",
+        "permissiontype",
+    ]) {
+        Some(Validation::ConsentSetMismatch)
+    } else {
+        None
+    }
+}
+
+/// What one send of the write produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendResult {
+    /// A 2xx answer.
+    Applied,
+    /// An error answer. `validation` is [`validation_failure`] of it; `claims` is a claims
+    /// challenge on a 401.
+    Refused {
+        status: u16,
+        retry_after_s: Option<u64>,
+        validation: Option<Validation>,
+    },
+    /// No answer (the connection broke, a timeout): it may have been applied.
+    Lost,
+}
+
+impl SendResult {
+    /// The result of an error answer.
+    pub fn of_error(error: &GraphError) -> SendResult {
+        SendResult::Refused {
+            status: error.status,
+            retry_after_s: error.retry_after,
+            validation: validation_failure(error),
+        }
+    }
+}
+
+/// What a read-back found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadBackResult {
+    Applied,
+    NotApplied,
+    /// The read itself failed (status `None`: no answer).
+    Failed {
+        status: Option<u16>,
+        retry_after_s: Option<u64>,
+    },
+}
+
+/// One event of a write's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Sent(SendResult),
+    ReadBack(ReadBackResult),
+}
+
+/// How the write is known to be applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmed {
+    /// Graph answered 2xx.
+    Answered,
+    /// A read-back showed it.
+    ReadBack,
+    /// A 409 to our resent install (or a 404 to our resent uninstall): an earlier attempt of
+    /// ours was applied.
+    Conflict,
+}
+
+/// Why the write did not go through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Graph refused it; nothing was applied. The last error is the reason.
+    Refused,
+    /// Read back over the lag window and not applied, and no more sends or time allowed.
+    NotApplied,
+    /// Whether it was applied could not be told (the read-back failed, or time ran out while
+    /// in doubt). It was not resent; the user must check before trying again.
+    Unsettled,
+}
+
+/// What to do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Send the write (again), after a wait; with a renewed token when asked.
+    Send {
+        after_ms: u64,
+        renew_token: bool,
+    },
+    /// Read the user's installations of the app, after a wait.
+    ReadBack {
+        after_ms: u64,
+    },
+    Done(Confirmed),
+    Fail(Failure),
+}
+
+/// The limits of one write's run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WritePolicy {
+    /// Sends in all, the first included.
+    pub max_sends: u32,
+    /// Failed read-backs tolerated (network, 429, 5xx) in all.
+    pub max_failed_read_backs: u32,
+    /// Waits before each read-back of a round: the read-after-write lag window (about 5 s).
+    pub read_back_delays_ms: Vec<u64>,
+    /// Backoff and total time, as for reads.
+    pub retry: RetryPolicy,
+}
+
+impl Default for WritePolicy {
+    fn default() -> WritePolicy {
+        WritePolicy {
+            max_sends: 4,
+            max_failed_read_backs: 4,
+            read_back_delays_ms: vec![0, 1000, 1500, 2500],
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// The state of one write's run: feed it every event, do what it says.
+#[derive(Clone, Debug)]
+pub struct WriteRun {
+    kind: WriteKind,
+    policy: WritePolicy,
+    sends: u32,
+    /// An earlier send may have been applied (lost answer, 5xx, unnamed 400).
+    in_doubt: bool,
+    token_renewed: bool,
+    transient_retried: bool,
+    /// Read-backs made in the current round.
+    round_read_backs: usize,
+    failed_read_backs: u32,
+    /// Whether a "not applied" at the end of this round allows a resend.
+    round_may_resend: bool,
+    /// The least wait before a resend (a `Retry-After`), in ms.
+    resend_floor_ms: u64,
+}
+
+impl WriteRun {
+    pub fn new(kind: WriteKind, policy: WritePolicy) -> WriteRun {
+        WriteRun {
+            kind,
+            policy,
+            sends: 0,
+            in_doubt: false,
+            token_renewed: false,
+            transient_retried: false,
+            round_read_backs: 0,
+            failed_read_backs: 0,
+            round_may_resend: false,
+            resend_floor_ms: 0,
+        }
+    }
+
+    /// The first step: send.
+    pub fn start(&self) -> Step {
+        Step::Send {
+            after_ms: 0,
+            renew_token: false,
+        }
+    }
+
+    /// Sends made so far.
+    pub fn sends(&self) -> u32 {
+        self.sends
+    }
+
+    /// Whether an earlier send may have been applied.
+    pub fn in_doubt(&self) -> bool {
+        self.in_doubt
+    }
+
+    fn give_up(&self) -> Step {
+        Step::Fail(if self.in_doubt {
+            Failure::Unsettled
+        } else {
+            Failure::Refused
+        })
+    }
+
+    fn within_time(&self, elapsed_ms: u64, wait_ms: u64) -> bool {
+        elapsed_ms.saturating_add(wait_ms) <= self.policy.retry.max_elapsed_ms
+    }
+
+    /// A resend after `wait_ms`, if sends and time allow; else `otherwise`.
+    fn resend(&self, elapsed_ms: u64, wait_ms: u64, otherwise: Step) -> Step {
+        if self.sends < self.policy.max_sends && self.within_time(elapsed_ms, wait_ms) {
+            Step::Send {
+                after_ms: wait_ms,
+                renew_token: false,
+            }
+        } else {
+            otherwise
+        }
+    }
+
+    fn begin_round(&mut self, may_resend: bool, resend_floor_ms: u64) -> Step {
+        self.round_read_backs = 0;
+        self.round_may_resend = may_resend;
+        self.resend_floor_ms = resend_floor_ms;
+        Step::ReadBack {
+            after_ms: self
+                .policy
+                .read_back_delays_ms
+                .first()
+                .copied()
+                .unwrap_or(0),
+        }
+    }
+
+    /// Decides after `event`; `elapsed_ms` since the first send, `jitter` in [0, 1).
+    pub fn on(&mut self, event: Event, elapsed_ms: u64, jitter: f64) -> Step {
+        let backoff = self.policy.retry.backoff_ms(self.sends.max(1), jitter);
+        match event {
+            Event::Sent(result) => {
+                self.sends += 1;
+                self.on_sent(result, elapsed_ms, jitter)
+            }
+            Event::ReadBack(ReadBackResult::Applied) => Step::Done(Confirmed::ReadBack),
+            Event::ReadBack(ReadBackResult::NotApplied) => {
+                self.round_read_backs += 1;
+                if let Some(wait) = self
+                    .policy
+                    .read_back_delays_ms
+                    .get(self.round_read_backs)
+                    .copied()
+                {
+                    if self.within_time(elapsed_ms, wait) {
+                        return Step::ReadBack { after_ms: wait };
+                    }
+                    return self.give_up();
+                }
+                // Not applied after the whole lag window.
+                if self.round_may_resend {
+                    let wait = self.resend_floor_ms.max(backoff);
+                    self.resend(elapsed_ms, wait, Step::Fail(Failure::NotApplied))
+                } else {
+                    Step::Fail(Failure::Refused)
+                }
+            }
+            Event::ReadBack(ReadBackResult::Failed {
+                status,
+                retry_after_s,
+            }) => {
+                self.failed_read_backs += 1;
+                let retryable = matches!(status, None | Some(429 | 500 | 502 | 503 | 504));
+                let wait = retry_after_s
+                    .map(|s| s.saturating_mul(1000))
+                    .unwrap_or(self.policy.retry.backoff_ms(self.failed_read_backs, jitter));
+                if retryable
+                    && self.failed_read_backs <= self.policy.max_failed_read_backs
+                    && self.within_time(elapsed_ms, wait)
+                {
+                    Step::ReadBack { after_ms: wait }
+                } else {
+                    Step::Fail(Failure::Unsettled)
+                }
+            }
+        }
+    }
+
+    fn on_sent(&mut self, result: SendResult, elapsed_ms: u64, jitter: f64) -> Step {
+        let backoff = self.policy.retry.backoff_ms(self.sends, jitter);
+        let (status, retry_after_s, validation) = match result {
+            SendResult::Applied => return Step::Done(Confirmed::Answered),
+            SendResult::Lost => {
+                self.in_doubt = true;
+                return self.begin_round(true, 0);
+            }
+            SendResult::Refused {
+                status,
+                retry_after_s,
+                validation,
+            } => (status, retry_after_s, validation),
+        };
+        let retry_after_ms = retry_after_s.map(|s| s.saturating_mul(1000));
+        match (status, self.kind) {
+            // Surely not applied: the token was refused. Renew once and send again.
+            (401, _) if !self.token_renewed => {
+                self.token_renewed = true;
+                Step::Send {
+                    after_ms: 0,
+                    renew_token: true,
+                }
+            }
+            // Throttled: not applied. Wait as told and send again.
+            (429, _) => {
+                let wait = retry_after_ms.unwrap_or(backoff);
+                let otherwise = self.give_up();
+                self.resend(elapsed_ms, wait, otherwise)
+            }
+            // Maybe applied: read back before anything is resent.
+            (500 | 502 | 503 | 504, _) => {
+                self.in_doubt = true;
+                self.begin_round(true, retry_after_ms.unwrap_or(0))
+            }
+            // Our resent install meets the app installed: our earlier attempt was applied.
+            (409, WriteKind::Install) if self.in_doubt => Step::Done(Confirmed::Conflict),
+            // Our resent uninstall finds nothing: our earlier attempt removed it.
+            (404, WriteKind::Uninstall) if self.in_doubt => Step::Done(Confirmed::Conflict),
+            // A resent upgrade refused: read back once more (no further send).
+            (400..=499, WriteKind::Upgrade) if self.in_doubt => self.begin_round(false, 0),
+            // The transient install 400: anything we cannot name. Read back, then once more.
+            (400, WriteKind::Install) if validation.is_none() && !self.transient_retried => {
+                self.transient_retried = true;
+                self.in_doubt = true;
+                self.begin_round(true, 0)
+            }
+            _ => self.give_up(),
+        }
+    }
+}
+
+/// "Show request": the write as the exact HTTP request, and as Graph PowerShell and CLI for
+/// Microsoft 365 commands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Commands {
+    pub http: String,
+    pub powershell: String,
+    pub cli: String,
+}
+
+impl Write {
+    /// The commands for this write. `named` is how the commands name the user (an object id or
+    /// UPN; the signed-in user's own when the write goes through `/me`).
+    pub fn commands(&self, graph_host: &str, graph_base: &str, named: &UserRef) -> Commands {
+        let request = self.request(graph_host);
+        Commands {
+            http: http_text(&request, graph_base),
+            powershell: powershell(self, &request, graph_base, named),
+            cli: cli_m365(self, &request, graph_base, named),
+        }
+    }
+}
+
+/// The request as text: request line, headers (the token elided), blank line, pretty body.
+pub fn http_text(request: &GraphRequest, graph_base: &str) -> String {
+    let mut text = format!("{} {}\n", request.method.as_str(), request.url(graph_base));
+    text.push_str("Authorization: Bearer {access token}\n");
+    text.push_str("client-request-id: {a new GUID for each request}\n");
+    for (name, value) in &request.headers {
+        text.push_str(&format!("{name}: {value}\n"));
+    }
+    if let Some(body) = &request.body {
+        text.push('\n');
+        text.push_str(&serde_json::to_string_pretty(body).unwrap_or_default());
+        text.push('\n');
+    }
+    text
+}
+
+/// A PowerShell single-quoted string: every character PowerShell takes as a single quote
+/// (`'`, and the curly `‘ ’ ‚ ‛`) is doubled.
+pub fn ps_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// A JSON value as a PowerShell hashtable or array literal.
+fn ps_value(value: &Value, indent: usize) -> String {
+    let pad = "    ".repeat(indent + 1);
+    let close = "    ".repeat(indent);
+    match value {
+        Value::Object(map) => {
+            let lines: Vec<String> = map
+                .iter()
+                .map(|(k, v)| {
+                    let key = if k.chars().all(|c| c.is_ascii_alphanumeric()) {
+                        k.clone()
+                    } else {
+                        ps_string(k)
+                    };
+                    format!("{pad}{key} = {}", ps_value(v, indent + 1))
+                })
+                .collect();
+            format!("@{{\n{}\n{close}}}", lines.join("\n"))
+        }
+        Value::Array(items) => {
+            let lines: Vec<String> = items
+                .iter()
+                .map(|v| format!("{pad}{}", ps_value(v, indent + 1)))
+                .collect();
+            format!("@(\n{}\n{close})", lines.join("\n"))
+        }
+        Value::String(s) => ps_string(s),
+        Value::Bool(b) => if *b { "$true" } else { "$false" }.to_string(),
+        Value::Null => "$null".to_string(),
+        Value::Number(n) => n.to_string(),
+    }
+}
+
+/// The Microsoft Graph PowerShell equivalent. Install and uninstall have cmdlets
+/// (`New-`/`Remove-MgUserTeamworkInstalledApp`); no cmdlet for the personal-scope upgrade
+/// action could be confirmed, so it (and anything through `/me`) is `Invoke-MgGraphRequest`.
+fn powershell(write: &Write, request: &GraphRequest, graph_base: &str, named: &UserRef) -> String {
+    let params = request
+        .body
+        .as_ref()
+        .map(|b| format!("$params = {}\n", ps_value(b, 0)))
+        .unwrap_or_default();
+    let with_body = |flag: &str| {
+        if request.body.is_some() {
+            format!(" {flag} $params")
+        } else {
+            String::new()
+        }
+    };
+    let invoke = || {
+        let url = match named.key() {
+            // Nobody to name: the URL as sent (through /me).
+            None => request.url(graph_base),
+            Some(_) => {
+                let mut as_named = request.clone();
+                as_named.path = as_named.path.replacen(
+                    &super::encode::user_path(&write.user),
+                    &super::encode::user_path(named),
+                    1,
+                );
+                as_named.url(graph_base)
+            }
+        };
+        format!(
+            "{params}Invoke-MgGraphRequest -Method {} -Uri {}{}",
+            request.method.as_str(),
+            ps_string(&url),
+            with_body("-Body")
+        )
+    };
+    let Some(user) = named.key() else {
+        return invoke();
+    };
+    match &write.action {
+        WriteAction::Install { .. } => format!(
+            "{params}New-MgUserTeamworkInstalledApp -UserId {}{}",
+            ps_string(user),
+            with_body("-BodyParameter")
+        ),
+        WriteAction::Upgrade { .. } => invoke(),
+        WriteAction::Uninstall { installation } => format!(
+            "Remove-MgUserTeamworkInstalledApp -UserId {} -UserScopeTeamsAppInstallationId {}",
+            ps_string(user),
+            ps_string(installation.as_str())
+        ),
+    }
+}
+
+/// A POSIX shell single-quoted argument.
+fn sh(value: &str) -> String {
+    if !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@:/=+".contains(c))
+    {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+/// The CLI for Microsoft 365 equivalent: `m365 teams user app add` takes the catalog app id,
+/// `upgrade` and `remove` the installation id; the user is `--userId` (object id) or
+/// `--userName` (UPN). Those commands cannot send `consentedPermissionSet`, so a write that
+/// sends one is shown as `m365 request` with the same body.
+fn cli_m365(write: &Write, request: &GraphRequest, graph_base: &str, named: &UserRef) -> String {
+    let user = match named {
+        UserRef::ObjectId(id) => Some(format!("--userId {}", sh(id))),
+        UserRef::Upn(upn) => Some(format!("--userName {}", sh(upn))),
+        UserRef::Me => None,
+    };
+    let as_request = |note: &str| {
+        let body = request
+            .body
+            .as_ref()
+            .map(|b| {
+                format!(
+                    " --content-type application/json --body {}",
+                    sh(&b.to_string())
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            "# {note}\nm365 request --method {} --url {}{body}",
+            request.method.as_str().to_ascii_lowercase(),
+            sh(&request.url(graph_base)),
+        )
+    };
+    let Some(user) = user else {
+        return as_request(
+            "the teams user app commands need a user id or name: the same request as m365 request",
+        );
+    };
+    if write.consent().is_some() {
+        return as_request(
+            "teams user app commands cannot send consentedPermissionSet: the same request as m365 request",
+        );
+    }
+    match &write.action {
+        WriteAction::Install { .. } => {
+            format!(
+                "m365 teams user app add --id {} {user}",
+                sh(write.app.as_str())
+            )
+        }
+        WriteAction::Upgrade { installation, .. } => format!(
+            "m365 teams user app upgrade --id {} {user}",
+            sh(installation.as_str())
+        ),
+        WriteAction::Uninstall { installation } => format!(
+            "m365 teams user app remove --id {} {user} --force",
+            sh(installation.as_str())
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

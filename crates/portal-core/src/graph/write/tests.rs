@@ -1,0 +1,607 @@
+//! The write model's decisions, table-driven: each case is a kind of write, the events it meets
+//! (with the clock), and the steps the model must take.
+
+use super::*;
+use crate::graph::error::parse_error;
+use crate::graph::models::{AppDefinition, TeamsApp};
+
+const USER: &str = "5b649834-7412-4cce-9e69-176e95a394f5";
+const APP: &str = "12345678-9abc-def0-123456789a";
+const INST: &str = "NWI2NDk4MzQ=";
+
+fn refused(status: u16) -> Event {
+    Event::Sent(SendResult::Refused {
+        status,
+        retry_after_s: None,
+        validation: None,
+    })
+}
+
+fn refused_after(status: u16, seconds: u64) -> Event {
+    Event::Sent(SendResult::Refused {
+        status,
+        retry_after_s: Some(seconds),
+        validation: None,
+    })
+}
+
+fn invalid(validation: Validation) -> Event {
+    Event::Sent(SendResult::Refused {
+        status: 400,
+        retry_after_s: None,
+        validation: Some(validation),
+    })
+}
+
+const LOST: Event = Event::Sent(SendResult::Lost);
+const OK: Event = Event::Sent(SendResult::Applied);
+const SEEN: Event = Event::ReadBack(ReadBackResult::Applied);
+const UNSEEN: Event = Event::ReadBack(ReadBackResult::NotApplied);
+
+fn read_failed(status: Option<u16>) -> Event {
+    Event::ReadBack(ReadBackResult::Failed {
+        status,
+        retry_after_s: None,
+    })
+}
+
+fn send(after_ms: u64) -> Step {
+    Step::Send {
+        after_ms,
+        renew_token: false,
+    }
+}
+
+fn read(after_ms: u64) -> Step {
+    Step::ReadBack { after_ms }
+}
+
+/// Any resend after a wait (its length comes from the backoff).
+const RESEND: Option<Step> = None;
+
+struct Case {
+    name: &'static str,
+    kind: WriteKind,
+    /// (event, expected step); `None` means "a Send after some backoff".
+    steps: Vec<(Event, Option<Step>)>,
+}
+
+fn check(case: &Case) {
+    let mut run = WriteRun::new(case.kind, WritePolicy::default());
+    assert_eq!(run.start(), send(0), "{}: starts by sending", case.name);
+    let mut clock = 0u64;
+    for (i, (event, expected)) in case.steps.iter().enumerate() {
+        let step = run.on(*event, clock, 0.5);
+        match expected {
+            Some(expected) => assert_eq!(&step, expected, "{}: step {i}", case.name),
+            None => assert!(
+                matches!(
+                    step,
+                    Step::Send {
+                        renew_token: false,
+                        ..
+                    }
+                ),
+                "{}: step {i} should resend, got {step:?}",
+                case.name
+            ),
+        }
+        clock += match step {
+            Step::Send { after_ms, .. } | Step::ReadBack { after_ms } => after_ms + 100,
+            _ => 0,
+        };
+    }
+}
+
+#[test]
+fn decisions_after_each_outcome() {
+    use WriteKind::*;
+    let cases = vec![
+        Case {
+            name: "a 201 is done",
+            kind: Install,
+            steps: vec![(OK, Some(Step::Done(Confirmed::Answered)))],
+        },
+        Case {
+            name: "a lost answer is read back first, applied → done, nothing resent",
+            kind: Install,
+            steps: vec![(LOST, Some(read(0))), (SEEN, Some(Step::Done(Confirmed::ReadBack)))],
+        },
+        Case {
+            name: "a lost answer, not applied over the whole lag window → resent once",
+            kind: Install,
+            steps: vec![
+                (LOST, Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, RESEND),
+                (OK, Some(Step::Done(Confirmed::Answered))),
+            ],
+        },
+        Case {
+            name: "read-after-write lag: applied but visible only on the third read",
+            kind: Install,
+            steps: vec![
+                (refused(504), Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (SEEN, Some(Step::Done(Confirmed::ReadBack))),
+            ],
+        },
+        Case {
+            name: "500 to an install: maybe applied, read back",
+            kind: Install,
+            steps: vec![(refused(500), Some(read(0))), (SEEN, Some(Step::Done(Confirmed::ReadBack)))],
+        },
+        Case {
+            name: "502 to an upgrade: read back",
+            kind: Upgrade,
+            steps: vec![(refused(502), Some(read(0))), (SEEN, Some(Step::Done(Confirmed::ReadBack)))],
+        },
+        Case {
+            name: "503 with Retry-After to an uninstall: read back now, resend no sooner than told",
+            kind: Uninstall,
+            steps: vec![
+                (refused_after(503, 7), Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, Some(send(7000))),
+                (OK, Some(Step::Done(Confirmed::Answered))),
+            ],
+        },
+        Case {
+            name: "a 409 after our own resend means our earlier install was applied",
+            kind: Install,
+            steps: vec![
+                (LOST, Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, RESEND),
+                (refused(409), Some(Step::Done(Confirmed::Conflict))),
+            ],
+        },
+        Case {
+            name: "a 409 to a first install is someone else's: refused, not 'done'",
+            kind: Install,
+            steps: vec![(refused(409), Some(Step::Fail(Failure::Refused)))],
+        },
+        Case {
+            name: "a 404 after our own uninstall resend means it is gone",
+            kind: Uninstall,
+            steps: vec![
+                (refused(500), Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, RESEND),
+                (refused(404), Some(Step::Done(Confirmed::Conflict))),
+            ],
+        },
+        Case {
+            name: "a 404 to a first uninstall is refused",
+            kind: Uninstall,
+            steps: vec![(refused(404), Some(Step::Fail(Failure::Refused)))],
+        },
+        Case {
+            name: "a resent upgrade refused is read back once more, never sent a third time",
+            kind: Upgrade,
+            steps: vec![
+                (LOST, Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, RESEND),
+                (refused(400), Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, Some(Step::Fail(Failure::Refused))),
+            ],
+        },
+        Case {
+            name: "the transient install 400 (a 400 naming nothing we sent): read back, then retried once",
+            kind: Install,
+            steps: vec![
+                (refused(400), Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, RESEND),
+                (OK, Some(Step::Done(Confirmed::Answered))),
+            ],
+        },
+        Case {
+            name: "the transient 400 is retried once only",
+            kind: Install,
+            steps: vec![
+                (refused(400), Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, RESEND),
+                (refused(400), Some(Step::Fail(Failure::Unsettled))),
+            ],
+        },
+        Case {
+            name: "the transient 400 was in fact applied: the read-back says so",
+            kind: Install,
+            steps: vec![(refused(400), Some(read(0))), (SEEN, Some(Step::Done(Confirmed::ReadBack)))],
+        },
+        Case {
+            name: "a consent set mismatch is refused at once",
+            kind: Install,
+            steps: vec![(invalid(Validation::ConsentSetMismatch), Some(Step::Fail(Failure::Refused)))],
+        },
+        Case {
+            name: "a bad bind is refused at once",
+            kind: Install,
+            steps: vec![(invalid(Validation::BadBind), Some(Step::Fail(Failure::Refused)))],
+        },
+        Case {
+            name: "an unknown property is refused at once",
+            kind: Install,
+            steps: vec![(invalid(Validation::UnknownProperty), Some(Step::Fail(Failure::Refused)))],
+        },
+        Case {
+            name: "a 400 to an upgrade (no doubt) is refused",
+            kind: Upgrade,
+            steps: vec![(refused(400), Some(Step::Fail(Failure::Refused)))],
+        },
+        Case {
+            name: "403 and 404 to an install are refused",
+            kind: Install,
+            steps: vec![(refused(403), Some(Step::Fail(Failure::Refused)))],
+        },
+        Case {
+            name: "429 was not applied: wait as told and resend, no read-back",
+            kind: Install,
+            steps: vec![
+                (refused_after(429, 3), Some(send(3000))),
+                (OK, Some(Step::Done(Confirmed::Answered))),
+            ],
+        },
+        Case {
+            name: "401 renews the token once and resends",
+            kind: Uninstall,
+            steps: vec![
+                (refused(401), Some(Step::Send { after_ms: 0, renew_token: true })),
+                (refused(401), Some(Step::Fail(Failure::Refused))),
+            ],
+        },
+        Case {
+            name: "a failing read-back is retried, then the write is unsettled (never resent blind)",
+            kind: Install,
+            steps: vec![
+                (LOST, Some(read(0))),
+                (read_failed(None), Some(read(375))),
+                (read_failed(Some(503)), Some(read(750))),
+                (read_failed(Some(500)), Some(read(1500))),
+                (read_failed(Some(502)), Some(read(3000))),
+                (read_failed(Some(504)), Some(Step::Fail(Failure::Unsettled))),
+            ],
+        },
+        Case {
+            name: "a read-back refused (403) leaves the write unsettled",
+            kind: Uninstall,
+            steps: vec![(LOST, Some(read(0))), (read_failed(Some(403)), Some(Step::Fail(Failure::Unsettled)))],
+        },
+        Case {
+            name: "sends are bounded: after four sends in doubt, unsettled",
+            kind: Install,
+            steps: vec![
+                (LOST, Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, RESEND),
+                (LOST, Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, RESEND),
+                (refused(502), Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, RESEND),
+                (LOST, Some(read(0))),
+                (UNSEEN, Some(read(1000))),
+                (UNSEEN, Some(read(1500))),
+                (UNSEEN, Some(read(2500))),
+                (UNSEEN, Some(Step::Fail(Failure::NotApplied))),
+            ],
+        },
+    ];
+    for case in &cases {
+        check(case);
+    }
+}
+
+#[test]
+fn time_runs_out_in_doubt_as_unsettled() {
+    let mut run = WriteRun::new(WriteKind::Install, WritePolicy::default());
+    assert_eq!(run.on(LOST, 0, 0.0), read(0));
+    // The next read-back would pass the two-minute budget.
+    assert_eq!(run.on(UNSEEN, 119_500, 0.0), Step::Fail(Failure::Unsettled));
+    // Throttled with a Retry-After past the budget, and no doubt: refused.
+    let mut run = WriteRun::new(WriteKind::Install, WritePolicy::default());
+    assert_eq!(
+        run.on(refused_after(429, 600), 0, 0.0),
+        Step::Fail(Failure::Refused)
+    );
+}
+
+fn rsc(value: &str, kind: PermissionType) -> ResourceSpecificPermission {
+    ResourceSpecificPermission {
+        permission_value: value.into(),
+        permission_type: kind,
+    }
+}
+
+fn user() -> UserRef {
+    UserRef::ObjectId(USER.into())
+}
+
+fn installation(id: &str, app: &str, version: &str) -> Installation {
+    Installation {
+        id: id.into(),
+        consented_permission_set: None,
+        teams_app: Some(TeamsApp {
+            id: app.into(),
+            external_id: None,
+            display_name: None,
+            distribution_method: None,
+            app_definitions: vec![],
+        }),
+        teams_app_definition: Some(AppDefinition {
+            id: format!("def-{version}"),
+            teams_app_id: Some(app.into()),
+            display_name: None,
+            version: Some(version.into()),
+            publishing_state: None,
+            description: None,
+            last_modified_date_time: None,
+            authorization: None,
+        }),
+    }
+}
+
+#[test]
+fn a_read_back_shows_each_write_applied_or_not() {
+    let app = CatalogAppId::new(APP);
+    let inst = InstallationId::new(INST);
+    let install = Write::install(user(), app.clone(), None);
+    let upgrade = Write::upgrade(user(), app.clone(), inst.clone(), "1.2.0", None);
+    let uninstall = Write::uninstall(user(), app.clone(), inst.clone());
+    let none: Vec<Installation> = vec![];
+    let old = vec![installation(INST, &APP.to_uppercase(), "1.1.9")];
+    let new = vec![installation(INST, APP, "1.2.0")];
+    let other = vec![installation("other", "another-app", "9.0")];
+    for (write, list, applied) in [
+        (&install, &none, false),
+        (&install, &other, false),
+        (&install, &old, true),
+        (&upgrade, &old, false),
+        (&upgrade, &new, true),
+        (&upgrade, &none, false),
+        (&uninstall, &old, false),
+        (&uninstall, &none, true),
+        (&uninstall, &other, true),
+    ] {
+        assert_eq!(
+            write.applied_in(list),
+            applied,
+            "{:?} in {:?}",
+            write.kind(),
+            list.iter().map(|i| &i.id).collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(
+        install.read_back().url("https://g/v1.0"),
+        format!("https://g/v1.0/users/{USER}/teamwork/installedApps?$expand=teamsApp%2CteamsAppDefinition&$filter=teamsApp%2Fid%20eq%20%27{APP}%27")
+    );
+}
+
+#[test]
+fn requests_and_operations() {
+    let app = CatalogAppId::new(APP);
+    let inst = InstallationId::new(INST);
+    let send = vec![rsc("TeamsActivity.Send.User", PermissionType::Application)];
+    let delegated = vec![rsc("InAppPurchase.Allow.User", PermissionType::Delegated)];
+    let install = Write::install(user(), app.clone(), Some(send.clone()));
+    assert_eq!(
+        install.operation(),
+        Operation::WriteInstallationsWithConsent
+    );
+    assert_eq!(
+        Write::install(user(), app.clone(), Some(delegated)).operation(),
+        Operation::WriteInstallations
+    );
+    let request = install.request("graph.microsoft.com");
+    assert_eq!(
+        request.path,
+        format!("/users/{USER}/teamwork/installedApps")
+    );
+    assert_eq!(
+        request.body.as_ref().unwrap()["consentedPermissionSet"]["resourceSpecificPermissions"][0]
+            ["permissionType"],
+        "application"
+    );
+    let upgrade = Write::upgrade(user(), app.clone(), inst.clone(), "2.0", None);
+    assert_eq!(
+        upgrade.request("graph.microsoft.com").path,
+        format!("/users/{USER}/teamwork/installedApps/{INST_ENCODED}/upgrade")
+    );
+    let uninstall = Write::uninstall(UserRef::Me, app, inst);
+    assert_eq!(
+        uninstall.request("graph.microsoft.com").path,
+        format!("/me/teamwork/installedApps/{INST_ENCODED}")
+    );
+    assert_eq!(uninstall.operation(), Operation::WriteInstallations);
+}
+
+const INST_ENCODED: &str = "NWI2NDk4MzQ%3D";
+
+#[test]
+fn validation_failures_are_named_by_what_we_sent_not_by_prose() {
+    let cases: [(&str, Option<Validation>); 7] = [
+        (
+            r#"{"error":{"code":"BadRequest","message":"The consented permission set does not match the resource-specific permissions required by the app definition."}}"#,
+            Some(Validation::ConsentSetMismatch),
+        ),
+        (
+            r#"{"error":{"code":"BadRequest","message":"Invalid consentedPermissionSet."}}"#,
+            Some(Validation::ConsentSetMismatch),
+        ),
+        (
+            r#"{"error":{"code":"BadRequest","message":"Invalid value for teamsApp@odata.bind."}}"#,
+            Some(Validation::BadBind),
+        ),
+        (
+            r#"{"error":{"code":"BadRequest","message":"Could not find a property named 'foo' on type 'microsoft.graph.userScopeTeamsAppInstallation'."}}"#,
+            Some(Validation::UnknownProperty),
+        ),
+        (
+            r#"{"error":{"code":"BadRequest","message":"Failed to execute Templates backend request CreateBotInstallationRequest. Please retry."}}"#,
+            None,
+        ),
+        (
+            r#"{"error":{"code":"BadRequest","message":"Something went wrong."}}"#,
+            None,
+        ),
+        ("", None),
+    ];
+    for (body, expected) in cases {
+        let error = parse_error(400, &[], body.as_bytes());
+        assert_eq!(validation_failure(&error), expected, "{body}");
+    }
+    let not_400 = parse_error(
+        403,
+        &[],
+        br#"{"error":{"code":"x","message":"consentedPermissionSet"}}"#,
+    );
+    assert_eq!(validation_failure(&not_400), None);
+}
+
+#[test]
+fn cli_names_the_installation_for_upgrade_and_remove_and_the_user_by_kind() {
+    let base = "https://graph.microsoft.com/v1.0";
+    let host = "graph.microsoft.com";
+    let app = CatalogAppId::new(APP);
+    let inst = InstallationId::new(INST);
+    let by_id = user();
+    let by_upn = UserRef::Upn("adele@contoso.com".into());
+    let install = Write::install(by_id.clone(), app.clone(), None);
+    assert_eq!(
+        install.commands(host, base, &by_id).cli,
+        format!("m365 teams user app add --id {APP} --userId {USER}")
+    );
+    assert_eq!(
+        install.commands(host, base, &by_upn).cli,
+        format!("m365 teams user app add --id {APP} --userName adele@contoso.com")
+    );
+    let upgrade = Write::upgrade(by_upn.clone(), app.clone(), inst.clone(), "2.0", None);
+    assert_eq!(
+        upgrade.commands(host, base, &by_upn).cli,
+        format!("m365 teams user app upgrade --id {INST} --userName adele@contoso.com")
+    );
+    let remove = Write::uninstall(by_id.clone(), app.clone(), inst.clone());
+    assert_eq!(
+        remove.commands(host, base, &by_id).cli,
+        format!("m365 teams user app remove --id {INST} --userId {USER} --force")
+    );
+    let consented = Write::install(
+        by_id.clone(),
+        app,
+        Some(vec![rsc(
+            "TeamsActivity.Send.User",
+            PermissionType::Application,
+        )]),
+    );
+    let cli = consented.commands(host, base, &by_id).cli;
+    assert!(
+        cli.contains("m365 request --method post --url https://graph.microsoft.com/v1.0/users/")
+    );
+    assert!(cli.contains("--body '{\"consentedPermissionSet\""));
+}
+
+#[test]
+fn powershell_has_cmdlets_for_install_and_remove_and_invoke_for_upgrade() {
+    let base = "https://graph.microsoft.com/v1.0";
+    let host = "graph.microsoft.com";
+    let app = CatalogAppId::new(APP);
+    let inst = InstallationId::new(INST);
+    let odd = UserRef::Upn("o'brien\u{2019}s@contoso.com".into());
+    let install = Write::install(
+        odd.clone(),
+        app.clone(),
+        Some(vec![rsc(
+            "TeamsActivity.Send.User",
+            PermissionType::Application,
+        )]),
+    );
+    let ps = install.commands(host, base, &odd).powershell;
+    assert!(ps.contains(
+        "New-MgUserTeamworkInstalledApp -UserId 'o''brien\u{2019}\u{2019}s@contoso.com' -BodyParameter $params"
+    ), "{ps}");
+    assert!(ps.contains("permissionType = 'application'"));
+    let upgrade = Write::upgrade(user(), app.clone(), inst.clone(), "2.0", None);
+    assert_eq!(
+        upgrade.commands(host, base, &user()).powershell,
+        format!("Invoke-MgGraphRequest -Method POST -Uri '{base}/users/{USER}/teamwork/installedApps/{INST_ENCODED}/upgrade'")
+    );
+    let with_consent = Write::upgrade(
+        user(),
+        app.clone(),
+        inst.clone(),
+        "2.0",
+        Some(vec![rsc(
+            "TeamsActivity.Send.User",
+            PermissionType::Application,
+        )]),
+    );
+    let ps = with_consent.commands(host, base, &user()).powershell;
+    assert!(ps.starts_with("$params = @{"));
+    assert!(ps.ends_with("/upgrade' -Body $params"), "{ps}");
+    let remove = Write::uninstall(user(), app, inst);
+    assert_eq!(
+        remove.commands(host, base, &user()).powershell,
+        format!("Remove-MgUserTeamworkInstalledApp -UserId '{USER}' -UserScopeTeamsAppInstallationId '{INST}'")
+    );
+    for quote in ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'] {
+        assert_eq!(
+            ps_string(&format!("a{quote}b")),
+            format!("'a{quote}{quote}b'")
+        );
+    }
+}
+
+#[test]
+fn writes_through_me_are_shown_with_the_signed_in_users_name_or_as_requests() {
+    let base = "https://graph.microsoft.com/v1.0";
+    let host = "graph.microsoft.com";
+    let upgrade = Write::upgrade(
+        UserRef::Me,
+        CatalogAppId::new(APP),
+        InstallationId::new(INST),
+        "2.0",
+        None,
+    );
+    let named = upgrade.commands(host, base, &user());
+    assert!(named
+        .http
+        .starts_with("POST https://graph.microsoft.com/v1.0/me/teamwork/"));
+    assert!(named
+        .powershell
+        .contains(&format!("/users/{USER}/teamwork/")));
+    let unnamed = upgrade.commands(host, base, &UserRef::Me);
+    assert!(unnamed
+        .cli
+        .contains("m365 request --method post --url https://graph.microsoft.com/v1.0/me/"));
+    assert!(unnamed
+        .powershell
+        .contains("Invoke-MgGraphRequest -Method POST -Uri 'https://graph.microsoft.com/v1.0/me/"));
+}
