@@ -104,7 +104,22 @@ pub fn claims_parameter(
         if !value.is_object() {
             value = serde_json::json!({});
         }
-        value["access_token"]["xms_cc"] = serde_json::json!({ "values": capabilities });
+        // Indexing into a non-object JSON value panics: a challenge whose `access_token` member
+        // is a string, a number or an array gets an object in its place.
+        if let Some(object) = value.as_object_mut() {
+            let access_token = object
+                .entry("access_token")
+                .or_insert_with(|| serde_json::json!({}));
+            if !access_token.is_object() {
+                *access_token = serde_json::json!({});
+            }
+            if let Some(access_token) = access_token.as_object_mut() {
+                access_token.insert(
+                    "xms_cc".to_string(),
+                    serde_json::json!({ "values": capabilities }),
+                );
+            }
+        }
     }
     (value.as_object().is_some_and(|o| !o.is_empty())).then(|| value.to_string())
 }
@@ -167,6 +182,41 @@ mod tests {
         assert_eq!(
             claims_parameter(None, &["cp1".into()]).unwrap(),
             r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#
+        );
+    }
+
+    #[test]
+    fn a_challenge_whose_access_token_is_not_an_object_never_panics() {
+        for claims in [
+            r#"{"access_token":"x"}"#,
+            r#"{"access_token":42}"#,
+            r#"{"access_token":[1,2]}"#,
+            r#"{"access_token":null}"#,
+            r#"{"access_token":true,"id_token":{"auth_time":{"essential":true}}}"#,
+            r#""just a string""#,
+            r#"[1,2,3]"#,
+        ] {
+            let challenge = ClaimsChallenge {
+                claims: claims.to_string(),
+            };
+            let merged: serde_json::Value =
+                serde_json::from_str(&claims_parameter(Some(&challenge), &["cp1".into()]).unwrap())
+                    .unwrap();
+            assert_eq!(
+                merged["access_token"]["xms_cc"]["values"][0], "cp1",
+                "{claims}"
+            );
+            // Without capabilities, the claims go back as they came (or not at all).
+            let _ = claims_parameter(Some(&challenge), &[]);
+        }
+        let kept = ClaimsChallenge {
+            claims: r#"{"access_token":"x","id_token":{"acr":{"essential":true}}}"#.into(),
+        };
+        let merged: serde_json::Value =
+            serde_json::from_str(&claims_parameter(Some(&kept), &["cp1".into()]).unwrap()).unwrap();
+        assert_eq!(
+            merged["id_token"]["acr"]["essential"], true,
+            "other members are kept"
         );
     }
 }

@@ -112,6 +112,24 @@ pub fn scopes_for(cloud: Cloud, operations: &[Operation]) -> Vec<String> {
     scopes
 }
 
+/// OpenID Connect scopes of a refresh: `openid` (a renewed ID token, to check it names the same
+/// account) and `profile` (its name claims). Never `offline_access`: the refresh token in hand
+/// already is the offline grant, and a standard OpenID provider refuses it on refresh; both are
+/// part of the original grant, so a provider checking that a refresh asks for no more accepts
+/// them.
+pub const REFRESH_OIDC_SCOPES: [&str; 2] = ["openid", "profile"];
+
+/// The scopes of a refresh-token request for `operations`: [`REFRESH_OIDC_SCOPES`] then the
+/// Graph scopes, no duplicates, stable order, no `offline_access`.
+pub fn refresh_scopes_for(cloud: Cloud, operations: &[Operation]) -> Vec<String> {
+    let mut ops: Vec<Operation> = operations.to_vec();
+    ops.sort();
+    ops.dedup();
+    let mut scopes: Vec<String> = REFRESH_OIDC_SCOPES.iter().map(|s| s.to_string()).collect();
+    scopes.extend(ops.into_iter().map(|op| graph_scope(cloud, op)));
+    scopes
+}
+
 /// The Graph permission names in a token response's `scope` (host prefixes removed).
 pub fn granted_permissions(scope: &str) -> Vec<String> {
     scope
@@ -153,6 +171,41 @@ mod tests {
             .iter()
             .all(|op| !op.needs_admin_consent()));
         assert!(!scopes.iter().any(|s| s.contains("ReadWrite")));
+    }
+
+    #[test]
+    fn refreshes_ask_only_for_what_they_need() {
+        let table: &[(&[Operation], &[&str])] = &[
+            (
+                &[Operation::ReadProfile],
+                &["openid", "profile", "https://graph.microsoft.com/User.Read"],
+            ),
+            (
+                &[
+                    Operation::WriteInstallations,
+                    Operation::ReadProfile,
+                    Operation::WriteInstallations,
+                ],
+                &[
+                    "openid",
+                    "profile",
+                    "https://graph.microsoft.com/User.Read",
+                    "https://graph.microsoft.com/TeamsAppInstallation.ReadWriteForUser",
+                ],
+            ),
+            (&[], &["openid", "profile"]),
+        ];
+        for (operations, expected) in table {
+            assert_eq!(refresh_scopes_for(Cloud::Global, operations), *expected);
+        }
+        let all = refresh_scopes_for(Cloud::Global, &ALL_OPERATIONS);
+        assert!(!all.iter().any(|s| s == "offline_access"));
+        assert!(
+            scopes_for(Cloud::Global, &[])
+                .iter()
+                .any(|s| s == "offline_access"),
+            "sign-in still asks for the refresh token"
+        );
     }
 
     #[test]

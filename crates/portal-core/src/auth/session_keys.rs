@@ -1,0 +1,152 @@
+//! Names of the session's sessionStorage entries, bound to the client id, the authority and the
+//! tenant: a refresh token (or account) stored for one app registration, identity provider or
+//! directory is never offered to another, even when `config.json` changes under an open tab.
+//! Every name starts with `tap.auth.` so sign-out can sweep them all.
+
+use crate::config::RuntimeConfig;
+
+/// The prefix of every auth entry in sessionStorage.
+pub const PREFIX: &str = "tap.auth.";
+
+/// The keys of one (client, authority, tenant) binding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionKeys {
+    binding: String,
+}
+
+/// Lowercased, with the separator and `%` escaped so that no two bindings can collide.
+fn part(text: &str) -> String {
+    text.trim()
+        .trim_end_matches('/')
+        .to_ascii_lowercase()
+        .replace('%', "%25")
+        .replace('|', "%7C")
+}
+
+impl SessionKeys {
+    /// Binds keys to a client id, an authority origin (`https://login.microsoftonline.com`) and
+    /// a tenant path segment (a GUID, a domain or `organizations`).
+    pub fn new(client_id: &str, authority: &str, tenant: &str) -> SessionKeys {
+        SessionKeys {
+            binding: format!("{}|{}|{}", part(client_id), part(authority), part(tenant)),
+        }
+    }
+
+    /// The keys of a runtime configuration.
+    pub fn for_config(config: &RuntimeConfig) -> SessionKeys {
+        SessionKeys::new(
+            &config.client_id,
+            &config.authority_origin(),
+            config.tenant.as_path_segment(),
+        )
+    }
+
+    /// What the keys are bound to (`client|authority|tenant`).
+    pub fn binding(&self) -> &str {
+        &self.binding
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{PREFIX}{name}.{}", self.binding)
+    }
+
+    /// The refresh token.
+    pub fn refresh_token(&self) -> String {
+        self.key("refresh_token")
+    }
+
+    /// The signed-in account (ids, names, roles: no token).
+    pub fn account(&self) -> String {
+        self.key("account")
+    }
+
+    /// The Graph permissions granted so far (to ask for them again together).
+    pub fn granted(&self) -> String {
+        self.key("granted")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLIENT: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
+    const AUTHORITY: &str = "https://login.microsoftonline.com";
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    #[test]
+    fn the_refresh_token_key_names_client_authority_and_tenant() {
+        assert_eq!(
+            SessionKeys::new(CLIENT, AUTHORITY, TENANT).refresh_token(),
+            "tap.auth.refresh_token.6731de76-14a6-49ae-97bc-6eba6914391e|https://login.microsoftonline.com|72f988bf-86f1-41af-91ab-2d7cd011db47"
+        );
+    }
+
+    #[test]
+    fn each_binding_has_its_own_keys() {
+        let base = SessionKeys::new(CLIENT, AUTHORITY, TENANT);
+        let others = [
+            SessionKeys::new("00000000-0000-0000-0000-000000000001", AUTHORITY, TENANT),
+            SessionKeys::new(CLIENT, "https://login.microsoftonline.us", TENANT),
+            SessionKeys::new(CLIENT, "http://127.0.0.1:9001", TENANT),
+            SessionKeys::new(CLIENT, AUTHORITY, "organizations"),
+            SessionKeys::new(CLIENT, AUTHORITY, "contoso.onmicrosoft.com"),
+        ];
+        for other in &others {
+            assert_ne!(base.refresh_token(), other.refresh_token(), "{other:?}");
+            assert_ne!(base.account(), other.account());
+            assert_ne!(base.granted(), other.granted());
+        }
+        for (i, a) in others.iter().enumerate() {
+            for b in &others[i + 1..] {
+                assert_ne!(a.refresh_token(), b.refresh_token());
+            }
+        }
+    }
+
+    #[test]
+    fn spelling_differences_do_not_split_a_binding() {
+        assert_eq!(
+            SessionKeys::new(CLIENT, AUTHORITY, TENANT),
+            SessionKeys::new(
+                &CLIENT.to_uppercase(),
+                "https://LOGIN.microsoftonline.com/",
+                &TENANT.to_uppercase()
+            )
+        );
+    }
+
+    #[test]
+    fn separators_inside_a_part_cannot_forge_another_binding() {
+        assert_ne!(
+            SessionKeys::new("a|b", "c", "d").refresh_token(),
+            SessionKeys::new("a", "b|c", "d").refresh_token()
+        );
+        assert_ne!(
+            SessionKeys::new("a%7Cb", "c", "d").refresh_token(),
+            SessionKeys::new("a|b", "c", "d").refresh_token()
+        );
+    }
+
+    #[test]
+    fn keys_share_the_sign_out_prefix_and_differ_by_purpose() {
+        let keys = SessionKeys::new(CLIENT, AUTHORITY, TENANT);
+        let all = [keys.refresh_token(), keys.account(), keys.granted()];
+        assert!(all.iter().all(|k| k.starts_with(PREFIX)));
+        assert!(keys.refresh_token().starts_with("tap.auth.refresh_token."));
+        assert_ne!(all[0], all[1]);
+        assert_ne!(all[1], all[2]);
+    }
+
+    #[test]
+    fn a_config_binds_its_authority_origin_and_tenant_segment() {
+        let config = RuntimeConfig::parse(
+            r#"{"clientId":"6731DE76-14A6-49AE-97BC-6EBA6914391E","tenant":"Contoso.onmicrosoft.com","redirectUri":"https://portal.contoso.com/"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            SessionKeys::for_config(&config),
+            SessionKeys::new(CLIENT, AUTHORITY, "contoso.onmicrosoft.com")
+        );
+    }
+}
