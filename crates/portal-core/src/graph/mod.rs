@@ -9,6 +9,7 @@ pub mod encode;
 pub mod error;
 pub mod ids;
 pub mod models;
+pub mod personal_apps;
 pub mod preflight;
 pub mod request;
 pub mod retry;

@@ -600,7 +600,7 @@ fn writes_through_me_are_shown_with_the_signed_in_users_name_or_as_requests() {
     let unnamed = upgrade.commands(host, base, &UserRef::Me);
     assert!(unnamed
         .cli
-        .contains("m365 request --method post --url https://graph.microsoft.com/v1.0/me/"));
+        .contains("m365 request --method post --url 'https://graph.microsoft.com/v1.0/me/"));
     assert!(unnamed
         .powershell
         .contains("Invoke-MgGraphRequest -Method POST -Uri 'https://graph.microsoft.com/v1.0/me/"));
