@@ -25,7 +25,7 @@ pub fn routes() -> Router<Arc<Ctx>> {
         .route("/_devtenant/jwks/rotate", post(rotate))
         .route("/_devtenant/revoke/{user}", post(revoke))
         .route("/_devtenant/clock", put(clock))
-        .route("/_devtenant/options", put(options))
+        .route("/_devtenant/options", get(get_options).put(options))
         .route("/_devtenant/tenant", put(tenant))
         .route("/_devtenant/accounts", get(accounts))
         .route("/_devtenant/state", get(state))
@@ -106,6 +106,21 @@ async fn clock(State(ctx): State<Arc<Ctx>>, Json(clock): Json<Clock>) -> Respons
 struct OptionsPatch {
     cae: Option<bool>,
     access_token_lifetime: Option<i64>,
+    self_only: Option<bool>,
+    page_size: Option<usize>,
+}
+
+fn options_json(options: &crate::ctx::Options) -> Value {
+    json!({
+        "cae": options.cae,
+        "accessTokenLifetime": options.access_token_lifetime,
+        "selfOnly": options.self_only,
+        "pageSize": options.page_size,
+    })
+}
+
+async fn get_options(State(ctx): State<Arc<Ctx>>) -> Response {
+    Json(options_json(&lock(&ctx.options))).into_response()
 }
 
 async fn options(State(ctx): State<Arc<Ctx>>, Json(patch): Json<OptionsPatch>) -> Response {
@@ -119,8 +134,13 @@ async fn options(State(ctx): State<Arc<Ctx>>, Json(patch): Json<OptionsPatch>) -
         }
         options.access_token_lifetime = lifetime;
     }
-    Json(json!({ "cae": options.cae, "accessTokenLifetime": options.access_token_lifetime }))
-        .into_response()
+    if let Some(self_only) = patch.self_only {
+        options.self_only = self_only;
+    }
+    if let Some(page_size) = patch.page_size {
+        options.page_size = page_size;
+    }
+    Json(options_json(&options)).into_response()
 }
 
 #[derive(Deserialize)]

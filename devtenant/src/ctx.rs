@@ -10,6 +10,7 @@ use crate::faults::{Dice, Faults};
 use crate::log::RequestLog;
 use crate::store::Store;
 use crate::throttle::Throttle;
+use crate::visibility::Visibility;
 
 /// The three origins.
 #[derive(Clone, Debug)]
@@ -57,6 +58,11 @@ pub struct Options {
     pub code_lifetime: i64,
     /// Continuous access evaluation on.
     pub cae: bool,
+    /// Delegated `...ForUser` scopes reach only the signed-in user's own personal scope (an
+    /// administrator acting on another user gets 403).
+    pub self_only: bool,
+    /// Server page size of installed apps and the catalog (0: one page).
+    pub page_size: usize,
 }
 
 pub struct Ctx {
@@ -77,6 +83,8 @@ pub struct Ctx {
     /// the 24-hour cliff without waiting). Token timestamps stay on the real clock, because
     /// browsers check them against theirs.
     pub clock_offset: Mutex<i64>,
+    /// Personal-app writes not yet visible to reads (the read-after-write lag fault).
+    pub visibility: Mutex<Visibility>,
 }
 
 impl Ctx {

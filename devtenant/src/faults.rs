@@ -35,7 +35,24 @@ pub struct Faults {
     /// The next N Graph writes (POST, DELETE) are judged as if the access token carried no
     /// `ReadWrite` scope (as after consent was withdrawn): Graph's own 403 "Missing scope".
     pub missing_scope_next: u32,
+    /// Fraction of personal-app writes (install, upgrade, uninstall) applied and then answered
+    /// with `apply_then_error_status` (a 5xx in Graph's error shape), as when Graph times out
+    /// after doing the work.
+    pub apply_then_error_rate: f64,
+    /// The next N personal-app writes that succeed are applied and then answered with
+    /// `apply_then_error_status`.
+    pub apply_then_error_next: u32,
+    /// 500, 502 or 504 for the apply-then-error fault (default 500).
+    pub apply_then_error_status: Option<u16>,
+    /// Read-after-write lag: a personal-app write (install, upgrade, uninstall) stays invisible
+    /// to reads (installed apps, one installation, its chat, permission grants) for this many
+    /// milliseconds after it was applied; reads see the previous state meanwhile. Writes always
+    /// see the applied state (a second install in the window is a 409).
+    pub read_after_write_lag_ms: u64,
 }
+
+/// The statuses the apply-then-error fault may answer.
+pub const APPLY_THEN_ERROR_STATUSES: [u16; 3] = [500, 502, 504];
 
 /// The ways an ID token can be spoiled.
 pub const ID_TOKEN_FAULTS: [&str; 5] = ["nonce", "signature", "audience", "issuer", "expired"];
@@ -65,6 +82,7 @@ impl Faults {
             ("serverErrorRate", self.server_error_rate),
             ("transientInstall400Rate", self.transient_install_400_rate),
             ("dropRate", self.drop_rate),
+            ("applyThenErrorRate", self.apply_then_error_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1"));
@@ -74,6 +92,14 @@ impl Faults {
             if status != 500 && status != 503 {
                 return Err("serverErrorStatus must be 500 or 503".into());
             }
+        }
+        if let Some(status) = self.apply_then_error_status {
+            if !APPLY_THEN_ERROR_STATUSES.contains(&status) {
+                return Err("applyThenErrorStatus must be 500, 502 or 504".into());
+            }
+        }
+        if self.read_after_write_lag_ms > 600_000 {
+            return Err("readAfterWriteLagMs must be at most 600000 (10 minutes)".into());
         }
         if let Some(fault) = &self.id_token_fault {
             if !ID_TOKEN_FAULTS.contains(&fault.as_str()) {
@@ -117,5 +143,37 @@ mod tests {
             ..Faults::default()
         };
         assert!(faults.validate().is_err());
+        let faults = Faults {
+            apply_then_error_status: Some(503),
+            ..Faults::default()
+        };
+        assert!(faults.validate().is_err());
+        for status in APPLY_THEN_ERROR_STATUSES {
+            let faults = Faults {
+                apply_then_error_status: Some(status),
+                ..Faults::default()
+            };
+            assert!(faults.validate().is_ok());
+        }
+        let faults = Faults {
+            apply_then_error_rate: -0.1,
+            ..Faults::default()
+        };
+        assert!(faults.validate().is_err());
+    }
+
+    #[test]
+    fn new_fault_fields_have_their_json_names() {
+        let faults: Faults = serde_json::from_value(serde_json::json!({
+            "applyThenErrorNext": 2,
+            "applyThenErrorStatus": 504,
+            "applyThenErrorRate": 0.5,
+            "readAfterWriteLagMs": 2000
+        }))
+        .unwrap();
+        assert_eq!(faults.apply_then_error_next, 2);
+        assert_eq!(faults.apply_then_error_status, Some(504));
+        assert_eq!(faults.apply_then_error_rate, 0.5);
+        assert_eq!(faults.read_after_write_lag_ms, 2000);
     }
 }

@@ -3,10 +3,12 @@
 //! and behaviour as a top-level one.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, Method, StatusCode};
 use base64::Engine;
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::ctx::{lock, Ctx};
 use crate::graph_error::GraphError;
@@ -190,6 +192,39 @@ fn query_map(query: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Rewrites the OData key form `users('{id or upn}')` to the segments `users`, `{id or upn}`
+/// (quotes doubled inside the key are one quote), and refuses `users/$…`: a segment starting
+/// with `$` is an OData system segment, so a UPN starting with `$` must use the key form.
+fn key_form(mut segments: Vec<String>) -> Result<Vec<String>, GraphError> {
+    let Some(first) = segments.first().cloned() else {
+        return Ok(segments);
+    };
+    let lower = first.to_ascii_lowercase();
+    if let Some(inner) = lower
+        .starts_with("users(")
+        .then(|| first["users(".len()..].strip_suffix(')'))
+        .flatten()
+    {
+        let key = inner
+            .strip_prefix('\'')
+            .and_then(|k| k.strip_suffix('\''))
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                GraphError::bad_request(format!(
+                    "Bad Request - Error in query syntax: the key of '{first}' must be a quoted id or userPrincipalName."
+                ))
+            })?
+            .replace("''", "'");
+        segments.splice(0..1, ["users".to_string(), key]);
+    } else if lower == "users" && segments.get(1).is_some_and(|s| s.starts_with('$')) {
+        return Err(GraphError::bad_request(format!(
+            "Resource not found for the segment '{}'.",
+            segments[1]
+        )));
+    }
+    Ok(segments)
+}
+
 /// Dispatches one request (not `$batch`).
 pub fn dispatch(ctx: &Ctx, request: &GraphRequest) -> Result<GraphResponse, GraphError> {
     let mut caller = authenticate(ctx, &request.headers)?;
@@ -206,7 +241,7 @@ pub fn dispatch(ctx: &Ctx, request: &GraphRequest) -> Result<GraphResponse, Grap
         .split('/')
         .filter(|s| !s.is_empty())
         .collect();
-    let segments: Vec<String> = raw.iter().map(|s| decode_segment(s)).collect();
+    let segments = key_form(raw.iter().map(|s| decode_segment(s)).collect())?;
     let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
     let query = query_map(&request.query);
     let method = request.method.as_str();
@@ -236,14 +271,15 @@ pub fn dispatch(ctx: &Ctx, request: &GraphRequest) -> Result<GraphResponse, Grap
                 .find_user(&id)
                 .ok_or_else(|| GraphError::user_not_found(&id))?;
             let select = parse_select(&query)?;
-            let mut body = user_json(user, select.as_deref())?;
+            let basic = !full_profile(&caller, &user.id);
+            let mut body = user_json(user, select.as_deref(), basic)?;
             body["@odata.context"] =
                 json!(format!("{}/v1.0/$metadata#users/$entity", ctx.urls.graph));
             GraphResponse::json(body)
         }
-        ("GET", ["appcatalogs", "teamsapps"]) => list_catalog(ctx, &caller, &query, None),
+        ("GET", ["appcatalogs", "teamsapps"]) => list_catalog(ctx, &caller, request, &query, None),
         ("GET", ["appcatalogs", "teamsapps", _]) => {
-            list_catalog(ctx, &caller, &query, Some(&segments[2]))
+            list_catalog(ctx, &caller, request, &query, Some(&segments[2]))
         }
         ("GET", ["teamwork", "teamsappsettings"]) => {
             require_scope(&caller, "GET", "/teamwork/teamsappsettings", None)?;
@@ -386,7 +422,41 @@ fn user_property(user: &SeedUser, property: &str) -> Value {
     }
 }
 
-fn user_json(user: &SeedUser, select: Option<&[String]>) -> Result<Value, GraphError> {
+/// The basic profile: all `User.ReadBasic.All` reveals of another user.
+const BASIC_USER_PROPERTIES: [&str; 6] = [
+    "id",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "userPrincipalName",
+];
+
+/// Whether the caller may read `target_id`'s full profile: a `.All` user or directory read
+/// scope, or `User.Read`/`User.ReadWrite` on themselves. With `User.ReadBasic.All` alone Graph
+/// answers the basic profile and every other property as null, `$select` or not.
+fn full_profile(caller: &Caller, target_id: &str) -> bool {
+    let has = |scope: &str| caller.scopes.contains(scope);
+    ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All"]
+        .iter()
+        .any(|s| has(s))
+        || (target_id.eq_ignore_ascii_case(&caller.user.id)
+            && (has("User.Read") || has("User.ReadWrite")))
+}
+
+fn user_json(user: &SeedUser, select: Option<&[String]>, basic: bool) -> Result<Value, GraphError> {
+    let value = |property: &str| {
+        if basic && !BASIC_USER_PROPERTIES.contains(&property) {
+            // A collection stays a collection: empty.
+            if property == "businessPhones" {
+                json!([])
+            } else {
+                Value::Null
+            }
+        } else {
+            user_property(user, property)
+        }
+    };
     let mut object = Map::new();
     match select {
         Some(properties) => {
@@ -394,12 +464,12 @@ fn user_json(user: &SeedUser, select: Option<&[String]>) -> Result<Value, GraphE
                 let canonical = user_properties()
                     .find(|k| k.eq_ignore_ascii_case(p))
                     .unwrap_or("id");
-                object.insert(canonical.to_string(), user_property(user, canonical));
+                object.insert(canonical.to_string(), value(canonical));
             }
         }
         None => {
             for p in DEFAULT_USER_PROPERTIES {
-                object.insert(p.to_string(), user_property(user, p));
+                object.insert(p.to_string(), value(p));
             }
         }
     }
@@ -482,10 +552,12 @@ fn list_users(
         None => 100,
     };
     let skip: usize = match query.get("$skiptoken") {
-        Some(token) => decode_skiptoken(token)
+        Some(token) => decode_skiptoken(request, token)
             .ok_or_else(|| GraphError::new(StatusCode::BAD_REQUEST, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request."))?,
         None => 0,
     };
+    // In a list only the directory-wide scopes reveal more than the basic profile.
+    let basic = !full_profile(caller, "");
     let state = ctx.store.read();
     let mut matching: Vec<&SeedUser> = state
         .users
@@ -519,7 +591,7 @@ fn list_users(
         .iter()
         .skip(skip)
         .take(top)
-        .map(|u| user_json(u, select.as_deref()))
+        .map(|u| user_json(u, select.as_deref(), basic))
         .collect::<Result<_, _>>()?;
     let mut body = json!({
         "@odata.context": format!("{}/v1.0/$metadata#users", ctx.urls.graph),
@@ -534,35 +606,92 @@ fn list_users(
     GraphResponse::json(body)
 }
 
-fn encode_skiptoken(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("devtenant-offset:{offset}"))
+/// What a page token is bound to: the path and every query option but `$skiptoken`, decoded
+/// (so a link followed exactly matches, and one rebuilt with another filter or expansion does not).
+fn page_fingerprint(request: &GraphRequest) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(request.path.to_ascii_lowercase().as_bytes());
+    for (k, v) in form_urlencoded::parse(request.query.as_bytes()) {
+        if k != "$skiptoken" {
+            hasher.update(b"&");
+            hasher.update(k.as_bytes());
+            hasher.update(b"=");
+            hasher.update(v.as_bytes());
+        }
+    }
+    hasher.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-fn decode_skiptoken(token: &str) -> Option<usize> {
+/// An opaque page token: the offset of the next page, bound to the request it continues.
+fn encode_skiptoken(request: &GraphRequest, offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "devtenant-page:{offset}:{}",
+        page_fingerprint(request)
+    ))
+}
+
+/// The offset a page token stands for, if it was issued for this request.
+fn decode_skiptoken(request: &GraphRequest, token: &str) -> Option<usize> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix("devtenant-offset:")?
-        .parse()
-        .ok()
+    let text = String::from_utf8(bytes).ok()?;
+    let (offset, fingerprint) = text.strip_prefix("devtenant-page:")?.split_once(':')?;
+    (fingerprint == page_fingerprint(request))
+        .then(|| offset.parse().ok())
+        .flatten()
 }
 
+/// The absolute link to the page at `offset`: this request's path and query options as sent
+/// (raw, in their order), with `$skiptoken` replaced, on the Graph origin.
 fn next_link(ctx: &Ctx, request: &GraphRequest, offset: usize) -> String {
-    let mut serializer = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(request.query.as_bytes()) {
-        if k != "$skiptoken" {
-            serializer.append_pair(&k, &v);
-        }
-    }
-    serializer.append_pair("$skiptoken", &encode_skiptoken(offset));
+    let token = format!("$skiptoken={}", encode_skiptoken(request, offset));
+    let mut pairs: Vec<&str> = request
+        .query
+        .split('&')
+        .filter(|pair| {
+            !pair.is_empty()
+                && !form_urlencoded::parse(pair.as_bytes()).any(|(k, _)| k == "$skiptoken")
+        })
+        .collect();
+    pairs.push(&token);
     format!(
         "{}/v1.0{}?{}",
         ctx.urls.graph,
         request.path,
-        serializer.finish()
+        pairs.join("&")
     )
+}
+
+/// One server-sized page of `items` (the `$skiptoken` of the request says where it starts) and
+/// the collection body around it, with `@odata.nextLink` when more follow.
+fn paged(
+    ctx: &Ctx,
+    request: &GraphRequest,
+    query: &BTreeMap<String, String>,
+    context: String,
+    items: Vec<Value>,
+) -> Result<GraphResponse, GraphError> {
+    let size = lock(&ctx.options).page_size;
+    let skip = match query.get("$skiptoken") {
+        Some(token) => decode_skiptoken(request, token).ok_or_else(|| {
+            GraphError::bad_request(
+                "The $skiptoken is not valid for this request: follow @odata.nextLink exactly as returned.",
+            )
+        })?,
+        None => 0,
+    };
+    let total = items.len();
+    let take = if size == 0 { total } else { size };
+    let page: Vec<Value> = items.into_iter().skip(skip).take(take).collect();
+    let mut body = json!({ "@odata.context": context, "value": page });
+    if skip + take < total {
+        body["@odata.nextLink"] = json!(next_link(ctx, request, skip + take));
+    }
+    GraphResponse::json(body)
 }
 
 // ---------------------------------------------------------------- catalog
@@ -637,6 +766,7 @@ fn parse_expand(
 fn list_catalog(
     ctx: &Ctx,
     caller: &Caller,
+    request: &GraphRequest,
     query: &BTreeMap<String, String>,
     id: Option<&str>,
 ) -> Result<GraphResponse, GraphError> {
@@ -680,10 +810,14 @@ fn list_catalog(
         })
         .map(|app| app_json(app, expand.contains("appDefinitions")))
         .collect();
-    GraphResponse::json(json!({
-        "@odata.context": format!("{}/v1.0/$metadata#appCatalogs/teamsApps", ctx.urls.graph),
-        "value": value,
-    }))
+    drop(state);
+    paged(
+        ctx,
+        request,
+        query,
+        format!("{}/v1.0/$metadata#appCatalogs/teamsApps", ctx.urls.graph),
+        value,
+    )
 }
 
 // ---------------------------------------------------------------- personal apps
@@ -779,6 +913,11 @@ fn user_scoped(
         }
         Err(e)
     })?;
+    if target.id != caller.user.id && lock(&ctx.options).self_only {
+        return Err(GraphError::forbidden(
+            "Caller is not authorized to access another user's personal scope: delegated permissions (TeamsAppInstallation.*ForUser, ResourceSpecificPermissionGrant.ReadForUser) let the signed-in user act only on their own installed apps and grants.",
+        ));
+    }
     if target.id != caller.user.id && !caller.user.is_admin() {
         return Err(GraphError::forbidden(
             "Caller is not authorized to act on another user's personal scope: only the user, a Teams Administrator or a Global Administrator can.",
@@ -796,10 +935,9 @@ fn user_scoped(
                     None => None,
                 };
             let state = ctx.store.read();
-            let value: Vec<Value> = state
-                .installations
+            let visible = visible_installations(ctx, &state, &target.id);
+            let value: Vec<Value> = visible
                 .iter()
-                .filter(|i| i.user_id == target.id)
                 .filter(|i| {
                     filter.as_ref().is_none_or(|f| {
                         let app = state.find_app(&i.app_id);
@@ -814,25 +952,29 @@ fn user_scoped(
                 })
                 .map(|i| installation_json(&state, i, &expand))
                 .collect();
-            GraphResponse::json(json!({
-                "@odata.context": format!("{}/v1.0/$metadata#users('{}')/teamwork/installedApps", ctx.urls.graph, target.id),
-                "value": value,
-            }))
+            drop(state);
+            paged(
+                ctx,
+                request,
+                query,
+                format!(
+                    "{}/v1.0/$metadata#users('{}')/teamwork/installedApps",
+                    ctx.urls.graph, target.id
+                ),
+                value,
+            )
         }
         ("GET", "/users/{id}/teamwork/installedapps/{id}") => {
             throttle(ctx, caller, Category::GetInstalledApps)?;
             let expand = parse_expand(query, &["teamsApp", "teamsAppDefinition"])?;
             let state = ctx.store.read();
             let iid = installation_ref.unwrap_or_default();
-            let installation = state
-                .installations
-                .iter()
-                .find(|i| i.id == iid && i.user_id == target.id)
-                .ok_or_else(|| {
-                    GraphError::not_found(format!(
-                        "The installation '{iid}' was not found for this user."
-                    ))
-                })?;
+            let visible = visible_installations(ctx, &state, &target.id);
+            let installation = visible.iter().find(|i| i.id == iid).ok_or_else(|| {
+                GraphError::not_found(format!(
+                    "The installation '{iid}' was not found for this user."
+                ))
+            })?;
             let mut body = installation_json(&state, installation, &expand);
             body["@odata.context"] = json!(format!(
                 "{}/v1.0/$metadata#users('{}')/teamwork/installedApps/$entity",
@@ -844,15 +986,12 @@ fn user_scoped(
             throttle(ctx, caller, Category::GetInstalledApps)?;
             let state = ctx.store.read();
             let iid = installation_ref.unwrap_or_default();
-            let installation = state
-                .installations
-                .iter()
-                .find(|i| i.id == iid && i.user_id == target.id)
-                .ok_or_else(|| {
-                    GraphError::not_found(format!(
-                        "The installation '{iid}' was not found for this user."
-                    ))
-                })?;
+            let visible = visible_installations(ctx, &state, &target.id);
+            let installation = visible.iter().find(|i| i.id == iid).ok_or_else(|| {
+                GraphError::not_found(format!(
+                    "The installation '{iid}' was not found for this user."
+                ))
+            })?;
             GraphResponse::json(json!({
                 "@odata.context": format!("{}/v1.0/$metadata#chats/$entity", ctx.urls.graph),
                 "id": format!("19:{}_{}@unq.gbl.spaces", target.id, installation.app_id),
@@ -878,15 +1017,25 @@ fn user_scoped(
             throttle(ctx, caller, Category::DeleteInstalledApps)?;
             let iid = installation_ref.unwrap_or_default();
             let target_id = target.id.clone();
+            let lag = write_lag(ctx);
             let removed = ctx
                 .store
                 .write(|state| {
-                    let before = state.installations.len();
-                    state
+                    let position = state
                         .installations
-                        .retain(|i| !(i.id == iid && i.user_id == target_id));
-                    before != state.installations.len()
+                        .iter()
+                        .position(|i| i.id == iid && i.user_id == target_id)?;
+                    let before = state.installations.remove(position);
+                    lock(&ctx.visibility).record(
+                        &target_id,
+                        &iid,
+                        Some(before),
+                        lag,
+                        Instant::now(),
+                    );
+                    Some(())
                 })
+                .map(|r| r.is_some())
                 .map_err(|e| {
                     GraphError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e)
                 })?;
@@ -905,7 +1054,8 @@ fn user_scoped(
                 )));
             }
             let state = ctx.store.read();
-            let value = grants_of(&state, &target.id);
+            let visible = visible_installations(ctx, &state, &target.id);
+            let value = grants_of(&state, &visible);
             GraphResponse::json(json!({
                 "@odata.context": format!("{}/v1.0/$metadata#users('{}')/permissionGrants", ctx.urls.graph, target.id),
                 "value": value,
@@ -915,24 +1065,21 @@ fn user_scoped(
     }
 }
 
-/// The object id of a client's service principal in this tenant (stable per app id).
-pub fn service_principal_id(app_id: &str) -> String {
-    uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_URL,
-        format!("devtenant-sp:{}", app_id.to_ascii_lowercase()).as_bytes(),
-    )
-    .to_string()
-}
-
-/// RSC grants of a user: one per permission of each installed definition's requirement.
-pub fn grants_of(state: &TenantState, user_id: &str) -> Vec<Value> {
+/// RSC grants of a user's installations: one per permission of each installation's consented
+/// set (an installation that consented to nothing has no grant), with `clientAppId` the Entra
+/// application id of the installed definition and `clientId` the object id of its service
+/// principal in this tenant.
+pub fn grants_of(state: &TenantState, installations: &[Installation]) -> Vec<Value> {
     let mut grants = Vec::new();
-    for installation in state.installations.iter().filter(|i| i.user_id == user_id) {
+    for installation in installations {
         let Some((_, definition)) = state.find_definition(&installation.definition_id) else {
             continue;
         };
-        let client_app_id = definition.client_app_id.clone().unwrap_or_default();
-        for rsc in &definition.resource_specific_permissions {
+        let Some(client_app_id) = definition.client_app_id.clone() else {
+            continue;
+        };
+        let client_id = state.service_principal_of(&client_app_id);
+        for rsc in installation.consented.iter().flatten() {
             let kind = if rsc.permission_type == "application" {
                 "Application"
             } else {
@@ -941,7 +1088,7 @@ pub fn grants_of(state: &TenantState, user_id: &str) -> Vec<Value> {
             grants.push(json!({
                 "id": uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("{}|{}|{}", installation.id, rsc.permission_value, kind).as_bytes()).to_string(),
                 "deletedDateTime": null,
-                "clientId": service_principal_id(&client_app_id),
+                "clientId": client_id,
                 "clientAppId": client_app_id,
                 "resourceAppId": GRAPH_APP_ID,
                 "permissionType": kind,
@@ -950,6 +1097,17 @@ pub fn grants_of(state: &TenantState, user_id: &str) -> Vec<Value> {
         }
     }
     grants
+}
+
+/// The installations of a user that reads see now (the read-after-write lag fault hides the
+/// freshest writes).
+fn visible_installations(ctx: &Ctx, state: &TenantState, user_id: &str) -> Vec<Installation> {
+    lock(&ctx.visibility).visible(user_id, &state.installations, Instant::now())
+}
+
+/// The read-after-write lag set now.
+fn write_lag(ctx: &Ctx) -> Duration {
+    Duration::from_millis(lock(&ctx.faults).read_after_write_lag_ms)
 }
 
 /// Parses and normalises a `consentedPermissionSet` (types lowercase, case-insensitive input).
@@ -1179,8 +1337,18 @@ fn install(
         definition_id: definition.id.clone(),
         consented,
     };
+    let lag = write_lag(ctx);
     ctx.store
-        .write(|state| state.installations.push(installation))
+        .write(|state| {
+            lock(&ctx.visibility).record(
+                &installation.user_id,
+                &installation.id,
+                None,
+                lag,
+                Instant::now(),
+            );
+            state.installations.push(installation);
+        })
         .map_err(|e| {
             GraphError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", e)
         })?;
@@ -1226,6 +1394,7 @@ fn upgrade(
     drop(state);
     let target_id = target.id.clone();
     let iid = iid.to_string();
+    let lag = write_lag(ctx);
     ctx.store
         .write(|state| {
             if let Some(i) = state
@@ -1233,10 +1402,11 @@ fn upgrade(
                 .iter_mut()
                 .find(|i| i.id == iid && i.user_id == target_id)
             {
+                let before = i.clone();
                 i.definition_id = latest.id.clone();
-                if consented.is_some() || latest.resource_specific_permissions.is_empty() {
-                    i.consented = consented.clone();
-                }
+                // The consented set is what this upgrade consented to (none when omitted).
+                i.consented = consented.clone();
+                lock(&ctx.visibility).record(&target_id, &iid, Some(before), lag, Instant::now());
             }
         })
         .map_err(|e| {
@@ -1264,7 +1434,7 @@ fn service_principal(ctx: &Ctx, key: &str, by_object_id: bool) -> Result<Value, 
     known.push((GRAPH_APP_ID.to_string(), "Microsoft Graph".to_string()));
     let found = known.into_iter().find(|(app_id, _)| {
         if by_object_id {
-            service_principal_id(app_id).eq_ignore_ascii_case(key)
+            state.service_principal_of(app_id).eq_ignore_ascii_case(key)
         } else {
             app_id.eq_ignore_ascii_case(key)
         }
@@ -1274,7 +1444,7 @@ fn service_principal(ctx: &Ctx, key: &str, by_object_id: bool) -> Result<Value, 
     })?;
     Ok(json!({
         "@odata.context": format!("{}/v1.0/$metadata#servicePrincipals/$entity", ctx.urls.graph),
-        "id": service_principal_id(&app_id),
+        "id": state.service_principal_of(&app_id),
         "appId": app_id,
         "displayName": name,
         "servicePrincipalType": "Application",
@@ -1296,12 +1466,12 @@ fn oauth2_permission_grants(
         None => None,
     };
     let state = ctx.store.read();
-    let graph_sp = service_principal_id(GRAPH_APP_ID);
+    let graph_sp = state.service_principal_of(GRAPH_APP_ID);
     let mut value = Vec::new();
     for (client, scopes) in &state.admin_consents {
         value.push(json!({
             "id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{client}|AllPrincipals")),
-            "clientId": service_principal_id(client),
+            "clientId": state.service_principal_of(client),
             "consentType": "AllPrincipals",
             "principalId": null,
             "resourceId": graph_sp,
@@ -1314,7 +1484,7 @@ fn oauth2_permission_grants(
         };
         value.push(json!({
             "id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key),
-            "clientId": service_principal_id(client),
+            "clientId": state.service_principal_of(client),
             "consentType": "Principal",
             "principalId": user,
             "resourceId": graph_sp,
@@ -1382,9 +1552,59 @@ mod tests {
         assert!(parse_consent(&bad).is_err());
     }
 
+    fn get(path: &str, query: &str) -> GraphRequest {
+        GraphRequest {
+            method: Method::GET,
+            path: path.into(),
+            query: query.into(),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+        }
+    }
+
     #[test]
-    fn skiptokens_round_trip_and_garbage_is_refused() {
-        assert_eq!(decode_skiptoken(&encode_skiptoken(250)), Some(250));
-        assert_eq!(decode_skiptoken("not-a-token"), None);
+    fn skiptokens_round_trip_bound_to_their_request_and_garbage_is_refused() {
+        let first = get(
+            "/me/teamwork/installedApps",
+            "$expand=teamsApp&$filter=id%20eq%20'x'",
+        );
+        let token = encode_skiptoken(&first, 250);
+        let followed = get(
+            "/me/teamwork/installedApps",
+            &format!("$expand=teamsApp&$filter=id%20eq%20'x'&$skiptoken={token}"),
+        );
+        assert_eq!(decode_skiptoken(&followed, &token), Some(250));
+        // The same options encoded another way are the same request.
+        let reencoded = get(
+            "/me/teamwork/installedApps",
+            &format!("%24expand=teamsApp&%24filter=id+eq+%27x%27&%24skiptoken={token}"),
+        );
+        assert_eq!(decode_skiptoken(&reencoded, &token), Some(250));
+        // A link rebuilt without the expansion or with another filter is not.
+        let rebuilt = get(
+            "/me/teamwork/installedApps",
+            &format!("$filter=id%20eq%20'x'&$skiptoken={token}"),
+        );
+        assert_eq!(decode_skiptoken(&rebuilt, &token), None);
+        assert_eq!(decode_skiptoken(&followed, "not-a-token"), None);
+    }
+
+    #[test]
+    fn key_form_addresses_users_and_dollar_segments_are_refused() {
+        let split = |path: &str| {
+            key_form(path.split('/').map(str::to_string).collect())
+                .map_err(|e| (e.status.as_u16(), e.message))
+        };
+        assert_eq!(
+            split("users('$dana@contoso.com')/teamwork/installedApps").unwrap(),
+            ["users", "$dana@contoso.com", "teamwork", "installedApps"]
+        );
+        assert_eq!(
+            split("Users('o''brien@contoso.com')").unwrap(),
+            ["users", "o'brien@contoso.com"]
+        );
+        assert_eq!(split("users/$dana@contoso.com").unwrap_err().0, 400);
+        assert_eq!(split("users(dana)").unwrap_err().0, 400);
+        assert_eq!(split("me/teamwork").unwrap(), ["me", "teamwork"]);
     }
 }

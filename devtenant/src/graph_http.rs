@@ -56,13 +56,26 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
             format!("Invalid version: the path must start with /v1.0, not '{path}'."),
         ))
     };
+    let write = parts.method == Method::POST || parts.method == Method::DELETE;
+    let mut fault = None;
     let mut response = match outcome {
-        Ok(graph_response) => to_http(graph_response),
+        Ok(graph_response) => {
+            let applied = graph_response.status.as_u16() < 400;
+            match (write && applied && is_personal_app_write(&path))
+                .then(|| apply_then_error(&ctx))
+                .flatten()
+            {
+                Some(error) => {
+                    fault = Some("applyThenError");
+                    ids.error(error)
+                }
+                None => to_http(graph_response),
+            }
+        }
         Err(error) => ids.error(error),
     };
     decorate(&mut response, &ids, origin);
     let status = response.status().as_u16();
-    let write = parts.method == Method::POST || parts.method == Method::DELETE;
     let dropped = write && status < 400 && should_drop(&ctx);
     ctx.log.push(LogEntry {
         seq: 0,
@@ -76,6 +89,7 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
         time: ids.date.clone(),
         duration_ms: started.elapsed().as_millis() as u64,
         dropped,
+        fault,
         grant_type: None,
     });
     if dropped {
@@ -229,6 +243,43 @@ fn injected_server_error(ctx: &Ctx) -> Option<GraphError> {
             "InternalServerError",
             "An internal server error occurred (fault injection).",
         )
+    })
+}
+
+/// Install (`POST …/installedApps`), upgrade (`POST …/installedApps/{id}/upgrade`) or uninstall
+/// (`DELETE …/installedApps/{id}`), by path (the method is checked by the caller).
+fn is_personal_app_write(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.starts_with("/v1.0/") && lower.contains("/teamwork/installedapps")
+}
+
+/// The apply-then-error fault: `Some(error)` when this applied write is to be answered with a
+/// 5xx instead of its success (`applyThenErrorNext` first, then `applyThenErrorRate`).
+fn apply_then_error(ctx: &Ctx) -> Option<GraphError> {
+    let mut faults = lock(&ctx.faults);
+    if faults.apply_then_error_next > 0 {
+        faults.apply_then_error_next -= 1;
+    } else if !(faults.apply_then_error_rate > 0.0
+        && lock(&ctx.dice).roll() < faults.apply_then_error_rate)
+    {
+        return None;
+    }
+    Some(match faults.apply_then_error_status.unwrap_or(500) {
+        502 => GraphError::new(
+            StatusCode::BAD_GATEWAY,
+            "BadGateway",
+            "The server, while acting as a gateway, received an invalid response from the upstream server.",
+        ),
+        504 => GraphError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "GatewayTimeout",
+            "The operation timed out while waiting for a response from the upstream service.",
+        ),
+        _ => GraphError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "An internal server error occurred while processing the request.",
+        ),
     })
 }
 

@@ -49,6 +49,7 @@ pub async fn log_identity(State(ctx): State<Arc<Ctx>>, request: Request, next: N
         time: iso_time(ctx.now()),
         duration_ms: started.elapsed().as_millis() as u64,
         dropped: false,
+        fault: None,
         grant_type,
     });
     response

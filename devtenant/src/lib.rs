@@ -19,3 +19,4 @@ pub mod scope_table;
 pub mod seed;
 pub mod store;
 pub mod throttle;
+pub mod visibility;

@@ -80,6 +80,25 @@ struct Args {
     /// Fault: fraction of Graph writes applied whose answer is dropped.
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
+    /// Fault: fraction of personal-app writes (install, upgrade, uninstall) applied and then
+    /// answered with a 5xx (--apply-then-error-status).
+    #[arg(long, default_value_t = 0.0)]
+    apply_then_error_rate: f64,
+    /// Fault: the 5xx of applied-then-failed writes: 500, 502 or 504.
+    #[arg(long, default_value_t = 500)]
+    apply_then_error_status: u16,
+    /// Fault: a personal-app write stays invisible to reads for this many milliseconds after it
+    /// was applied (read-after-write lag).
+    #[arg(long, default_value_t = 0)]
+    read_after_write_lag_ms: u64,
+    /// Delegated `...ForUser` scopes reach only the signed-in user's own personal scope: acting
+    /// on another user's apps or grants is a 403, administrators included.
+    #[arg(long)]
+    strict_self_only: bool,
+    /// Server page size of installed apps and the catalog (each page links the next with
+    /// @odata.nextLink); 0 answers everything in one page.
+    #[arg(long, default_value_t = 2)]
+    page_size: usize,
     /// Seed of the fault dice (reproducible runs).
     #[arg(long, default_value_t = 42)]
     fault_seed: u64,
@@ -107,6 +126,9 @@ async fn run(args: Args) -> Result<(), String> {
         server_error_rate: args.server_error_rate,
         transient_install_400_rate: args.transient_install_400_rate,
         drop_rate: args.drop_rate,
+        apply_then_error_rate: args.apply_then_error_rate,
+        apply_then_error_status: Some(args.apply_then_error_status),
+        read_after_write_lag_ms: args.read_after_write_lag_ms,
         ..Faults::default()
     };
     faults.validate()?;
@@ -155,6 +177,8 @@ async fn run(args: Args) -> Result<(), String> {
             refresh_token_lifetime: 24 * 3600,
             code_lifetime: 300,
             cae: args.cae,
+            self_only: args.strict_self_only,
+            page_size: args.page_size,
         }),
         codes: Mutex::new(HashMap::new()),
         refresh_tokens: Mutex::new(HashMap::new()),
@@ -164,6 +188,7 @@ async fn run(args: Args) -> Result<(), String> {
         throttle: Mutex::new(Throttle::new(limits)),
         log: log::RequestLog::new(10_000),
         clock_offset: Mutex::new(0),
+        visibility: Mutex::new(Default::default()),
     });
     let config = match &args.config {
         Some(path) => portal_origin::ConfigSource::File(path.clone()),

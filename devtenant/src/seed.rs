@@ -114,6 +114,10 @@ pub struct SeedDefinition {
     pub short_description: Option<String>,
     pub last_modified_date_time: Option<String>,
     pub client_app_id: Option<String>,
+    /// The object id of the Entra app's service principal in this tenant (what RSC grants call
+    /// `clientId`); derived from `clientAppId` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_principal_id: Option<String>,
     #[serde(default)]
     pub resource_specific_permissions: Vec<Rsc>,
 }
@@ -168,8 +172,33 @@ impl Seed {
                 }
             }
         }
+        let mut service_principals: std::collections::BTreeMap<String, String> =
+            std::collections::BTreeMap::new();
         for app in &self.teams_apps {
             for definition in &app.definitions {
+                if let Some(sp) = &definition.service_principal_id {
+                    let Some(client) = &definition.client_app_id else {
+                        return Err(format!(
+                            "app {} {}: servicePrincipalId without clientAppId",
+                            app.display_name, definition.version
+                        ));
+                    };
+                    if sp.eq_ignore_ascii_case(client) {
+                        return Err(format!(
+                            "app {} {}: servicePrincipalId must differ from clientAppId (an object id, not the app id)",
+                            app.display_name, definition.version
+                        ));
+                    }
+                    let known = service_principals
+                        .entry(client.to_ascii_lowercase())
+                        .or_insert_with(|| sp.clone());
+                    if !known.eq_ignore_ascii_case(sp) {
+                        return Err(format!(
+                            "app {} {}: clientAppId {client} has two servicePrincipalIds",
+                            app.display_name, definition.version
+                        ));
+                    }
+                }
                 for rsc in &definition.resource_specific_permissions {
                     if rsc.permission_type != "delegated" && rsc.permission_type != "application" {
                         return Err(format!(
@@ -241,6 +270,7 @@ impl Seed {
                     short_description: None,
                     last_modified_date_time: Some("2026-01-01T00:00:00Z".into()),
                     client_app_id: None,
+                    service_principal_id: None,
                     resource_specific_permissions: Vec::new(),
                 })
                 .collect();
@@ -275,6 +305,24 @@ mod tests {
             .iter()
             .any(|u| u.user_principal_name.contains('+') && u.user_principal_name.contains('#')));
         assert!(seed.users.iter().any(|u| u.user_type == "Guest"));
+        assert!(
+            seed.users
+                .iter()
+                .any(|u| u.user_principal_name.starts_with('$')),
+            "a UPN only the key form users('…') can address"
+        );
+        // Every Entra app of the catalog has a service principal distinct from it and from the
+        // others.
+        let mut principals = std::collections::BTreeMap::new();
+        for d in seed.teams_apps.iter().flat_map(|a| &a.definitions) {
+            if let Some(client) = &d.client_app_id {
+                let sp = d.service_principal_id.clone().expect("servicePrincipalId");
+                assert_ne!(&sp, client);
+                principals.insert(client.clone(), sp);
+            }
+        }
+        let distinct: std::collections::BTreeSet<_> = principals.values().collect();
+        assert_eq!(distinct.len(), principals.len());
         assert!(seed.users.iter().filter(|u| u.is_admin()).count() >= 2);
         assert!(seed.teams_apps.iter().any(|a| a.blocked_by_policy));
         let states: Vec<&str> = seed
@@ -285,6 +333,28 @@ mod tests {
         for state in ["published", "submitted", "rejected"] {
             assert!(states.contains(&state), "{state}");
         }
+    }
+
+    #[test]
+    fn service_principal_ids_are_checked() {
+        let mut seed = Seed::builtin().unwrap();
+        let definition = seed
+            .teams_apps
+            .iter_mut()
+            .flat_map(|a| a.definitions.iter_mut())
+            .find(|d| d.client_app_id.is_some())
+            .unwrap();
+        definition.service_principal_id = definition.client_app_id.clone();
+        assert!(seed.check().unwrap_err().contains("must differ"));
+        let mut seed = Seed::builtin().unwrap();
+        let definition = seed
+            .teams_apps
+            .iter_mut()
+            .flat_map(|a| a.definitions.iter_mut())
+            .find(|d| d.client_app_id.is_none())
+            .unwrap();
+        definition.service_principal_id = Some("b8c1ad1e-0000-4000-8000-000000000001".into());
+        assert!(seed.check().unwrap_err().contains("without clientAppId"));
     }
 
     #[test]

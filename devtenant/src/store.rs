@@ -108,11 +108,36 @@ impl TenantState {
         })
     }
 
+    /// The object id of the service principal of Entra application `app_id` in this tenant: as
+    /// the seed gives it on a definition (`servicePrincipalId`), otherwise one derived from the
+    /// app id (stable, distinct per app).
+    pub fn service_principal_of(&self, app_id: &str) -> String {
+        self.teams_apps
+            .iter()
+            .flat_map(|a| &a.definitions)
+            .filter(|d| {
+                d.client_app_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(app_id))
+            })
+            .find_map(|d| d.service_principal_id.clone())
+            .unwrap_or_else(|| derived_service_principal_id(app_id))
+    }
+
     pub fn application(&self, client_id: &str) -> Option<&SeedApplication> {
         self.applications
             .iter()
             .find(|a| a.app_id.eq_ignore_ascii_case(client_id))
     }
+}
+
+/// A service principal object id derived from an app id, for apps the seed gives none.
+pub fn derived_service_principal_id(app_id: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("devtenant-sp:{}", app_id.to_ascii_lowercase()).as_bytes(),
+    )
+    .to_string()
 }
 
 /// Latest published definition of an app.

@@ -264,6 +264,43 @@ impl DevTenant {
         status_json(response)
     }
 
+    /// Every item of a collection, following `@odata.nextLink` exactly as returned (each must be
+    /// an absolute URL on the Graph origin); also returns how many pages there were.
+    pub fn get_all_pages(&self, path: &str, token: &str) -> (Vec<Value>, usize) {
+        let mut items = Vec::new();
+        let mut pages = 0;
+        let mut next = format!("{}/v1.0{path}", self.graph);
+        loop {
+            let response = self
+                .http
+                .get(&next)
+                .bearer_auth(token)
+                .header("client-request-id", "11111111-2222-3333-4444-555555555555")
+                .send()
+                .unwrap();
+            let (status, body) = status_json(response);
+            assert_eq!(status, 200, "GET {next}: {body}");
+            pages += 1;
+            items.extend(body["value"].as_array().cloned().unwrap_or_default());
+            match body["@odata.nextLink"].as_str() {
+                Some(link) => {
+                    assert!(
+                        link.starts_with(&format!("{}/v1.0/", self.graph)),
+                        "next link {link} is not absolute on the Graph origin"
+                    );
+                    next = link.to_string();
+                }
+                None => return (items, pages),
+            }
+            assert!(pages < 100, "too many pages");
+        }
+    }
+
+    /// Every item of a collection (see `get_all_pages`).
+    pub fn get_all(&self, path: &str, token: &str) -> Vec<Value> {
+        self.get_all_pages(path, token).0
+    }
+
     pub fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         let response = self
             .graph_request(reqwest::Method::POST, path, token)
