@@ -1,25 +1,27 @@
 //! Sends Graph requests built by `portal_core::graph::request`: the token for the operation's
 //! least-privileged scope, a fresh `client-request-id`, the retry policy's decisions (waits,
 //! one token renewal, one replay after a claims challenge), and errors parsed into `GraphError`.
-//! A POST whose answer was lost is reported as such: the caller reconciles before any retry.
-//! [`use_graph`] gives a page a client whose requests are aborted when the page goes away.
+//! Reads go through [`call_with`] (the reads' retry policy); a write is sent once at a time by
+//! [`attempt`], for the write service to drive with the write model (`graph::write`).
+//! [`use_graph`] gives a page a client whose reads are aborted when the page goes away.
 
 use std::fmt;
 
 use gloo_net::http::{Method as HttpMethod, RequestBuilder};
-use leptos::__reexports::send_wrapper::SendWrapper;
 use leptos::prelude::*;
+use portal_core::auth::challenge::ClaimsChallenge;
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::error::{parse_error, ErrorKind, GraphError};
 use portal_core::graph::models::Collection;
 use portal_core::graph::request::{next_page, GraphRequest, Method};
 use portal_core::graph::retry::{Decision, GiveUp, Outcome, Progress, RetryPolicy};
+use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use web_sys::{AbortController, AbortSignal, RequestCache};
 
 use crate::auth::{self, AuthError};
-use crate::shell::use_config;
+use crate::context::use_config;
 
 /// At most this many pages are followed for one collection.
 const MAX_PAGES: usize = 50;
@@ -82,7 +84,7 @@ impl fmt::Display for CallError {
                 error.message,
                 error.request_id.as_deref().unwrap_or("none")
             ),
-            CallError::Auth(e) => write!(f, "sign-in: {e:?}"),
+            CallError::Auth(e) => write!(f, "sign-in: {e}"),
             CallError::AnswerLost { detail, .. } => write!(f, "no answer from Graph: {detail}"),
             CallError::Decode(detail) => write!(f, "unexpected answer from Graph: {detail}"),
             CallError::Aborted => write!(f, "aborted"),
@@ -203,7 +205,6 @@ pub async fn call_with(
                 let outcome = Outcome::Status {
                     status,
                     retry_after_s: error.retry_after,
-                    transient_install: error.is_transient_install_failure(),
                 };
                 (outcome, error)
             }
@@ -216,12 +217,6 @@ pub async fn call_with(
                     Outcome::Network { sent },
                     js_sys::Math::random(),
                 ) {
-                    Decision::ReconcileFirst => {
-                        return Err(CallError::AnswerLost {
-                            maybe_applied: true,
-                            detail,
-                        })
-                    }
                     Decision::Retry { after_ms } => {
                         retried.push(0);
                         sleep(after_ms).await;
@@ -238,9 +233,6 @@ pub async fn call_with(
         };
         match policy.decide(request.method, &progress, outcome, js_sys::Math::random()) {
             Decision::Retry { after_ms } => {
-                if error.is_transient_install_failure() {
-                    progress.transient_retried = true;
-                }
                 retried.push(error.status);
                 sleep(after_ms).await;
                 if aborted() {
@@ -252,12 +244,6 @@ pub async fn call_with(
                 progress.token_renewed = true;
                 force_renewal = true;
             }
-            Decision::ReconcileFirst => {
-                return Err(CallError::AnswerLost {
-                    maybe_applied: true,
-                    detail: error.message,
-                })
-            }
             Decision::GiveUp(reason) => {
                 let gave_up = (!matches!(reason, GiveUp::NotRetryable)).then_some(reason);
                 return Err(CallError::Graph {
@@ -267,6 +253,60 @@ pub async fn call_with(
                 });
             }
         }
+    }
+}
+
+/// One send of a write, as it went.
+#[derive(Debug)]
+pub enum Attempt {
+    /// Graph answered (any status).
+    Answered {
+        status: u16,
+        request_id: Option<String>,
+        /// The parsed error when the status is 400 or more.
+        error: Option<Box<GraphError>>,
+    },
+    /// No answer: the request may have reached Graph.
+    Lost(String),
+    /// No token could be had: nothing was sent.
+    Auth(AuthError),
+}
+
+/// Sends `request` exactly once, with a token for `operation` (renewed first when `renew`, with
+/// the claims of a challenge when there is one). No retry here: the write model decides.
+pub async fn attempt(
+    graph_base: &str,
+    request: &GraphRequest,
+    operation: Operation,
+    renew: bool,
+    challenge: Option<&ClaimsChallenge>,
+) -> Attempt {
+    let token = if renew || challenge.is_some() {
+        auth::renewed_access_token(&[operation], challenge).await
+    } else {
+        auth::access_token(&[operation], None).await
+    };
+    let token = match token {
+        Ok(token) => token,
+        Err(error) => return Attempt::Auth(error),
+    };
+    match send_once(graph_base, request, &token, None).await {
+        Ok((status, headers, body)) => {
+            let request_id = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("request-id"))
+                .map(|(_, v)| v.clone());
+            let error = (status >= 400).then(|| Box::new(parse_error(status, &headers, &body)));
+            Attempt::Answered {
+                status,
+                request_id: error
+                    .as_ref()
+                    .and_then(|e| e.request_id.clone())
+                    .or(request_id),
+                error,
+            }
+        }
+        Err(detail) => Attempt::Lost(detail),
     }
 }
 
@@ -292,14 +332,19 @@ pub fn use_graph() -> Graph {
         }
     });
     Graph {
-        base: config
-            .as_ref()
-            .map(|c| c.graph_base_url())
-            .unwrap_or_default(),
-        host: config
-            .map(|c| c.cloud.graph_host())
-            .unwrap_or("graph.microsoft.com"),
+        base: config.graph_base_url(),
+        host: config.cloud.graph_host(),
         controller: SendWrapper::new(controller),
+    }
+}
+
+/// A Graph client whose requests are never aborted by a page going away: the write service's,
+/// so a write outlives the view that started it.
+pub fn unabortable_graph(config: &portal_core::RuntimeConfig) -> Graph {
+    Graph {
+        base: config.graph_base_url(),
+        host: config.cloud.graph_host(),
+        controller: SendWrapper::new(None),
     }
 }
 

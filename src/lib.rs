@@ -5,10 +5,14 @@
 pub mod auth;
 pub mod components;
 pub mod config_loader;
+pub mod context;
 pub mod graph_client;
 pub mod i18n;
 pub mod pages;
+pub mod personal_apps;
+pub mod routes;
 pub mod shell;
+pub mod write_service;
 
 use leptos::prelude::*;
 

@@ -1,10 +1,15 @@
-//! The portal shell once `config.json` is valid: header, navigation and the router with every
-//! route the portal has or will have. Puts the configuration in context for the pages.
+//! The portal shell once `config.json` is valid: header, navigation, the outbox and the router
+//! with every route the portal has or will have (`routes.rs` gives their addresses). Provides
+//! the configuration, the session and the write service to every page, once.
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 use portal_core::RuntimeConfig;
+
+use crate::components::outbox::Outbox;
+use crate::context::provide_config;
+use crate::write_service::provide_write_service;
 
 use crate::auth::{provide_auth, AuthStatus};
 use crate::components::auth_banner::AuthBanner;
@@ -17,20 +22,12 @@ use crate::pages::{
     settings::SettingsPage, user_detail::UserDetailPage, users::UsersPage,
 };
 
-/// The active configuration, available to every page through context.
-#[derive(Clone)]
-pub struct ActiveConfig(pub RuntimeConfig);
-
-/// The configuration from context. Only pages under [`Shell`] call this, so it is always there.
-pub fn use_config() -> Option<RuntimeConfig> {
-    use_context::<ActiveConfig>().map(|c| c.0)
-}
-
 /// Header, navigation and routed pages.
 #[component]
 pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
-    provide_context(ActiveConfig(config));
+    provide_config(config.clone());
     provide_auth(status);
+    provide_write_service(config);
     let i18n = use_i18n();
     Effect::new(move |_| crate::mark_interactive("shell"));
     view! {
@@ -54,6 +51,7 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
                         <Route path=path!("/settings") view=SettingsPage />
                     </Routes>
                 </main>
+                <Outbox />
             </div>
         </Router>
     }

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use crate::auth::{self, use_auth, AuthStatus};
+use crate::context::try_config as use_config;
 use crate::i18n::use_i18n;
-use crate::shell::use_config;
 
 /// Account area.
 #[component]

@@ -14,12 +14,16 @@ pub fn DriftBadge(drift: Drift) -> impl IntoView {
         Drift::UpToDate { .. } => ("up-to-date", "badge ok"),
         Drift::Outdated { .. } => ("outdated", "badge warn"),
         Drift::NotInCatalog { .. } => ("not-in-catalog", "badge bad"),
+        Drift::OutsideOrganizationCatalog { .. } => ("outside-catalog", "badge"),
         Drift::Unknown => ("unknown", "badge"),
     };
     let text = move || match &drift {
         Drift::UpToDate { .. } => i18n.t("drift.up_to_date"),
         Drift::Outdated { latest, .. } => i18n.tf("drift.outdated", &[("latest", latest)]),
         Drift::NotInCatalog { .. } => i18n.t("drift.not_in_catalog"),
+        Drift::OutsideOrganizationCatalog { distribution, .. } => {
+            i18n.tf("drift.outside_catalog", &[("distribution", distribution)])
+        }
         Drift::Unknown => i18n.t("drift.unknown"),
     };
     view! { <span class=class data-drift=kind>{text}</span> }

@@ -39,6 +39,11 @@ fn keys(error: &CallError) -> (&'static str, &'static str, &'static str) {
                 "error.next.unauthorized",
             ),
             ErrorKind::Throttled => ("throttled", "error.title.throttled", "error.next.throttled"),
+            ErrorKind::Unavailable => (
+                "unavailable",
+                "error.title.unavailable",
+                "error.next.unavailable",
+            ),
             ErrorKind::BadRequest => (
                 "bad-request",
                 "error.title.bad_request",

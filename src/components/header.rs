@@ -6,8 +6,9 @@ use leptos_router::components::A;
 
 use crate::components::account::AccountArea;
 use crate::components::language_switcher::LanguageSwitcher;
+use crate::context::try_config as use_config;
 use crate::i18n::use_i18n;
-use crate::shell::use_config;
+use crate::routes::Route;
 
 /// The portal header.
 #[component]
@@ -22,7 +23,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="app-header">
             <span class="brand">
-                <A href="/">{move || i18n.t("app.name")}</A>
+                <A href=Route::Home.href()>{move || i18n.t("app.name")}</A>
             </span>
             <dl class="tenant-info">
                 <div>

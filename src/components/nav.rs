@@ -4,18 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::i18n::use_i18n;
-
-/// Sections in navigation order: (path, i18n key of the label).
-pub const SECTIONS: [(&str, &str); 8] = [
-    ("/", "nav.home"),
-    ("/users", "nav.users"),
-    ("/catalog", "nav.catalog"),
-    ("/my-apps", "nav.my_apps"),
-    ("/consent", "nav.consent"),
-    ("/jobs", "nav.jobs"),
-    ("/audit", "nav.audit"),
-    ("/settings", "nav.settings"),
-];
+use crate::routes::SECTIONS;
 
 /// The navigation landmark.
 #[component]
@@ -26,10 +15,11 @@ pub fn Nav() -> impl IntoView {
             <ul>
                 {SECTIONS
                     .into_iter()
-                    .map(|(href, key)| {
+                    .map(|route| {
+                        let key = route.nav_key().unwrap_or_default();
                         view! {
                             <li>
-                                <A href=href exact=true>
+                                <A href=route.href() exact=true>
                                     {move || i18n.t(key)}
                                 </A>
                             </li>

@@ -2,32 +2,19 @@
 //! PowerShell and CLI for Microsoft 365 commands, in tabs, each with a copy button.
 
 use leptos::prelude::*;
-use portal_core::graph::commands::{cli_m365, http_text, powershell, WriteAction};
-use portal_core::graph::request::GraphRequest;
+use portal_core::graph::write::Commands;
 
 use crate::components::copy_button::CopyButton;
 use crate::i18n::use_i18n;
 
-/// A disclosure showing the request of `action` as built by `request`.
+/// A disclosure showing a write's `commands` (`Write::commands`).
 #[component]
-pub fn ShowRequest(
-    request: GraphRequest,
-    action: WriteAction,
-    graph_base: String,
-) -> impl IntoView {
+pub fn ShowRequest(commands: Commands) -> impl IntoView {
     let i18n = use_i18n();
     let texts = [
-        ("http", "request.http", http_text(&request, &graph_base)),
-        (
-            "powershell",
-            "request.powershell",
-            powershell(&action, &request),
-        ),
-        (
-            "cli",
-            "request.cli",
-            cli_m365(&action, &request, &graph_base),
-        ),
+        ("http", "request.http", commands.http),
+        ("powershell", "request.powershell", commands.powershell),
+        ("cli", "request.cli", commands.cli),
     ];
     let selected = RwSignal::new(0usize);
     let tabs = texts

@@ -12,9 +12,10 @@ use std::time::Duration;
 use web_sys::AbortController;
 
 use crate::components::error_view::CallErrorView;
+use crate::context::try_config as use_config;
 use crate::graph_client::{call_with, CallError};
 use crate::i18n::use_i18n;
-use crate::shell::use_config;
+use crate::routes::Route;
 
 /// Results per page.
 const PAGE_SIZE: u32 = 10;
@@ -200,13 +201,7 @@ pub fn UserSearch() -> impl IntoView {
     let open = {
         let navigate = navigate.clone();
         Callback::new(move |user: User| {
-            navigate(
-                &format!(
-                    "/users/{}",
-                    portal_core::graph::encode::path_segment(&user.id)
-                ),
-                Default::default(),
-            );
+            navigate(&Route::User(user.id).href(), Default::default());
         })
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {

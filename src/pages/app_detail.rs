@@ -16,6 +16,7 @@ use crate::components::signed_in::SignedIn;
 use crate::graph_client::{use_graph, CallError};
 use crate::i18n::use_i18n;
 use crate::pages::catalog::state_key;
+use crate::routes::Route;
 
 /// App detail page, addressed by catalog app id.
 #[component]
@@ -25,7 +26,7 @@ pub fn AppDetailPage() -> impl IntoView {
     let app = move || params.read().get("app_id").unwrap_or_default();
     view! {
         <PageTitle key="page.app_detail.title" />
-        <p><A href="/catalog">{move || i18n.t("page.app_detail.back")}</A></p>
+        <p><A href=Route::Catalog.href()>{move || i18n.t("page.app_detail.back")}</A></p>
         <p class="muted">
             {move || i18n.t("page.app_detail.addressed")} " " <code data-testid="route-app">{app}</code>
         </p>

@@ -4,7 +4,6 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::apps::{latest_published, published_definitions, RscSummary};
-use portal_core::graph::encode::path_segment;
 use portal_core::graph::models::TeamsApp;
 use portal_core::graph::request;
 
@@ -13,6 +12,7 @@ use crate::components::page_title::PageTitle;
 use crate::components::signed_in::SignedIn;
 use crate::graph_client::use_graph;
 use crate::i18n::use_i18n;
+use crate::routes::Route;
 
 /// The label key of a publishing state.
 pub fn state_key(state: Option<&str>) -> &'static str {
@@ -99,7 +99,7 @@ fn AppsTable(apps: Vec<TeamsApp>) -> impl IntoView {
             };
             view! {
                 <tr data-app-id=app.id.clone()>
-                    <th scope="row"><A href=format!("/catalog/{}", path_segment(&app.id))>{name}</A></th>
+                    <th scope="row"><A href=Route::App(app.id.clone()).href()>{name}</A></th>
                     <td>{latest.unwrap_or_else(|| "—".into())}</td>
                     <td><ul class="plain">{versions}</ul></td>
                     <td>{rsc_text}</td>

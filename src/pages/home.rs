@@ -7,9 +7,9 @@ use leptos_router::NavigateOptions;
 
 use crate::auth::{use_auth, AuthStatus};
 
-use crate::components::nav::SECTIONS;
 use crate::components::page_title::PageTitle;
 use crate::i18n::use_i18n;
+use crate::routes::{Route, SECTIONS};
 
 /// The landing page.
 #[component]
@@ -21,12 +21,12 @@ pub fn HomePage() -> impl IntoView {
     Effect::new(move |_| {
         if let AuthStatus::SignedIn(account) = auth.status.get() {
             let landing = if account.is_admin() {
-                "/users"
+                Route::Users
             } else {
-                "/my-apps"
+                Route::MyApps
             };
             navigate(
-                landing,
+                &landing.href(),
                 NavigateOptions {
                     replace: true,
                     ..Default::default()
@@ -41,10 +41,11 @@ pub fn HomePage() -> impl IntoView {
             {SECTIONS
                 .into_iter()
                 .skip(1)
-                .map(|(href, key)| {
+                .map(|route| {
+                    let key = route.nav_key().unwrap_or_default();
                     view! {
                         <li>
-                            <A href=href>{move || i18n.t(key)}</A>
+                            <A href=route.href()>{move || i18n.t(key)}</A>
                         </li>
                     }
                 })

@@ -7,8 +7,8 @@ use portal_core::graph::preflight::Lookup;
 
 use crate::auth::{use_auth, AuthStatus};
 use crate::components::page_title::PageTitle;
-use crate::components::personal_apps::{PersonalApps, Subject};
 use crate::i18n::use_i18n;
+use crate::personal_apps::{PersonalApps, Subject};
 
 /// My apps (self-service): the signed-in user's own personal apps, installed through /me.
 #[component]
@@ -22,7 +22,7 @@ pub fn MyAppsPage() -> impl IntoView {
             AuthStatus::SignedIn(account) => {
                 let subject = Subject {
                     user: UserRef::Me,
-                    user_id: account.oid.clone(),
+                    named: UserRef::ObjectId(account.oid.clone()),
                     name: account.name.clone(),
                 };
                 view! { <PersonalApps subject=subject user_exists=Signal::stored(Lookup::Known(true)) /> }.into_any()

@@ -5,6 +5,7 @@ use leptos_router::components::A;
 
 use crate::components::page_title::PageTitle;
 use crate::i18n::use_i18n;
+use crate::routes::Route;
 
 /// Not-found page with a way back.
 #[component]
@@ -14,7 +15,7 @@ pub fn NotFoundPage() -> impl IntoView {
         <PageTitle key="page.not_found.title" />
         <p>{move || i18n.t("page.not_found.body")}</p>
         <p>
-            <A href="/">{move || i18n.t("page.not_found.home")}</A>
+            <A href=Route::Home.href()>{move || i18n.t("page.not_found.home")}</A>
         </p>
     }
 }

@@ -9,8 +9,8 @@ use crate::auth::{use_auth, AuthStatus};
 use crate::components::language_switcher::LanguageSwitcher;
 use crate::components::page_title::PageTitle;
 use crate::config_loader::config_url;
+use crate::context::try_config as use_config;
 use crate::i18n::use_i18n;
-use crate::shell::use_config;
 
 /// The settings page.
 #[component]

@@ -12,10 +12,11 @@ use portal_core::graph::request;
 
 use crate::components::error_view::CallErrorView;
 use crate::components::page_title::PageTitle;
-use crate::components::personal_apps::{PersonalApps, Subject};
 use crate::components::signed_in::SignedIn;
 use crate::graph_client::{use_graph, CallError};
 use crate::i18n::use_i18n;
+use crate::personal_apps::{PersonalApps, Subject};
+use crate::routes::Route;
 
 /// User detail page, addressed by user id or UPN.
 #[component]
@@ -25,7 +26,7 @@ pub fn UserDetailPage() -> impl IntoView {
     let user_id = move || params.read().get("user_id").unwrap_or_default();
     view! {
         <PageTitle key="page.user_detail.title" />
-        <p><A href="/users">{move || i18n.t("page.user_detail.back")}</A></p>
+        <p><A href=Route::Users.href()>{move || i18n.t("page.user_detail.back")}</A></p>
         <p class="muted">
             {move || i18n.t("page.user_detail.addressed")} " " <code data-testid="route-user">{user_id}</code>
         </p>
@@ -40,7 +41,7 @@ pub fn UserDetailPage() -> impl IntoView {
 fn UserApps(user_id: String) -> impl IntoView {
     let i18n = use_i18n();
     let graph = use_graph();
-    let user_ref = UserRef::Id(user_id.clone());
+    let user_ref = UserRef::from_key(&user_id);
     let exists = RwSignal::new(Lookup::<bool>::Pending);
     let user = RwSignal::new(None::<Result<User, CallError>>);
     {
@@ -84,7 +85,7 @@ fn UserApps(user_id: String) -> impl IntoView {
         {move || name.with(|n| !n.is_empty()).then(|| {
             let subject = Subject {
                 user: user_ref.clone(),
-                user_id: user_id.clone(),
+                named: user_ref.clone(),
                 name: name.get_untracked(),
             };
             view! { <PersonalApps subject=subject user_exists=exists /> }

@@ -72,6 +72,12 @@ pub enum Drift {
     Outdated { installed: String, latest: String },
     /// The app has no published definition any more (or is gone from the catalog).
     NotInCatalog { installed: String },
+    /// A store or sideloaded app: the organisation catalog the portal reads does not list it,
+    /// so its latest version is not known here (it is not "gone").
+    OutsideOrganizationCatalog {
+        installed: String,
+        distribution: String,
+    },
     /// The installed version is unknown (the answer carried no definition).
     Unknown,
 }
@@ -92,6 +98,20 @@ pub fn drift(installation: &Installation, catalog_app: Option<&TeamsApp>) -> Dri
     else {
         return Drift::Unknown;
     };
+    let distribution = installation
+        .teams_app
+        .as_ref()
+        .and_then(|a| a.distribution_method.clone())
+        .unwrap_or_default();
+    if catalog_app.is_none()
+        && !distribution.is_empty()
+        && !distribution.eq_ignore_ascii_case("organization")
+    {
+        return Drift::OutsideOrganizationCatalog {
+            installed,
+            distribution,
+        };
+    }
     let Some(latest) = catalog_app.and_then(latest_published) else {
         return Drift::NotInCatalog { installed };
     };
@@ -277,6 +297,48 @@ pub fn installable<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_and_sideloaded_apps_are_not_gone_from_the_catalog() {
+        let mut installation = Installation {
+            id: "i".into(),
+            consented_permission_set: None,
+            teams_app: Some(TeamsApp {
+                id: "store-app".into(),
+                external_id: None,
+                display_name: Some("Polly".into()),
+                distribution_method: Some("store".into()),
+                app_definitions: vec![],
+            }),
+            teams_app_definition: Some(AppDefinition {
+                id: "d".into(),
+                teams_app_id: Some("store-app".into()),
+                display_name: Some("Polly".into()),
+                version: Some("4.2".into()),
+                publishing_state: Some("published".into()),
+                description: None,
+                last_modified_date_time: None,
+                authorization: None,
+            }),
+        };
+        assert_eq!(
+            drift(&installation, None),
+            Drift::OutsideOrganizationCatalog {
+                installed: "4.2".into(),
+                distribution: "store".into()
+            }
+        );
+        assert_eq!(installation_name(&installation), "Polly");
+        if let Some(app) = installation.teams_app.as_mut() {
+            app.distribution_method = Some("organization".into());
+        }
+        assert_eq!(
+            drift(&installation, None),
+            Drift::NotInCatalog {
+                installed: "4.2".into()
+            }
+        );
+    }
     use crate::graph::models::{Authorization, PermissionSet};
 
     fn rsc(value: &str, kind: PermissionType) -> ResourceSpecificPermission {

@@ -1,0 +1,121 @@
+//! The outbox: every write the write service runs, shown wherever the user is, in flight and
+//! settled, with its outcome, the request id (copyable) and what to do next on failure.
+
+use leptos::prelude::*;
+use portal_core::graph::write::{Confirmed, Failure};
+
+use crate::components::copy_button::CopyButton;
+use crate::components::error_view::CallErrorView;
+use crate::i18n::use_i18n;
+use crate::write_service::{use_write_service, OutboxEntry, WriteState};
+
+/// The outbox region (a polite live region: screen readers hear each outcome).
+#[component]
+pub fn Outbox() -> impl IntoView {
+    let i18n = use_i18n();
+    let writes = use_write_service();
+    let visible = move || {
+        writes
+            .entries()
+            .into_iter()
+            .filter(|e| !e.dismissed)
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <aside class="outbox" aria-label=move || i18n.t("outbox.label") data-testid="outbox"
+            data-in-flight=move || writes.in_flight().to_string()>
+            <ul role="status" aria-live="polite">
+                <For each=visible key=|e| (e.id, state_key(&e.state)) let:entry>
+                    <OutboxItem entry=entry />
+                </For>
+            </ul>
+        </aside>
+    }
+}
+
+fn state_key(state: &WriteState) -> &'static str {
+    match state {
+        WriteState::Sending => "sending",
+        WriteState::Checking => "checking",
+        WriteState::Waiting => "waiting",
+        WriteState::Done { .. } => "done",
+        WriteState::Failed { .. } => "failed",
+    }
+}
+
+/// The words for a settled or running write.
+pub fn state_text_key(state: &WriteState) -> &'static str {
+    match state {
+        WriteState::Sending => "outbox.sending",
+        WriteState::Checking => "outbox.checking",
+        WriteState::Waiting => "outbox.waiting",
+        WriteState::Done {
+            confirmed: Confirmed::Answered,
+            ..
+        } => "outbox.done",
+        WriteState::Done {
+            confirmed: Confirmed::ReadBack,
+            ..
+        } => "outcome.reconciled",
+        WriteState::Done {
+            confirmed: Confirmed::Conflict,
+            ..
+        } => "outcome.conflict",
+        WriteState::Failed {
+            failure: Failure::Refused,
+            ..
+        } => "outbox.failed",
+        WriteState::Failed {
+            failure: Failure::NotApplied,
+            ..
+        } => "outbox.not_applied",
+        WriteState::Failed {
+            failure: Failure::Unsettled,
+            ..
+        } => "outbox.unsettled",
+    }
+}
+
+#[component]
+fn OutboxItem(entry: OutboxEntry) -> impl IntoView {
+    let i18n = use_i18n();
+    let writes = use_write_service();
+    let id = entry.id;
+    let kind = state_key(&entry.state);
+    let text_key = state_text_key(&entry.state);
+    let settled = entry.state.is_settled();
+    let heading = if matches!(entry.state, WriteState::Done { .. }) {
+        entry.done_message.clone()
+    } else {
+        entry.label.clone()
+    };
+    let request_id = match &entry.state {
+        WriteState::Done { request_id, .. } => request_id.clone(),
+        _ => None,
+    };
+    let error = match &entry.state {
+        WriteState::Failed { error, .. } => Some(error.clone()),
+        _ => None,
+    };
+    view! {
+        <li class=format!("outbox-item {kind}") data-testid="outbox-item" data-state=kind data-write=entry.write.kind().as_str()>
+            <p><strong>{heading}</strong></p>
+            <p class="muted" data-testid="outbox-state">{move || i18n.t(text_key)}</p>
+            {request_id.map(|rid| {
+                let label = Signal::derive(move || i18n.t("error.copy_request_id"));
+                view! {
+                    <p class="muted">{move || i18n.t("error.request_id")} " "
+                        <code data-testid="outbox-request-id">{rid.clone()}</code> " "
+                        <CopyButton text=rid label=label />
+                    </p>
+                }
+            })}
+            {error.map(|error| view! { <CallErrorView error=error /> })}
+            {settled.then(|| view! {
+                <button type="button" class="secondary" data-testid="outbox-dismiss" on:click=move |_| writes.dismiss(id)>
+                    {move || i18n.t("outbox.dismiss")}
+                </button>
+            })}
+        </li>
+    }
+}

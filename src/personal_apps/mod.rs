@@ -1,0 +1,223 @@
+//! A user's personal apps, as a feature: an admin's view of a user, or My apps through `/me`.
+//! `mod.rs` loads the data and lays the feature out; `flow.rs` keeps the open flow in the URL;
+//! `tables.rs` lists installations and installable apps; `install.rs`, `upgrade.rs` and
+//! `uninstall.rs` are the flows, built on the write model and run by the write service;
+//! `consent_step.rs` is the RSC consent; `write_status.rs` follows a submitted write.
+
+mod consent_step;
+pub mod flow;
+mod install;
+mod tables;
+mod uninstall;
+mod upgrade;
+mod write_status;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use portal_core::auth::scopes::Operation;
+use portal_core::graph::encode::UserRef;
+use portal_core::graph::models::{Installation, TeamsApp, TeamsAppSettings};
+use portal_core::graph::personal_apps::{rsc_switch, sort_apps, sort_installations};
+use portal_core::graph::preflight::Lookup;
+use portal_core::graph::request;
+
+use crate::components::error_view::boundary_fallback;
+use crate::graph_client::{use_graph, CallError, Graph};
+use crate::i18n::use_i18n;
+use crate::write_service::{use_write_service, WriteState};
+
+use self::flow::{provide_open_flow, Flow};
+use self::install::InstallFlow;
+use self::tables::{AvailableApps, InstallationTable};
+use self::uninstall::UninstallFlow;
+use self::upgrade::UpgradeFlow;
+use self::write_status::FinishedNote;
+
+/// What the page read: the user's installations, the organisation catalog, the RSC switch.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub installations: Vec<Installation>,
+    pub catalog: Vec<TeamsApp>,
+    pub rsc_switch: Lookup<bool>,
+}
+
+async fn load(graph: Graph, user: UserRef) -> Result<Snapshot, CallError> {
+    let (list, catalog_request, settings_request) = (
+        request::list_installations(&user, None),
+        request::organization_catalog(),
+        request::tenant_settings(),
+    );
+    let installations = graph.get_all::<Installation>(&list, Operation::ReadInstallations);
+    let catalog = graph.get_all::<TeamsApp>(&catalog_request, Operation::ReadCatalog);
+    let settings = graph.get::<TeamsAppSettings>(&settings_request, Operation::ReadTenantSettings);
+    let (installations, catalog, settings) = futures::join!(installations, catalog, settings);
+    let mut installations = installations?;
+    sort_installations(&mut installations);
+    let mut catalog = catalog?;
+    sort_apps(&mut catalog);
+    Ok(Snapshot {
+        installations,
+        catalog,
+        rsc_switch: rsc_switch(settings.map_err(|e| e.to_string())),
+    })
+}
+
+/// Whose apps they are.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subject {
+    /// How requests address the user (`/me` in self-service).
+    pub user: UserRef,
+    /// How "Show request" names the user (an object id or UPN, never `/me`).
+    pub named: UserRef,
+    /// Display name for messages.
+    pub name: String,
+}
+
+/// The last write finished from this page, shown above the list.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    pub message: String,
+    pub state: WriteState,
+}
+
+/// The personal apps of `subject`, with the flows; `user_exists` feeds the pre-flight.
+#[component]
+pub fn PersonalApps(
+    subject: Subject,
+    #[prop(into)] user_exists: Signal<Lookup<bool>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let graph = use_graph();
+    let writes = use_write_service();
+    let open_flow = provide_open_flow();
+    let version = RwSignal::new(0u32);
+    let finished = RwSignal::new(None::<Finished>);
+    let data = {
+        let user = subject.user.clone();
+        LocalResource::new(move || {
+            version.track();
+            // Any write that settles (from this page or an earlier one) may change the list.
+            writes.settled_count();
+            load(graph.clone(), user.clone())
+        })
+    };
+    let query = use_query_map();
+    let flow = Memo::new(move |_| {
+        query.with(|q| {
+            Flow::from_query(
+                q.get_str("action"),
+                q.get_str("app"),
+                q.get_str("installation"),
+            )
+        })
+    });
+    let subject = StoredValue::new(subject);
+    let on_done = Callback::new(move |f: Finished| {
+        finished.set(Some(f));
+        open_flow.run(None);
+    });
+    let refresh = move |_| {
+        finished.set(None);
+        version.update(|v| *v += 1);
+    };
+    view! {
+        <div class="personal-apps">
+            <p class="toolbar">
+                <button type="button" data-testid="open-install" on:click=move |_| open_flow.run(Some(Flow::Install { app: None }))>
+                    {move || i18n.t("apps.install")}
+                </button>
+                " "
+                <button type="button" class="secondary" on:click=refresh>{move || i18n.t("common.refresh")}</button>
+            </p>
+            <div role="status" aria-live="polite" class="outcome-region">
+                {move || finished.get().map(|f| view! { <FinishedNote finished=f /> })}
+            </div>
+            <Transition fallback=move || view! { <p class="muted" data-testid="loading">{i18n.t("common.loading")}</p> }>
+                <ErrorBoundary fallback=boundary_fallback>
+                    {move || {
+                        data.get().map(|result| {
+                            result.map(|snapshot| {
+                                let snapshot = StoredValue::new(snapshot);
+                                view! {
+                                    {move || flow.get().map(|flow| view! {
+                                        <FlowPanel flow=flow snapshot=snapshot.get_value() subject=subject.get_value() user_exists=user_exists on_done=on_done />
+                                    })}
+                                    <InstallationTable snapshot=snapshot.get_value() />
+                                    <AvailableApps snapshot=snapshot.get_value() />
+                                }
+                            })
+                        })
+                    }}
+                </ErrorBoundary>
+            </Transition>
+        </div>
+    }
+}
+
+/// The panel of the open flow. Esc and Close only close it: a write already submitted goes on
+/// in the write service, and its outcome reaches the outbox.
+#[component]
+fn FlowPanel(
+    flow: Flow,
+    snapshot: Snapshot,
+    subject: Subject,
+    user_exists: Signal<Lookup<bool>>,
+    on_done: Callback<Finished>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let open_flow = flow::use_open_flow();
+    let heading = NodeRef::<leptos::html::H2>::new();
+    Effect::new(move |_| {
+        if let Some(h) = heading.get() {
+            let _ = h.focus();
+        }
+    });
+    let find = |id: &portal_core::graph::ids::InstallationId| {
+        snapshot
+            .installations
+            .iter()
+            .find(|i| id.matches(&i.id))
+            .cloned()
+    };
+    let gone = move || {
+        view! { <p class="error" role="alert">{move || i18n.t("flow.installation_gone")}</p> }
+            .into_any()
+    };
+    let body = match flow {
+        Flow::Install { app } => view! {
+            <InstallFlow app=app snapshot=snapshot.clone() subject=subject user_exists=user_exists on_done=on_done />
+        }
+        .into_any(),
+        Flow::Upgrade { installation } => match find(&installation) {
+            Some(found) => view! {
+                <UpgradeFlow installation=found catalog=snapshot.catalog.clone() subject=subject on_done=on_done />
+            }
+            .into_any(),
+            None => gone(),
+        },
+        Flow::Uninstall { installation } => match find(&installation) {
+            Some(found) => view! { <UninstallFlow installation=found subject=subject on_done=on_done /> }.into_any(),
+            None => gone(),
+        },
+    };
+    view! {
+        <section
+            class="flow-panel"
+            aria-labelledby="flow-title"
+            data-testid="flow-panel"
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    open_flow.run(None);
+                }
+            }
+        >
+            <h2 id="flow-title" tabindex="-1" node_ref=heading>{move || i18n.t("flow.title")}</h2>
+            {body}
+            <p>
+                <button type="button" class="secondary" data-testid="close-flow" on:click=move |_| open_flow.run(None)>
+                    {move || i18n.t("common.close")}
+                </button>
+            </p>
+        </section>
+    }
+}

@@ -1,0 +1,177 @@
+//! The two tables of the feature: the user's installations (installed and latest published
+//! version, drift, consented RSC, upgrade and uninstall) and the organisation apps still
+//! installable. One row component each; the actions open flows through the URL.
+
+use leptos::prelude::*;
+use portal_core::graph::apps::{
+    catalog_app_of, drift, installable, installation_name, latest_published,
+};
+use portal_core::graph::ids::{CatalogAppId, InstallationId};
+use portal_core::graph::models::{Installation, TeamsApp};
+
+use super::flow::{use_open_flow, Flow};
+use super::Snapshot;
+use crate::components::drift_badge::DriftBadge;
+use crate::components::rsc_list::RscList;
+use crate::i18n::use_i18n;
+
+#[component]
+pub fn InstallationTable(snapshot: Snapshot) -> impl IntoView {
+    let i18n = use_i18n();
+    let title = view! { <h2>{move || i18n.t("apps.installed.title")}</h2> };
+    if snapshot.installations.is_empty() {
+        return view! {
+            {title}
+            <p class="muted" data-testid="no-installations">{move || i18n.t("apps.none")}</p>
+        }
+        .into_any();
+    }
+    let rows = snapshot
+        .installations
+        .iter()
+        .map(|installation| {
+            let app = catalog_app_of(installation, &snapshot.catalog).cloned();
+            view! { <InstallationRow installation=installation.clone() app=app /> }
+        })
+        .collect_view();
+    view! {
+        {title}
+            <table class="data-table" data-testid="installations">
+                <thead>
+                    <tr>
+                        <th scope="col">{move || i18n.t("apps.col.app")}</th>
+                        <th scope="col">{move || i18n.t("apps.col.installed")}</th>
+                        <th scope="col">{move || i18n.t("apps.col.latest")}</th>
+                        <th scope="col">{move || i18n.t("apps.col.rsc")}</th>
+                        <th scope="col">{move || i18n.t("apps.col.actions")}</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn InstallationRow(installation: Installation, app: Option<TeamsApp>) -> impl IntoView {
+    let i18n = use_i18n();
+    let open_flow = use_open_flow();
+    let drift = drift(&installation, app.as_ref());
+    let latest = app
+        .as_ref()
+        .and_then(latest_published)
+        .and_then(|d| d.version.clone())
+        .unwrap_or_else(|| "—".into());
+    let name = installation_name(&installation);
+    let installed = installation
+        .teams_app_definition
+        .as_ref()
+        .and_then(|d| d.version.clone())
+        .unwrap_or_else(|| "—".into());
+    let consented = installation
+        .consented_permission_set
+        .as_ref()
+        .map(|s| s.resource_specific_permissions.clone())
+        .unwrap_or_default();
+    let id = InstallationId::new(installation.id.clone());
+    let app_id = installation
+        .teams_app
+        .as_ref()
+        .map(|a| a.id.clone())
+        .unwrap_or_default();
+    let can_upgrade = drift.can_upgrade();
+    let label = StoredValue::new(name.clone());
+    let upgrade = {
+        let id = id.clone();
+        move |_| {
+            open_flow.run(Some(Flow::Upgrade {
+                installation: id.clone(),
+            }))
+        }
+    };
+    let uninstall = move |_| {
+        open_flow.run(Some(Flow::Uninstall {
+            installation: id.clone(),
+        }))
+    };
+    let row_name = name.clone();
+    view! {
+        <tr data-app-id=app_id data-app-name=row_name>
+            <th scope="row">{name}</th>
+            <td data-col="installed">{installed}</td>
+            <td data-col="latest">{latest} " " <DriftBadge drift=drift /></td>
+            <td><RscList permissions=consented /></td>
+            <td class="actions">
+                {can_upgrade.then(|| view! {
+                    <button type="button" data-action="upgrade"
+                        aria-label=move || format!("{} {}", i18n.t("apps.upgrade"), label.get_value())
+                        on:click=upgrade>
+                        {move || i18n.t("apps.upgrade")}
+                    </button>
+                })}
+                " "
+                <button type="button" class="danger" data-action="uninstall"
+                    aria-label=move || format!("{} {}", i18n.t("apps.uninstall"), label.get_value())
+                    on:click=uninstall>
+                    {move || i18n.t("apps.uninstall")}
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+pub fn AvailableApps(snapshot: Snapshot) -> impl IntoView {
+    let i18n = use_i18n();
+    let rows = installable(&snapshot.catalog, &snapshot.installations)
+        .into_iter()
+        .map(|app| view! { <AvailableRow app=app.clone() /> })
+        .collect::<Vec<_>>();
+    (!rows.is_empty()).then(|| {
+        view! {
+            <h2>{move || i18n.t("apps.available.title")}</h2>
+            <table class="data-table" data-testid="available-apps">
+                <thead>
+                    <tr>
+                        <th scope="col">{move || i18n.t("apps.col.app")}</th>
+                        <th scope="col">{move || i18n.t("apps.col.latest")}</th>
+                        <th scope="col">{move || i18n.t("apps.col.required_rsc")}</th>
+                        <th scope="col">{move || i18n.t("apps.col.actions")}</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    })
+}
+
+#[component]
+fn AvailableRow(app: TeamsApp) -> impl IntoView {
+    let i18n = use_i18n();
+    let open_flow = use_open_flow();
+    let definition = latest_published(&app);
+    let version = definition
+        .and_then(|d| d.version.clone())
+        .unwrap_or_default();
+    let rsc = definition
+        .map(|d| d.required_permissions())
+        .unwrap_or_default();
+    let name = app.display_name.clone().unwrap_or_else(|| app.id.clone());
+    let label = StoredValue::new(name.clone());
+    let id = CatalogAppId::new(app.id.clone());
+    let row_name = name.clone();
+    view! {
+        <tr data-app-id=app.id.clone() data-app-name=row_name>
+            <th scope="row">{name}</th>
+            <td>{version}</td>
+            <td><RscList permissions=rsc /></td>
+            <td class="actions">
+                <button type="button" data-action="install"
+                    aria-label=move || format!("{} {}", i18n.t("install.submit"), label.get_value())
+                    on:click=move |_| open_flow.run(Some(Flow::Install { app: Some(id.clone()) }))>
+                    {move || i18n.t("install.submit")}
+                </button>
+            </td>
+        </tr>
+    }
+}

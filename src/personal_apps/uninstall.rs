@@ -1,0 +1,78 @@
+//! The uninstall flow: what goes (the app and its consented RSC), "Show request", the write.
+
+use leptos::prelude::*;
+use portal_core::graph::apps::installation_name;
+use portal_core::graph::ids::{CatalogAppId, InstallationId};
+use portal_core::graph::models::Installation;
+use portal_core::graph::write::Write;
+
+use super::write_status::{use_flow_write, FlowWriteStatus};
+use super::{Finished, Subject};
+use crate::components::rsc_list::RscList;
+use crate::components::show_request::ShowRequest;
+use crate::context::use_config;
+use crate::i18n::use_i18n;
+
+#[component]
+pub fn UninstallFlow(
+    installation: Installation,
+    subject: Subject,
+    on_done: Callback<Finished>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let config = use_config();
+    let name = installation_name(&installation);
+    let consented = installation
+        .consented_permission_set
+        .as_ref()
+        .map(|s| s.resource_specific_permissions.clone())
+        .unwrap_or_default();
+    let app_id = installation
+        .teams_app
+        .as_ref()
+        .map(|a| a.id.clone())
+        .unwrap_or_default();
+    let write = Write::uninstall(
+        subject.user.clone(),
+        CatalogAppId::new(app_id),
+        InstallationId::new(installation.id.clone()),
+    );
+    let commands = write.commands(
+        config.cloud.graph_host(),
+        &config.graph_base_url(),
+        &subject.named,
+    );
+    let flow_write = use_flow_write(on_done);
+    let submit = {
+        let (name, user_name) = (name.clone(), subject.name.clone());
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            if flow_write.in_flight() {
+                return;
+            }
+            flow_write.submit(
+                write.clone(),
+                i18n.tf("uninstall.label", &[("app", &name), ("user", &user_name)]),
+                i18n.tf("uninstall.done", &[("app", &name), ("user", &user_name)]),
+            );
+        }
+    };
+    let (title_name, body_name, user_name) = (name.clone(), name, subject.name.clone());
+    let has_rsc = !consented.is_empty();
+    view! {
+        <form class="flow uninstall-flow" data-testid="uninstall-flow" on:submit=submit>
+            <h3>{move || i18n.tf("uninstall.title", &[("app", &title_name)])}</h3>
+            <p>{move || i18n.tf("uninstall.body", &[("app", &body_name), ("user", &user_name)])}</p>
+            <Show when=move || has_rsc fallback=move || view! { <p class="muted">{move || i18n.t("uninstall.no_rsc")}</p> }>
+                <RscList permissions=consented.clone() />
+            </Show>
+            <ShowRequest commands=commands />
+            <p>
+                <button type="submit" class="danger" data-testid="submit-uninstall" disabled=move || flow_write.in_flight()>
+                    {move || i18n.t("uninstall.submit")}
+                </button>
+            </p>
+            <FlowWriteStatus write=flow_write />
+        </form>
+    }
+}

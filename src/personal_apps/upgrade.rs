@@ -1,0 +1,118 @@
+//! The upgrade flow: from → to (the latest published definition), the permissions it adds and
+//! drops, the consent step when the new set has application permissions, "Show request".
+
+use leptos::prelude::*;
+use portal_core::graph::apps::{
+    catalog_app_of, installation_name, latest_published, ConsentRequirement, RscChange,
+};
+use portal_core::graph::ids::{CatalogAppId, InstallationId};
+use portal_core::graph::models::{Installation, TeamsApp};
+use portal_core::graph::personal_apps::can_submit;
+use portal_core::graph::write::Write;
+
+use super::consent_step::ConsentStep;
+use super::write_status::{use_flow_write, FlowWriteStatus};
+use super::{Finished, Subject};
+use crate::components::rsc_list::RscList;
+use crate::components::show_request::ShowRequest;
+use crate::context::use_config;
+use crate::i18n::use_i18n;
+
+#[component]
+pub fn UpgradeFlow(
+    installation: Installation,
+    catalog: Vec<TeamsApp>,
+    subject: Subject,
+    on_done: Callback<Finished>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let config = use_config();
+    let app = catalog_app_of(&installation, &catalog).cloned();
+    let name = installation_name(&installation);
+    let from = installation.teams_app_definition.clone();
+    let to = app.as_ref().and_then(latest_published).cloned();
+    let (Some(from), Some(to), Some(app)) = (from, to, app) else {
+        return view! { <p class="error" role="alert">{move || i18n.t("upgrade.not_possible")}</p> }.into_any();
+    };
+    let from_version = from.version.clone().unwrap_or_default();
+    let to_version = to.version.clone().unwrap_or_default();
+    let change = RscChange::between(&from, &to);
+    let requirement = ConsentRequirement::of(&to);
+    let write = Write::upgrade(
+        subject.user.clone(),
+        CatalogAppId::new(app.id.clone()),
+        InstallationId::new(installation.id.clone()),
+        to_version.clone(),
+        requirement.consent_to_send().map(<[_]>::to_vec),
+    );
+    let commands = write.commands(
+        config.cloud.graph_host(),
+        &config.graph_base_url(),
+        &subject.named,
+    );
+    let confirmed = RwSignal::new(false);
+    let flow_write = use_flow_write(on_done);
+    let blocked = {
+        let requirement = requirement.clone();
+        move || {
+            can_submit(
+                true,
+                Some(&requirement),
+                confirmed.get(),
+                flow_write.in_flight(),
+            )
+            .err()
+        }
+    };
+    let submit = {
+        let (write, name, to_version, blocked) =
+            (write, name.clone(), to_version.clone(), blocked.clone());
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            if blocked().is_some() {
+                return;
+            }
+            flow_write.submit(
+                write.clone(),
+                i18n.tf("upgrade.label", &[("app", &name), ("version", &to_version)]),
+                i18n.tf("upgrade.done", &[("app", &name), ("version", &to_version)]),
+            );
+        }
+    };
+    let title_name = name.clone();
+    let (fv, tv) = (from_version, to_version);
+    view! {
+        <form class="flow upgrade-flow" data-testid="upgrade-flow" on:submit=submit>
+            <h3>{move || i18n.tf("upgrade.title", &[("app", &title_name)])}</h3>
+            <p data-testid="upgrade-versions">{move || i18n.tf("upgrade.from_to", &[("from", &fv), ("to", &tv)])}</p>
+            <RscChangeView change=change />
+            <ConsentStep requirement=Signal::stored(Some(requirement)) confirmed=confirmed confirm_key="upgrade.consent.confirm" />
+            <ShowRequest commands=commands />
+            <p>
+                <button type="submit" data-testid="submit-upgrade" disabled=move || blocked().is_some()>
+                    {move || i18n.t("upgrade.submit")}
+                </button>
+            </p>
+            <FlowWriteStatus write=flow_write />
+        </form>
+    }
+    .into_any()
+}
+
+/// The permissions an upgrade adds and drops.
+#[component]
+fn RscChangeView(change: RscChange) -> impl IntoView {
+    let i18n = use_i18n();
+    if change.is_unchanged() {
+        return view! { <p data-testid="rsc-change">{move || i18n.t("upgrade.rsc_unchanged")}</p> }
+            .into_any();
+    }
+    let RscChange { added, removed, .. } = change;
+    view! {
+        <div data-testid="rsc-change">
+            {(!added.is_empty()).then(|| view! { <p>{move || i18n.t("upgrade.rsc_added")}</p> <RscList permissions=added /> })}
+            {(!removed.is_empty()).then(|| view! { <p>{move || i18n.t("upgrade.rsc_removed")}</p> <RscList permissions=removed /> })}
+        </div>
+    }
+    .into_any()
+}

@@ -1,0 +1,121 @@
+//! Following a submitted write from its flow: submit through the write service, show where it
+//! stands while the panel is open, report the outcome to the page when it settles, and show the
+//! note of the last finished write. The write itself never depends on this view staying open.
+
+use leptos::prelude::*;
+use portal_core::graph::write::{Confirmed, Write};
+
+use super::Finished;
+use crate::components::error_view::CallErrorView;
+use crate::components::outbox::state_text_key;
+use crate::i18n::use_i18n;
+use crate::write_service::{use_write_service, WriteService, WriteState};
+
+/// A flow's handle on its write: `submit` it once, then `state` follows it.
+#[derive(Clone, Copy)]
+pub struct FlowWrite {
+    ticket: RwSignal<Option<u32>>,
+    writes: WriteService,
+}
+
+impl FlowWrite {
+    /// The write's state, once submitted (tracked).
+    pub fn state(&self) -> Option<WriteState> {
+        self.ticket.get().and_then(|id| self.writes.state(id))
+    }
+
+    /// Whether it is submitted and not settled (tracked).
+    pub fn in_flight(&self) -> bool {
+        self.state().is_some_and(|s| !s.is_settled())
+    }
+
+    /// Submits `write` ("label" while running, "done message" when done).
+    pub fn submit(&self, write: Write, label: String, done_message: String) {
+        self.ticket
+            .set(Some(self.writes.submit(write, label, done_message)));
+    }
+}
+
+/// Creates the handle; `on_done` hears the outcome if the flow is still open when it comes.
+pub fn use_flow_write(on_done: Callback<Finished>) -> FlowWrite {
+    let writes = use_write_service();
+    let ticket = RwSignal::new(None::<u32>);
+    Effect::new(move |_| {
+        let Some(id) = ticket.get() else { return };
+        let done = writes
+            .entries()
+            .into_iter()
+            .find(|e| e.id == id)
+            .filter(|e| matches!(e.state, WriteState::Done { .. }));
+        if let Some(entry) = done {
+            on_done.run(Finished {
+                message: entry.done_message,
+                state: entry.state,
+            });
+        }
+    });
+    FlowWrite { ticket, writes }
+}
+
+/// Where the flow's write stands, under its submit button.
+#[component]
+pub fn FlowWriteStatus(write: FlowWrite) -> impl IntoView {
+    let i18n = use_i18n();
+    move || match write.state() {
+        None | Some(WriteState::Done { .. }) => ().into_any(),
+        Some(WriteState::Failed { error, .. }) => {
+            view! { <CallErrorView error=error /> }.into_any()
+        }
+        Some(state) => {
+            let key = state_text_key(&state);
+            view! {
+                <p class="muted" data-testid="write-progress">{i18n.t(key)}</p>
+                <p class="muted">{i18n.t("flow.sent_elsewhere")}</p>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// The note of the last finished write: what was done, what it took, and how it was confirmed.
+#[component]
+pub fn FinishedNote(finished: Finished) -> impl IntoView {
+    let i18n = use_i18n();
+    let WriteState::Done {
+        confirmed,
+        request_id,
+        sends,
+        retried,
+    } = finished.state
+    else {
+        return ().into_any();
+    };
+    let retried = retried
+        .iter()
+        .map(|s| {
+            if *s == 0 {
+                "—".to_string()
+            } else {
+                s.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let attempts = sends.to_string();
+    let confirmation = match confirmed {
+        Confirmed::Answered => None,
+        Confirmed::ReadBack => Some("outcome.reconciled"),
+        Confirmed::Conflict => Some("outcome.conflict"),
+    };
+    view! {
+        <div class="outcome success" data-testid="outcome">
+            <p><strong data-testid="outcome-message">{finished.message}</strong></p>
+            {(sends > 1).then(|| view! {
+                <p class="muted" data-testid="outcome-attempts">{move || i18n.tf("outcome.attempts", &[("attempts", &attempts), ("statuses", &retried)])}</p>
+            })}
+            {confirmation.map(|key| view! { <p class="muted" data-testid="outcome-reconciled">{move || i18n.t(key)}</p> })}
+            {request_id.map(|id| view! { <p class="muted">{move || i18n.t("error.request_id")} " " <code>{id.clone()}</code></p> })}
+        </div>
+    }
+    .into_any()
+}
