@@ -22,6 +22,7 @@ use portal_core::graph::preflight::Lookup;
 use portal_core::graph::request;
 
 use crate::components::error_view::boundary_fallback;
+use crate::context::use_config;
 use crate::graph_client::{use_graph, CallError, Graph};
 use crate::i18n::use_i18n;
 use crate::write_service::{use_write_service, WriteState};
@@ -80,12 +81,28 @@ pub struct Finished {
     pub state: WriteState,
 }
 
-/// The personal apps of `subject`, with the flows; `user_exists` feeds the pre-flight.
+/// The personal apps of `subject`, with the flows; `user_exists` feeds the pre-flight. In a cloud
+/// where Graph does not support personal apps (China), the reason is shown and nothing is called.
 #[component]
 pub fn PersonalApps(
     subject: Subject,
     #[prop(into)] user_exists: Signal<Lookup<bool>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
+    let cloud = use_config().cloud;
+    if !Operation::ReadInstallations.available_in(cloud) {
+        return view! {
+            <p class="notice" role="status" data-testid="cloud-unavailable">
+                {move || i18n.t(cloud.personal_install().description_key())}
+            </p>
+        }
+        .into_any();
+    }
+    view! { <PersonalAppsLoaded subject=subject user_exists=user_exists /> }.into_any()
+}
+
+#[component]
+fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> impl IntoView {
     let i18n = use_i18n();
     let graph = use_graph();
     let writes = use_write_service();

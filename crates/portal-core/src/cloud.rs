@@ -14,14 +14,16 @@ pub enum Cloud {
     China,
 }
 
-/// How far a cloud supports installing Teams apps in a user's personal scope.
+/// How far a cloud supports Teams apps in a user's personal scope through Graph, for a
+/// delegated (signed-in user) token, as Microsoft's "Teams API implementation differences in
+/// national clouds" page gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PersonalInstallSupport {
-    /// Install, upgrade and uninstall with or without RSC consent.
+    /// List, install, upgrade and uninstall, RSC consent included (the US government clouds
+    /// lose only app-only tokens, which a portal never uses).
     Full,
-    /// Only apps whose RSC requirement is delegated permissions (or none).
-    DelegatedOnly,
-    /// Personal app installation through Graph is not available.
+    /// The app installation APIs are unsupported in every scope, listing included, and so is
+    /// listing a user's RSC grants: only the catalog and users can be shown.
     Unavailable,
 }
 
@@ -69,8 +71,7 @@ impl Cloud {
     /// Personal-scope app installation support in this cloud.
     pub fn personal_install(self) -> PersonalInstallSupport {
         match self {
-            Cloud::Global => PersonalInstallSupport::Full,
-            Cloud::UsGovL4 | Cloud::UsGovL5 => PersonalInstallSupport::DelegatedOnly,
+            Cloud::Global | Cloud::UsGovL4 | Cloud::UsGovL5 => PersonalInstallSupport::Full,
             Cloud::China => PersonalInstallSupport::Unavailable,
         }
     }
@@ -91,7 +92,6 @@ impl PersonalInstallSupport {
     pub fn description_key(self) -> &'static str {
         match self {
             PersonalInstallSupport::Full => "cloud.install.full",
-            PersonalInstallSupport::DelegatedOnly => "cloud.install.delegated_only",
             PersonalInstallSupport::Unavailable => "cloud.install.unavailable",
         }
     }
@@ -129,7 +129,7 @@ mod tests {
         );
         assert_eq!(
             Cloud::UsGovL4.personal_install(),
-            PersonalInstallSupport::DelegatedOnly
+            PersonalInstallSupport::Full
         );
         assert_eq!(
             Cloud::Global.personal_install(),

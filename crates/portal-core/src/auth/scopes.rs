@@ -83,16 +83,20 @@ impl Operation {
         )
     }
 
-    /// Whether the cloud can do this at all (China has no personal app install; the US
-    /// government clouds no application RSC consent).
+    /// Whether the cloud can do this at all: in China the app installation APIs (listing
+    /// included) and the RSC grants listing are unsupported; the US government clouds support
+    /// every personal-app operation with delegated tokens, RSC consent included.
     pub fn available_in(self, cloud: Cloud) -> bool {
-        use crate::cloud::PersonalInstallSupport::*;
+        use crate::cloud::PersonalInstallSupport::Unavailable;
         !matches!(
             (self, cloud.personal_install()),
             (
-                Operation::WriteInstallations | Operation::WriteInstallationsWithConsent,
+                Operation::ReadInstallations
+                    | Operation::ReadGrants
+                    | Operation::WriteInstallations
+                    | Operation::WriteInstallationsWithConsent,
                 Unavailable
-            ) | (Operation::WriteInstallationsWithConsent, DelegatedOnly)
+            )
         )
     }
 }
@@ -210,11 +214,19 @@ mod tests {
 
     #[test]
     fn clouds_that_cannot_are_told_apart() {
-        assert!(!Operation::WriteInstallations.available_in(Cloud::China));
-        assert!(Operation::ReadInstallations.available_in(Cloud::China));
-        assert!(Operation::WriteInstallations.available_in(Cloud::UsGovL4));
-        assert!(!Operation::WriteInstallationsWithConsent.available_in(Cloud::UsGovL4));
-        assert!(Operation::WriteInstallationsWithConsent.available_in(Cloud::Global));
+        for op in [
+            Operation::ReadInstallations,
+            Operation::ReadGrants,
+            Operation::WriteInstallations,
+            Operation::WriteInstallationsWithConsent,
+        ] {
+            assert!(!op.available_in(Cloud::China), "{op:?} in China");
+            for cloud in [Cloud::Global, Cloud::UsGovL4, Cloud::UsGovL5] {
+                assert!(op.available_in(cloud), "{op:?} in {cloud:?}");
+            }
+        }
+        assert!(Operation::ReadCatalog.available_in(Cloud::China));
+        assert!(Operation::FindUsers.available_in(Cloud::China));
     }
 
     #[test]

@@ -285,15 +285,26 @@ mod tests {
     }
 
     #[test]
-    fn clouds_without_consent_fail_the_scope_check() {
+    fn china_fails_the_scope_check_and_us_government_clouds_consent() {
         let items = evaluate(&Input {
             definition: Lookup::Known(Some(application())),
-            cloud: Cloud::UsGovL4,
+            cloud: Cloud::China,
             ..input()
         });
         assert_eq!(
             state(&items, Check::Scope),
             CheckState::Failed(Note::UnavailableInCloud)
         );
+        for cloud in [Cloud::UsGovL4, Cloud::UsGovL5] {
+            let items = evaluate(&Input {
+                definition: Lookup::Known(Some(application())),
+                cloud,
+                ..input()
+            });
+            assert_ne!(
+                state(&items, Check::Scope),
+                CheckState::Failed(Note::UnavailableInCloud)
+            );
+        }
     }
 }
