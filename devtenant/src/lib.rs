@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod crypto;
+pub mod csp;
 pub mod ctx;
 pub mod faults;
 pub mod graph;

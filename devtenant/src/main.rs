@@ -196,7 +196,14 @@ async fn run(args: Args) -> Result<(), String> {
             &urls, &client_id, &tenant_id, args.cae,
         )),
     };
-    let portal_app = portal_origin::router(args.dist.clone(), config);
+    let portal_app = portal_origin::router(
+        args.dist.clone(),
+        config,
+        devtenant::csp::Origins {
+            authority: urls.identity.clone(),
+            graph: urls.graph.clone(),
+        },
+    );
     let identity_app = identity::router(ctx.clone()).layer(axum::middleware::from_fn_with_state(
         ctx.clone(),
         identity_log::log_identity,

@@ -2,6 +2,11 @@
 //! so), builds, serves the demo, runs every test layer with one summary, and measures.
 
 mod bench;
+// The portal's security headers: the dev tenant's own module, compiled here too (one source).
+#[allow(dead_code)]
+#[path = "../../devtenant/src/csp.rs"]
+mod csp;
+mod headers;
 mod install;
 mod process;
 mod test;
@@ -18,6 +23,10 @@ Commands:
   test             install what is missing and run every test layer (lint, native, wasm in
                    Chromium, end-to-end), then print one summary
   bench            build in release and print bundle sizes and load-to-interactive time
+  headers [--config FILE]
+                   write dist/_headers and dist/staticwebapp.config.json (Content Security
+                   Policy with the built index.html's script hashes, for the origins FILE's
+                   cloud and overrides resolve to; global by default). Release builds do it
   install          only install the tools (idempotent)
 ";
 
@@ -34,6 +43,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("bench") => bench::run(),
         Some("install") => install::all(),
+        Some("headers") => headers::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

@@ -119,10 +119,12 @@ fn lint() -> Layer {
     layer
 }
 
-/// Builds the portal in release with trunk into dist/.
+/// Builds the portal in release with trunk into dist/, with its security headers for deploying
+/// (`dist/_headers`, `dist/staticwebapp.config.json`; the global cloud's origins).
 pub fn build_release() -> Result<(), String> {
     step("build the portal in release (trunk build --release)");
-    exec(Command::new("trunk").args(["build", "--release", "--locked"]))
+    exec(Command::new("trunk").args(["build", "--release", "--locked"]))?;
+    crate::headers::write(std::path::Path::new("dist"), None)
 }
 
 fn end_to_end() -> Layer {
