@@ -25,6 +25,9 @@ use crate::pages::{
 /// Header, navigation and routed pages.
 #[component]
 pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
+    let custom_endpoints = config
+        .uses_custom_endpoints()
+        .then(|| (config.authority_origin(), config.graph_base_url()));
     provide_config(config.clone());
     provide_auth(status);
     provide_write_service(config);
@@ -37,6 +40,11 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
             <div class="layout">
                 <Nav />
                 <main id="main" tabindex="-1">
+                    {custom_endpoints.map(|(authority, graph)| view! {
+                        <p class="banner warning" role="alert" data-testid="custom-endpoints">
+                            {move || i18n.tf("shell.custom_endpoints", &[("authority", &authority), ("graph", &graph)])}
+                        </p>
+                    })}
                     <AuthBanner />
                     <Routes fallback=|| view! { <NotFoundPage /> }>
                         <Route path=path!("/") view=HomePage />

@@ -66,10 +66,14 @@ pub struct RuntimeConfig {
     pub token_cache: TokenCacheLocation,
     /// Client capabilities declared at sign-in (`cp1` for continuous access evaluation).
     pub client_capabilities: Vec<String>,
+    /// `allowCustomEndpoints`: accept `authority`/`graphBase` overrides outside loopback and the
+    /// cloud's own hosts (the portal then shows a warning banner). Off by default: a tampered
+    /// config.json must not send tokens elsewhere.
+    pub allow_custom_endpoints: bool,
 }
 
 /// Every field `config.json` may hold, with the i18n key describing its expected form.
-pub const FIELDS: [(&str, &str); 8] = [
+pub const FIELDS: [(&str, &str); 9] = [
     ("clientId", "config.expected.client_id"),
     ("tenant", "config.expected.tenant"),
     ("cloud", "config.expected.cloud"),
@@ -78,6 +82,7 @@ pub const FIELDS: [(&str, &str); 8] = [
     ("graphBase", "config.expected.graph_base"),
     ("tokenCache", "config.expected.token_cache"),
     ("clientCapabilities", "config.expected.client_capabilities"),
+    ("allowCustomEndpoints", "config.expected.allow_custom_endpoints"),
 ];
 
 /// What is wrong with one field.
@@ -168,6 +173,33 @@ impl RuntimeConfig {
             _ => Err(()),
         });
         let client_capabilities = reader.capabilities();
+        let allow_custom_endpoints = match object.get("allowCustomEndpoints") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                reader.problem("allowCustomEndpoints", ProblemKind::WrongType);
+                false
+            }
+        };
+        // Overrides stay on loopback or the cloud's own hosts unless explicitly allowed.
+        let cloud_for_hosts = cloud.unwrap_or(Cloud::Global);
+        if !allow_custom_endpoints {
+            for (field, url, own_host) in [
+                ("authority", &authority, cloud_for_hosts.authority_host()),
+                ("graphBase", &graph_base, cloud_for_hosts.graph_host()),
+            ] {
+                if let Some(url) = url {
+                    if !is_loopback(url) && url.host_str() != Some(own_host) {
+                        reader.problem(
+                            field,
+                            ProblemKind::Invalid {
+                                value: origin_string(url),
+                            },
+                        );
+                    }
+                }
+            }
+        }
         for problem in &mut reader.problems {
             if let ProblemKind::Invalid { value } = &problem.kind {
                 let lower = value.trim().to_ascii_lowercase();
@@ -191,10 +223,22 @@ impl RuntimeConfig {
                 graph_base,
                 token_cache: token_cache.unwrap_or(TokenCacheLocation::Session),
                 client_capabilities: client_capabilities.unwrap_or_default(),
+                allow_custom_endpoints,
             }),
             // Unreachable in practice: a missing required field was recorded as a problem.
             _ => Err(ConfigError::Fields(Vec::new())),
         }
+    }
+
+    /// Whether an override points outside loopback and the cloud's own hosts (only possible
+    /// with `allowCustomEndpoints`; the portal shows a warning banner).
+    pub fn uses_custom_endpoints(&self) -> bool {
+        let outside = |url: &Option<Url>, own: &str| {
+            url.as_ref()
+                .is_some_and(|u| !is_loopback(u) && u.host_str() != Some(own))
+        };
+        outside(&self.authority, self.cloud.authority_host())
+            || outside(&self.graph_base, self.cloud.graph_host())
     }
 
     /// The OpenID issuer base of the configured tenant, e.g.
@@ -507,6 +551,37 @@ mod tests {
         assert_eq!(config.graph_base_url(), "http://127.0.0.1:41002/v1.0");
         assert_eq!(config.token_cache, TokenCacheLocation::Memory);
         assert_eq!(config.client_capabilities, vec!["cp1".to_string()]);
+    }
+
+    #[test]
+    fn overrides_outside_loopback_and_the_clouds_hosts_need_allow_custom_endpoints() {
+        let mut value = minimal();
+        value["authority"] = "https://login.evil.example".into();
+        value["graphBase"] = "https://graph.microsoft.com".into();
+        match RuntimeConfig::parse(&value.to_string()) {
+            Err(ConfigError::Fields(problems)) => {
+                assert_eq!(problems.len(), 1);
+                assert_eq!(problems[0].field, "authority");
+            }
+            other => panic!("{other:?}"),
+        }
+        value["allowCustomEndpoints"] = true.into();
+        let config = RuntimeConfig::parse(&value.to_string()).unwrap();
+        assert!(config.allow_custom_endpoints);
+        assert!(config.uses_custom_endpoints());
+        // The cloud's own hosts and loopback need nothing.
+        let mut value = minimal();
+        value["cloud"] = "usgov-l5".into();
+        value["graphBase"] = "https://dod-graph.microsoft.us".into();
+        value["authority"] = "http://127.0.0.1:4100".into();
+        let config = RuntimeConfig::parse(&value.to_string()).unwrap();
+        assert!(!config.uses_custom_endpoints());
+        let mut value = minimal();
+        value["graphBase"] = "https://graph.microsoft.us".into();
+        assert!(RuntimeConfig::parse(&value.to_string()).is_err(), "another cloud's host");
+        let mut value = minimal();
+        value["allowCustomEndpoints"] = "yes".into();
+        assert!(RuntimeConfig::parse(&value.to_string()).is_err());
     }
 
     #[test]
