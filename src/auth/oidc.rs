@@ -1,7 +1,8 @@
 //! The OpenID Connect protocol through the `openidconnect` crate: discovery (tolerating Entra's
 //! `{tenantid}` issuer), the JWKS with one refetch on an unknown `kid`, the authorize URL with
 //! PKCE S256, the code and refresh-token exchanges, and ID token validation (the signature by
-//! WebCrypto, see `webcrypto.rs`; the claims by openidconnect).
+//! WebCrypto, see `webcrypto.rs`; times and the same-account rule by `portal_core::auth::id_token`;
+//! the other claims by openidconnect).
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreClaimName, CoreClaimType, CoreClientAuthMethod,
@@ -16,11 +17,14 @@ use openidconnect::{
     IdTokenVerifier, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
     RedirectUrl, RefreshToken, Scope, StandardErrorResponse,
 };
+use portal_core::auth::account::StoredAccount;
+use portal_core::auth::id_token::{check_claims, AccountIds, CLOCK_SKEW_SECONDS};
 use portal_core::auth::issuer::issuer_matches;
+use portal_core::auth::oauth_error::OAuthErrorKind;
 use portal_core::RuntimeConfig;
 use serde_json::Value;
 
-use super::http::fetch;
+use super::http::{fetch, fetch_token, FetchError};
 use super::webcrypto::{precheck, PreCheck, WebCryptoJwk, WebCryptoJwks};
 use super::AuthError;
 
@@ -40,9 +44,6 @@ pub type PortalProviderMetadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-/// Clock skew tolerated on `exp`, `nbf` and `iat`.
-const SKEW_SECONDS: i64 = 300;
-
 /// What discovery found.
 #[derive(Clone)]
 pub struct Provider {
@@ -58,7 +59,11 @@ async fn get_json(url: &str) -> Result<Value, AuthError> {
         .header("Accept", "application/json")
         .body(Vec::new())
         .map_err(|e| AuthError::Discovery(e.to_string()))?;
-    let response = fetch(request).await.map_err(|e| AuthError::Network(e.0))?;
+    let response = fetch(request).await.map_err(fetch_error)?;
+    let status = response.status().as_u16();
+    if OAuthErrorKind::from_status(status).is_some() {
+        return Err(AuthError::Unavailable { status });
+    }
     if !response.status().is_success() {
         return Err(AuthError::Discovery(format!(
             "{url} answered HTTP {}",
@@ -166,6 +171,15 @@ pub fn authorize_url(
     })
 }
 
+/// A request without a usable answer.
+fn fetch_error(error: FetchError) -> AuthError {
+    match error {
+        FetchError::Network(reason) => AuthError::Network(reason),
+        FetchError::Timeout(_) => AuthError::Timeout,
+        FetchError::Unavailable(status) => AuthError::Unavailable { status },
+    }
+}
+
 fn token_error(
     error: openidconnect::RequestTokenError<
         super::http::FetchError,
@@ -178,7 +192,7 @@ fn token_error(
             error: response.error().to_string(),
             description: response.error_description().cloned().unwrap_or_default(),
         },
-        Request(e) => AuthError::Network(e.0),
+        Request(e) => fetch_error(e),
         Parse(e, _) => AuthError::Protocol(format!("the token response does not parse: {e}")),
         Other(e) => AuthError::Protocol(e),
     }
@@ -196,12 +210,14 @@ pub async fn exchange_code(
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| AuthError::Discovery(e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
-        .request_async(&fetch)
+        .request_async(&fetch_token)
         .await
         .map_err(token_error)
 }
 
-/// Redeems a refresh token for `scopes` (and `claims`, when a challenge or `cp1` asks).
+/// Redeems a refresh token for `scopes` exactly as given (see
+/// `portal_core::auth::scopes::refresh_scopes_for`: no `offline_access`), and `claims` when a
+/// challenge or `cp1` asks.
 pub async fn refresh(
     config: &RuntimeConfig,
     provider: &Provider,
@@ -213,25 +229,17 @@ pub async fn refresh(
     let token = RefreshToken::new(refresh_token.to_string());
     let mut request = client
         .exchange_refresh_token(&token)
-        .map_err(|e| AuthError::Discovery(e.to_string()))?
-        .add_scope(Scope::new("openid".into()));
+        .map_err(|e| AuthError::Discovery(e.to_string()))?;
     for scope in scopes {
         request = request.add_scope(Scope::new(scope.clone()));
     }
     if let Some(claims) = claims {
         request = request.add_extra_param("claims", claims.to_string());
     }
-    request.request_async(&fetch).await.map_err(token_error)
-}
-
-/// The claims of a validated ID token that the portal uses.
-#[derive(Clone, Debug, PartialEq)]
-pub struct IdentityClaims {
-    pub name: String,
-    pub username: String,
-    pub oid: String,
-    pub tid: String,
-    pub wids: Vec<String>,
+    request
+        .request_async(&fetch_token)
+        .await
+        .map_err(token_error)
 }
 
 fn payload(token: &str) -> Result<Value, AuthError> {
@@ -247,14 +255,16 @@ fn payload(token: &str) -> Result<Value, AuthError> {
 }
 
 /// Validates an ID token: signature against the JWKS (refetched once on an unknown `kid`),
-/// `aud`, `exp`/`nbf`/`iat` within the skew, `nonce` when expected, `iss` against the published
-/// issuer (with `{tenantid}` filled from `tid`) and `tid` against a configured tenant id.
+/// `aud`, `exp`/`nbf`/`iat` within five minutes of skew, `nonce` when expected, `iss` against the
+/// published issuer (with `{tenantid}` filled from `tid`), `tid` against a configured tenant id,
+/// and on renewal (`signed_in`) the same `oid` and `tid` as the account signed in.
 pub async fn validate_id_token(
     config: &RuntimeConfig,
     provider: &mut Provider,
     id_token: &CoreIdToken,
     expected_nonce: Option<&str>,
-) -> Result<IdentityClaims, AuthError> {
+    signed_in: Option<&AccountIds>,
+) -> Result<StoredAccount, AuthError> {
     let raw = id_token.to_string();
     let claims = payload(&raw)?;
     let tid = claims["tid"].as_str().unwrap_or_default().to_string();
@@ -289,21 +299,19 @@ pub async fn validate_id_token(
             }
         }
     }
-    // Every claim, by openidconnect (its signature hook accepts what WebCrypto just verified).
+    // Times (with the skew) and, on renewal, the same account.
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    check_claims(&claims, now, signed_in).map_err(|e| AuthError::IdToken(e.to_string()))?;
+    // Every other claim, by openidconnect (its signature hook accepts what WebCrypto just
+    // verified). Its own `exp` check gets the same skew; `iat` was checked above.
     let issuer = IssuerUrl::new(iss.to_string()).map_err(|e| AuthError::IdToken(e.to_string()))?;
     let verifier = IdTokenVerifier::<WebCryptoJwk>::new_public_client(
         ClientId::new(config.client_id.clone()),
         issuer,
         provider.jwks.clone(),
     )
-    .set_issue_time_verifier_fn(|iat| {
-        let now = chrono::Utc::now();
-        if iat > now + chrono::Duration::seconds(SKEW_SECONDS) {
-            Err("issued in the future".to_string())
-        } else {
-            Ok(())
-        }
-    });
+    .set_time_fn(|| chrono::Utc::now() - chrono::Duration::seconds(CLOCK_SKEW_SECONDS))
+    .set_issue_time_verifier_fn(|_| Ok(()));
     let result = match expected_nonce {
         Some(nonce) => id_token
             .claims(&verifier, &Nonce::new(nonce.to_string()))
@@ -313,22 +321,5 @@ pub async fn validate_id_token(
             .map(|_| ()),
     };
     result.map_err(|e| AuthError::IdToken(e.to_string()))?;
-    let wids = claims["wids"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(IdentityClaims {
-        name: claims["name"].as_str().unwrap_or_default().to_string(),
-        username: claims["preferred_username"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        oid: claims["oid"].as_str().unwrap_or_default().to_string(),
-        tid,
-        wids,
-    })
+    Ok(StoredAccount::from_claims(&claims))
 }

@@ -1,10 +1,14 @@
 //! sessionStorage as the key-value store of pending sign-ins and (with `tokenCache: session`) the
-//! refresh token. Never localStorage. When sessionStorage is unavailable, memory stands in.
+//! refresh token. Never localStorage. When sessionStorage is unavailable, memory stands in for
+//! the session itself, but a redirect, whose pending request must outlive the page, is refused
+//! (see [`session_storage_available`]). A write the browser refuses is an error, not a silence.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use portal_core::auth::pending::KeyValueStore;
+use portal_core::auth::pending::{KeyValueStore, StorageError};
+use portal_core::auth::session_keys::PREFIX;
+use wasm_bindgen::JsValue;
 
 thread_local! {
     static MEMORY: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
@@ -17,6 +21,20 @@ fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.session_storage().ok().flatten())
 }
 
+/// Whether the tab has a sessionStorage (it survives the redirect to the identity provider).
+pub fn session_storage_available() -> bool {
+    session_storage().is_some()
+}
+
+/// The name (or message) of a thrown DOM exception, e.g. `QuotaExceededError`.
+fn reason(error: &JsValue) -> String {
+    ["name", "message"]
+        .iter()
+        .filter_map(|k| js_sys::Reflect::get(error, &JsValue::from_str(k)).ok())
+        .find_map(|v| v.as_string().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "the browser refused the write".into())
+}
+
 impl KeyValueStore for SessionStore {
     fn get(&self, key: &str) -> Option<String> {
         match session_storage() {
@@ -24,14 +42,17 @@ impl KeyValueStore for SessionStore {
             None => MEMORY.with(|m| m.borrow().get(key).cloned()),
         }
     }
-    fn set(&mut self, key: &str, value: &str) {
+    fn set(&mut self, key: &str, value: &str) -> Result<(), StorageError> {
         match session_storage() {
-            Some(s) => {
-                let _ = s.set_item(key, value);
+            Some(s) => s
+                .set_item(key, value)
+                .map_err(|e| StorageError { reason: reason(&e) }),
+            None => {
+                MEMORY.with(|m| {
+                    m.borrow_mut().insert(key.to_string(), value.to_string());
+                });
+                Ok(())
             }
-            None => MEMORY.with(|m| {
-                m.borrow_mut().insert(key.to_string(), value.to_string());
-            }),
         }
     }
     fn remove(&mut self, key: &str) {
@@ -64,10 +85,11 @@ impl KeyValueStore for MemoryOnly {
     fn get(&self, key: &str) -> Option<String> {
         MEMORY.with(|m| m.borrow().get(key).cloned())
     }
-    fn set(&mut self, key: &str, value: &str) {
+    fn set(&mut self, key: &str, value: &str) -> Result<(), StorageError> {
         MEMORY.with(|m| {
             m.borrow_mut().insert(key.to_string(), value.to_string());
         });
+        Ok(())
     }
     fn remove(&mut self, key: &str) {
         MEMORY.with(|m| {
@@ -76,5 +98,19 @@ impl KeyValueStore for MemoryOnly {
     }
     fn keys(&self) -> Vec<String> {
         MEMORY.with(|m| m.borrow().keys().cloned().collect())
+    }
+}
+
+/// Removes every `tap.auth.*` entry, from sessionStorage and from memory (sign-out).
+pub fn remove_all_auth_keys() {
+    for store in [
+        &mut SessionStore as &mut dyn KeyValueStore,
+        &mut MemoryOnly as &mut dyn KeyValueStore,
+    ] {
+        for key in store.keys() {
+            if key.starts_with(PREFIX) {
+                store.remove(&key);
+            }
+        }
     }
 }

@@ -2,9 +2,8 @@
 //! what to do next (sign in again, or ask an administrator to consent, with the link).
 
 use leptos::prelude::*;
-use portal_core::auth::pending::PendingError;
 
-use crate::auth::{use_auth, AuthError, AuthStatus};
+use crate::auth::{use_auth, AuthStatus};
 use crate::i18n::use_i18n;
 
 /// The banner; renders nothing when there is nothing to say.
@@ -15,22 +14,14 @@ pub fn AuthBanner() -> impl IntoView {
     move || {
         match auth.status.get() {
         AuthStatus::Failed(error) => {
-            let (key, detail) = match &error {
-                AuthError::Callback(PendingError::UnknownState) => ("auth.error.unknown_state", String::new()),
-                AuthError::Callback(PendingError::Expired) => ("auth.error.expired_state", String::new()),
-                AuthError::IdToken(reason) => ("auth.error.id_token", reason.clone()),
-                AuthError::Server { error, description } => ("auth.error.server", format!("{error}: {description}")),
-                AuthError::Network(reason) => ("auth.error.network", reason.clone()),
-                AuthError::Discovery(reason) => ("auth.error.discovery", reason.clone()),
-                AuthError::Protocol(reason) => ("auth.error.protocol", reason.clone()),
-            };
+            let (key, detail, next) = (error.message_key(), error.detail(), error.next_key());
             let code = error.aadsts();
             view! {
                 <section class="banner error" role="alert" data-testid="auth-error" data-error-key=key>
                     <p><strong>{move || i18n.t(key)}</strong></p>
                     {code.map(|c| view! { <p>{move || i18n.t("auth.error.code")} " " <code data-testid="auth-error-code">{c.clone()}</code></p> })}
                     {(!detail.is_empty()).then(|| view! { <p class="muted detail">{detail.clone()}</p> })}
-                    <p>{move || i18n.t("auth.error.next")}</p>
+                    <p>{move || i18n.t(next)}</p>
                 </section>
             }
             .into_any()

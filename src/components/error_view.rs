@@ -12,6 +12,36 @@ use crate::components::copy_button::CopyButton;
 use crate::graph_client::CallError;
 use crate::i18n::use_i18n;
 
+/// Errors shown under it come from requests on another user's personal scope (not `/me`):
+/// a 403 there is about the signed-in user's role or Graph's reach, not a tenant setting.
+#[derive(Clone, Copy)]
+pub struct OtherUserScope(pub bool);
+
+/// The kind name, title key and advice key for an error; `other_user` and `is_admin` refine a
+/// plain 403 on another user's scope.
+pub fn error_keys(
+    error: &CallError,
+    other_user: bool,
+    is_admin: bool,
+) -> (&'static str, &'static str, &'static str) {
+    if other_user && matches!(error.kind(), Some(ErrorKind::Forbidden)) {
+        return if is_admin {
+            (
+                "forbidden-other-user",
+                "error.title.forbidden_other_user",
+                "error.next.forbidden_other_user_admin",
+            )
+        } else {
+            (
+                "forbidden-role",
+                "error.title.forbidden_other_user",
+                "error.next.forbidden_other_user_member",
+            )
+        };
+    }
+    keys(error)
+}
+
 /// The title and advice keys for an error.
 fn keys(error: &CallError) -> (&'static str, &'static str, &'static str) {
     match error {
@@ -63,12 +93,15 @@ fn keys(error: &CallError) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// Shows `error`. `context_key` says what was being done ("Installing Polls failed").
+/// Shows `error`. `other_user`: the request addressed another user's personal scope (also
+/// taken from an [`OtherUserScope`] in context).
 #[component]
-pub fn CallErrorView(error: CallError) -> impl IntoView {
+pub fn CallErrorView(error: CallError, #[prop(optional)] other_user: bool) -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
-    let (kind, title_key, next_key) = keys(&error);
+    let other_user = other_user || use_context::<OtherUserScope>().is_some_and(|scope| scope.0);
+    let admin_now = matches!(auth.status.get_untracked(), AuthStatus::SignedIn(a) if a.is_admin());
+    let (kind, title_key, next_key) = error_keys(&error, other_user, admin_now);
     let graph_error = error.graph_error().cloned();
     let accepted: Vec<String> = match error.kind() {
         Some(ErrorKind::MissingScope { accepted }) => accepted,
@@ -76,7 +109,7 @@ pub fn CallErrorView(error: CallError) -> impl IntoView {
     };
     let scopes_text = accepted.join(", ");
     let detail = match &error {
-        CallError::Auth(e) => format!("{e:?}"),
+        CallError::Auth(e) => e.to_string(),
         CallError::Decode(d) => d.clone(),
         CallError::AnswerLost { detail, .. } => detail.clone(),
         _ => String::new(),

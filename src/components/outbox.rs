@@ -4,10 +4,13 @@
 use leptos::prelude::*;
 use portal_core::graph::write::{Confirmed, Failure};
 
+use crate::auth::{use_auth, AuthStatus};
 use crate::components::copy_button::CopyButton;
-use crate::components::error_view::CallErrorView;
+use crate::components::error_view::error_keys;
+use crate::graph_client::CallError;
 use crate::i18n::use_i18n;
 use crate::write_service::{use_write_service, OutboxEntry, WriteState};
+use portal_core::graph::encode::UserRef;
 
 /// The outbox region (a polite live region: screen readers hear each outcome).
 #[component]
@@ -110,12 +113,41 @@ fn OutboxItem(entry: OutboxEntry) -> impl IntoView {
                     </p>
                 }
             })}
-            {error.map(|error| view! { <CallErrorView error=error /> })}
+            {error.map(|error| view! { <OutboxError error=error other_user=entry.write.user != UserRef::Me /> })}
             {settled.then(|| view! {
                 <button type="button" class="secondary" data-testid="outbox-dismiss" on:click=move |_| writes.dismiss(id)>
                     {move || i18n.t("outbox.dismiss")}
                 </button>
             })}
         </li>
+    }
+}
+
+/// A failed write, compact: what happened, what to do, Graph's code and the request id. (The
+/// flow that started it, if still open, shows the full error view.)
+#[component]
+fn OutboxError(error: CallError, other_user: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let admin =
+        matches!(use_auth().status.get_untracked(), AuthStatus::SignedIn(a) if a.is_admin());
+    let (kind, title_key, next_key) = error_keys(&error, other_user, admin);
+    let graph_error = error.graph_error().cloned();
+    let detail = error.to_string();
+    view! {
+        <div class="outbox-error" data-testid="outbox-error" data-error-kind=kind>
+            <p><strong>{move || i18n.t(title_key)}</strong></p>
+            <p>{move || i18n.tf(next_key, &[("scopes", ""), ("detail", detail.as_str())])}</p>
+            {graph_error.map(|e| {
+                let request_id = e.request_id.clone().unwrap_or_default();
+                let label = Signal::derive(move || i18n.t("error.copy_request_id"));
+                view! {
+                    <p class="muted">
+                        {e.status} " " <code data-testid="outbox-error-code">{e.code.clone()}</code> " · "
+                        {move || i18n.t("error.request_id")} " " <code>{request_id.clone()}</code> " "
+                        <CopyButton text=request_id.clone() label=label />
+                    </p>
+                }
+            })}
+        </div>
     }
 }

@@ -21,7 +21,7 @@ use portal_core::graph::personal_apps::{rsc_switch, sort_apps, sort_installation
 use portal_core::graph::preflight::Lookup;
 use portal_core::graph::request;
 
-use crate::components::error_view::boundary_fallback;
+use crate::components::error_view::{boundary_fallback, OtherUserScope};
 use crate::context::use_config;
 use crate::graph_client::{use_graph, CallError, Graph};
 use crate::i18n::use_i18n;
@@ -104,6 +104,7 @@ pub fn PersonalApps(
 #[component]
 fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> impl IntoView {
     let i18n = use_i18n();
+    provide_context(OtherUserScope(subject.user != UserRef::Me));
     let graph = use_graph();
     let writes = use_write_service();
     let open_flow = provide_open_flow();
@@ -133,6 +134,13 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
         finished.set(Some(f));
         open_flow.run(None);
     });
+    // A page that could not read the user's apps because Graph refused (403) cannot install
+    // either: the action is disabled, with the reason.
+    let refused = move || {
+        data.get().is_some_and(
+            |r| matches!(&r, Err(CallError::Graph { error, .. }) if error.status == 403),
+        )
+    };
     let refresh = move |_| {
         finished.set(None);
         version.update(|v| *v += 1);
@@ -140,9 +148,14 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
     view! {
         <div class="personal-apps">
             <p class="toolbar">
-                <button type="button" data-testid="open-install" on:click=move |_| open_flow.run(Some(Flow::Install { app: None }))>
+                <button type="button" data-testid="open-install" disabled=refused
+                    aria-describedby=move || refused().then_some("install-refused")
+                    on:click=move |_| open_flow.run(Some(Flow::Install { app: None }))>
                     {move || i18n.t("apps.install")}
                 </button>
+                {move || refused().then(|| view! {
+                    " " <span class="muted" id="install-refused" data-testid="install-refused">{i18n.t("apps.install_refused")}</span>
+                })}
                 " "
                 <button type="button" class="secondary" on:click=refresh>{move || i18n.t("common.refresh")}</button>
             </p>
