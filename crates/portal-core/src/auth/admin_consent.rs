@@ -124,7 +124,8 @@ mod tests {
 
     #[test]
     fn returns_are_told_apart() {
-        let table: Vec<(Vec<(String, String)>, Option<AdminConsentReturn>)> = vec![
+        type Case = (Vec<(String, String)>, Option<AdminConsentReturn>);
+        let table: Vec<Case> = vec![
             (
                 pairs(&[
                     ("admin_consent", "True"),

@@ -3,6 +3,7 @@
 //! unknown, already used or too old.
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 /// What the callback needs to finish a sign-in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,27 +24,51 @@ pub const PENDING_LIFETIME_SECONDS: i64 = 600;
 /// Storage key prefix.
 pub const KEY_PREFIX: &str = "tap.auth.pending.";
 
+/// The browser would not store a value (sessionStorage full, disabled, or missing).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("the browser's session storage refused to keep the sign-in data ({reason})")]
+pub struct StorageError {
+    /// What the browser said.
+    pub reason: String,
+}
+
 /// A string key-value store (sessionStorage in the browser, a map in tests).
 pub trait KeyValueStore {
     fn get(&self, key: &str) -> Option<String>;
-    fn set(&mut self, key: &str, value: &str);
+    /// Stores a value; an `Err` when the store refused it.
+    fn set(&mut self, key: &str, value: &str) -> Result<(), StorageError>;
     fn remove(&mut self, key: &str);
     fn keys(&self) -> Vec<String>;
 }
 
 /// Why a callback was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum PendingError {
     /// No request with this state: forged, replayed, or from another tab or browser.
+    #[error("the sign-in answer matches no sign-in started in this tab (forged, replayed or from another tab)")]
     UnknownState,
     /// The request is older than [`PENDING_LIFETIME_SECONDS`].
+    #[error("the sign-in took more than 10 minutes and was abandoned")]
     Expired,
 }
 
-/// Saves a pending request.
-pub fn save(store: &mut dyn KeyValueStore, pending: &PendingAuthorization) {
-    if let Ok(json) = serde_json::to_string(pending) {
-        store.set(&format!("{KEY_PREFIX}{}", pending.state), &json);
+/// Saves a pending request; an `Err` when the store refused it (then do not redirect: the
+/// callback could not be finished and would look forged).
+pub fn save(
+    store: &mut dyn KeyValueStore,
+    pending: &PendingAuthorization,
+) -> Result<(), StorageError> {
+    let json = serde_json::to_string(pending).map_err(|e| StorageError {
+        reason: e.to_string(),
+    })?;
+    let key = format!("{KEY_PREFIX}{}", pending.state);
+    store.set(&key, &json)?;
+    // Read it back: some browsers accept a write they then drop (storage disabled by policy).
+    match store.get(&key) {
+        Some(stored) if stored == json => Ok(()),
+        _ => Err(StorageError {
+            reason: "the value written could not be read back".into(),
+        }),
     }
 }
 
@@ -103,8 +128,9 @@ impl KeyValueStore for MemoryStore {
     fn get(&self, key: &str) -> Option<String> {
         self.0.get(key).cloned()
     }
-    fn set(&mut self, key: &str, value: &str) {
+    fn set(&mut self, key: &str, value: &str) -> Result<(), StorageError> {
         self.0.insert(key.to_string(), value.to_string());
+        Ok(())
     }
     fn remove(&mut self, key: &str) {
         self.0.remove(key);
@@ -117,6 +143,60 @@ impl KeyValueStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn save_ok(store: &mut MemoryStore, pending: &PendingAuthorization) {
+        save(store, pending).unwrap();
+    }
+
+    /// A store that refuses every write, like sessionStorage over its quota.
+    struct FullStore;
+
+    impl KeyValueStore for FullStore {
+        fn get(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn set(&mut self, _: &str, _: &str) -> Result<(), StorageError> {
+            Err(StorageError {
+                reason: "QuotaExceededError".into(),
+            })
+        }
+        fn remove(&mut self, _: &str) {}
+        fn keys(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    /// A store that accepts writes and keeps nothing.
+    struct ForgetfulStore;
+
+    impl KeyValueStore for ForgetfulStore {
+        fn get(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn set(&mut self, _: &str, _: &str) -> Result<(), StorageError> {
+            Ok(())
+        }
+        fn remove(&mut self, _: &str) {}
+        fn keys(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_refused_write_is_reported_as_such() {
+        let refused = save(&mut FullStore, &pending("s", 0)).unwrap_err();
+        assert!(refused.reason.contains("QuotaExceededError"));
+        assert!(refused.to_string().contains("session storage"), "{refused}");
+        assert!(save(&mut ForgetfulStore, &pending("s", 0)).is_err());
+    }
+
+    #[test]
+    fn refusals_read_as_sentences() {
+        assert!(!PendingError::UnknownState
+            .to_string()
+            .contains("UnknownState"));
+        assert!(PendingError::Expired.to_string().contains("10 minutes"));
+    }
 
     fn pending(state: &str, created_at: i64) -> PendingAuthorization {
         PendingAuthorization {
@@ -132,7 +212,7 @@ mod tests {
     #[test]
     fn a_state_is_taken_once() {
         let mut store = MemoryStore::default();
-        save(&mut store, &pending("s1", 100));
+        save_ok(&mut store, &pending("s1", 100));
         assert_eq!(take(&mut store, "s1", 150).unwrap().return_to, "/users");
         assert_eq!(
             take(&mut store, "s1", 150),
@@ -144,7 +224,7 @@ mod tests {
     #[test]
     fn forged_and_empty_states_are_refused() {
         let mut store = MemoryStore::default();
-        save(&mut store, &pending("real", 100));
+        save_ok(&mut store, &pending("real", 100));
         assert_eq!(
             take(&mut store, "forged", 100),
             Err(PendingError::UnknownState)
@@ -159,9 +239,9 @@ mod tests {
     #[test]
     fn old_requests_expire_and_are_swept() {
         let mut store = MemoryStore::default();
-        save(&mut store, &pending("old", 0));
-        save(&mut store, &pending("stale", 0));
-        save(&mut store, &pending("fresh", 1000));
+        save_ok(&mut store, &pending("old", 0));
+        save_ok(&mut store, &pending("stale", 0));
+        save_ok(&mut store, &pending("fresh", 1000));
         assert_eq!(take(&mut store, "old", 1000), Err(PendingError::Expired));
         assert!(store.get(&format!("{KEY_PREFIX}stale")).is_none(), "swept");
         assert!(take(&mut store, "fresh", 1000).is_ok());
@@ -170,8 +250,8 @@ mod tests {
     #[test]
     fn clear_removes_only_pending_requests() {
         let mut store = MemoryStore::default();
-        save(&mut store, &pending("a", 0));
-        store.set("other", "x");
+        save_ok(&mut store, &pending("a", 0));
+        store.set("other", "x").unwrap();
         clear(&mut store);
         assert_eq!(store.keys(), vec!["other".to_string()]);
     }

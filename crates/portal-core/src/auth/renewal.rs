@@ -1,10 +1,20 @@
-//! When to renew an access token: 5 minutes before it expires (MSAL's window), and the token
-//! cache keyed by scope set that decides whether a cached token still serves a request.
+//! When to renew an access token (the smaller of 5 minutes, MSAL's window, and half the token's
+//! lifetime), the token cache keyed by scope set that decides whether a cached token still
+//! serves a request, and what a background renewal does when it fails: a transient failure
+//! keeps the session and retries with backoff; only a failure that needs the user ends it.
 
 use std::collections::BTreeSet;
 
-/// Renew this many seconds before expiry.
+use super::oauth_error::OAuthErrorKind;
+
+/// Renew at most this many seconds before expiry.
 pub const RENEWAL_WINDOW_SECONDS: i64 = 300;
+
+/// How long before expiry a token of `lifetime_seconds` is renewed: the smaller of
+/// [`RENEWAL_WINDOW_SECONDS`] and half its lifetime (a 4-minute token is renewed after 2).
+pub fn renewal_window(lifetime_seconds: i64) -> i64 {
+    RENEWAL_WINDOW_SECONDS.min(lifetime_seconds.max(0) / 2)
+}
 
 /// An access token and what it is good for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,6 +22,8 @@ pub struct CachedAccessToken {
     pub secret: String,
     /// Graph permission names the token carries.
     pub permissions: BTreeSet<String>,
+    /// Unix seconds when it was received.
+    pub issued_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
 }
@@ -19,7 +31,7 @@ pub struct CachedAccessToken {
 impl CachedAccessToken {
     /// When to start renewing it.
     pub fn renew_at(&self) -> i64 {
-        self.expires_at - RENEWAL_WINDOW_SECONDS
+        self.expires_at - renewal_window(self.expires_at - self.issued_at)
     }
 
     /// Usable now without renewal.
@@ -48,10 +60,11 @@ impl AccessTokenCache {
             .max_by_key(|t| t.expires_at)
     }
 
-    /// Stores a token, dropping expired ones and any with the same permission set.
+    /// Stores a token, dropping expired ones and those it supersedes (any whose permissions it
+    /// also carries), so an older token never keeps the renewal timer due.
     pub fn insert(&mut self, token: CachedAccessToken, now: i64) {
         self.tokens
-            .retain(|t| t.expires_at > now && t.permissions != token.permissions);
+            .retain(|t| t.expires_at > now && !t.permissions.is_subset(&token.permissions));
         self.tokens.push(token);
     }
 
@@ -77,6 +90,88 @@ impl AccessTokenCache {
 
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty()
+    }
+}
+
+/// First wait before retrying a background renewal that failed for a transient reason.
+pub const RETRY_BASE_MS: u64 = 2_000;
+/// Longest wait between two retries.
+pub const RETRY_MAX_MS: u64 = 120_000;
+
+/// The wait before retry number `attempt` (1 for the first retry): [`RETRY_BASE_MS`] doubled
+/// on each attempt up to [`RETRY_MAX_MS`], spread by `jitter` (0..1, drawn by the caller) over
+/// 80 % to 120 % so that tabs do not retry in step.
+pub fn retry_delay_ms(attempt: u32, jitter: f64) -> u64 {
+    let exponent = attempt.saturating_sub(1).min(16);
+    let delay = RETRY_BASE_MS
+        .saturating_mul(1 << exponent)
+        .min(RETRY_MAX_MS);
+    let spread = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
+    (delay as f64 * spread).round() as u64
+}
+
+/// What to do after a background renewal failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterRenewalFailure {
+    /// Keep the session (the tokens in hand stay usable until they expire) and try again.
+    RetryIn { millis: u64 },
+    /// Only the user can fix it (sign in again, consent, MFA): the session ends.
+    EndSession,
+    /// Neither retrying nor signing in fixes it (a misconfigured client): report it and stop.
+    Report,
+}
+
+/// Decides after failed background renewal number `attempt` (1 for the first failure).
+pub fn after_background_failure(
+    kind: OAuthErrorKind,
+    attempt: u32,
+    jitter: f64,
+) -> AfterRenewalFailure {
+    if kind.is_transient() {
+        AfterRenewalFailure::RetryIn {
+            millis: retry_delay_ms(attempt, jitter),
+        }
+    } else if kind.needs_user() {
+        AfterRenewalFailure::EndSession
+    } else {
+        AfterRenewalFailure::Report
+    }
+}
+
+/// An interactive fallback for the same permissions is not repeated within this many seconds:
+/// when the provider keeps refusing them after the user came back, the error is shown instead
+/// of sending the user round again.
+pub const FALLBACK_QUIET_SECONDS: i64 = 120;
+
+/// The last interactive fallback (kept in sessionStorage across the redirect).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FallbackMark {
+    /// The permissions it asked for, sorted, space-separated.
+    pub permissions: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+impl FallbackMark {
+    /// A mark for `permissions` (sorted and deduplicated here) at `now`.
+    pub fn new<S: AsRef<str>>(permissions: &[S], now: i64) -> FallbackMark {
+        let set: BTreeSet<&str> = permissions.iter().map(AsRef::as_ref).collect();
+        FallbackMark {
+            permissions: set.into_iter().collect::<Vec<_>>().join(" "),
+            at: now,
+        }
+    }
+}
+
+/// Whether to fall back to an interactive authorization for `asking`, given the `last` one.
+pub fn may_fall_back(last: Option<&FallbackMark>, asking: &FallbackMark) -> bool {
+    match last {
+        Some(last) => {
+            last.permissions != asking.permissions
+                || asking.at - last.at >= FALLBACK_QUIET_SECONDS
+                || asking.at < last.at
+        }
+        None => true,
     }
 }
 
@@ -131,6 +226,7 @@ mod tests {
         CachedAccessToken {
             secret: format!("t{expires_at}"),
             permissions: perms(list),
+            issued_at: expires_at - 3600,
             expires_at,
         }
     }
@@ -193,6 +289,182 @@ mod tests {
             7000
         );
         assert_eq!(cache.known_permissions().len(), 3);
+    }
+
+    #[test]
+    fn the_window_is_five_minutes_or_half_the_lifetime() {
+        for (lifetime, window) in [
+            (3600, 300),
+            (600, 300),
+            (599, 299),
+            (302, 151),
+            (240, 120),
+            (6, 3),
+            (1, 0),
+            (0, 0),
+            (-5, 0),
+        ] {
+            assert_eq!(renewal_window(lifetime), window, "lifetime {lifetime}");
+        }
+        let short = CachedAccessToken {
+            secret: "s".into(),
+            permissions: perms(&["User.Read"]),
+            issued_at: 1_000,
+            expires_at: 1_240,
+        };
+        assert_eq!(
+            short.renew_at(),
+            1_120,
+            "a 4-minute token is renewed after 2"
+        );
+        assert!(short.is_fresh(1_119));
+        assert!(!short.is_fresh(1_120));
+    }
+
+    #[test]
+    fn a_new_token_supersedes_those_it_covers() {
+        let mut cache = AccessTokenCache::default();
+        cache.insert(token(&["User.Read"], 3600), 0);
+        cache.insert(token(&["User.Read", "AppCatalog.Read.All"], 3700), 0);
+        cache.insert(token(&["TeamsAppInstallation.ReadWriteForUser"], 3800), 0);
+        assert_eq!(
+            cache.tokens.len(),
+            2,
+            "the User.Read-only token is superseded"
+        );
+        // A renewal of the sign-in scopes leaves the write token alone.
+        cache.insert(token(&["User.Read", "AppCatalog.Read.All"], 7200), 100);
+        assert_eq!(cache.tokens.len(), 2);
+        assert_eq!(cache.next_renewal_in(100), Some(3800 - 300 - 100));
+    }
+
+    #[test]
+    fn transient_failures_retry_with_growing_waits() {
+        // (attempt, jitter, wait in ms)
+        let table = [
+            (1, 0.5, 2_000),
+            (2, 0.5, 4_000),
+            (3, 0.5, 8_000),
+            (4, 0.5, 16_000),
+            (6, 0.5, 64_000),
+            (7, 0.5, 120_000),
+            (40, 0.5, 120_000),
+            (1, 0.0, 1_600),
+            (1, 1.0, 2_400),
+            (1, 7.0, 2_400),
+            (0, 0.5, 2_000),
+        ];
+        for (attempt, jitter, wait) in table {
+            assert_eq!(
+                retry_delay_ms(attempt, jitter),
+                wait,
+                "attempt {attempt}, jitter {jitter}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_failures_that_need_the_user_end_the_session() {
+        use crate::auth::oauth_error::TransientCause;
+        use AfterRenewalFailure::*;
+        let table = [
+            (
+                OAuthErrorKind::Transient(TransientCause::Status(503)),
+                RetryIn { millis: 2_000 },
+            ),
+            (
+                OAuthErrorKind::Transient(TransientCause::Network),
+                RetryIn { millis: 2_000 },
+            ),
+            (
+                OAuthErrorKind::Transient(TransientCause::Timeout),
+                RetryIn { millis: 2_000 },
+            ),
+            (
+                OAuthErrorKind::Transient(TransientCause::Provider),
+                RetryIn { millis: 2_000 },
+            ),
+            (OAuthErrorKind::InvalidGrant, EndSession),
+            (OAuthErrorKind::InteractionRequired, EndSession),
+            (OAuthErrorKind::LoginRequired, EndSession),
+            (OAuthErrorKind::ConsentRequired, EndSession),
+            (OAuthErrorKind::InvalidScope, EndSession),
+            (OAuthErrorKind::Other, Report),
+        ];
+        for (kind, expected) in table {
+            assert_eq!(after_background_failure(kind, 1, 0.5), expected, "{kind:?}");
+        }
+        assert_eq!(
+            after_background_failure(OAuthErrorKind::Transient(TransientCause::Network), 3, 0.5),
+            RetryIn { millis: 8_000 }
+        );
+    }
+
+    #[test]
+    fn an_interactive_fallback_is_not_repeated_at_once() {
+        let write = FallbackMark::new(
+            &["User.Read", "TeamsAppInstallation.ReadWriteForUser"],
+            1_000,
+        );
+        assert_eq!(
+            write,
+            FallbackMark::new(
+                &[
+                    "TeamsAppInstallation.ReadWriteForUser",
+                    "User.Read",
+                    "User.Read"
+                ],
+                1_000
+            ),
+            "order and repeats do not matter"
+        );
+        let table = [
+            (None, FallbackMark::new(&["User.Read"], 1_000), true),
+            (
+                Some(write.clone()),
+                FallbackMark {
+                    at: 1_030,
+                    ..write.clone()
+                },
+                false,
+            ),
+            (
+                Some(write.clone()),
+                FallbackMark {
+                    at: 1_119,
+                    ..write.clone()
+                },
+                false,
+            ),
+            (
+                Some(write.clone()),
+                FallbackMark {
+                    at: 1_120,
+                    ..write.clone()
+                },
+                true,
+            ),
+            (
+                Some(write.clone()),
+                FallbackMark::new(&["User.Read"], 1_030),
+                true,
+            ),
+            (
+                Some(write.clone()),
+                FallbackMark {
+                    at: 900,
+                    ..write.clone()
+                },
+                true,
+            ),
+        ];
+        for (last, asking, expected) in table {
+            assert_eq!(
+                may_fall_back(last.as_ref(), &asking),
+                expected,
+                "{last:?} {asking:?}"
+            );
+        }
     }
 
     #[test]

@@ -64,6 +64,11 @@ impl SessionKeys {
     pub fn granted(&self) -> String {
         self.key("granted")
     }
+
+    /// The last interactive fallback (so that it is not repeated in a loop).
+    pub fn fallback(&self) -> String {
+        self.key("fallback")
+    }
 }
 
 #[cfg(test)]
@@ -131,8 +136,15 @@ mod tests {
     #[test]
     fn keys_share_the_sign_out_prefix_and_differ_by_purpose() {
         let keys = SessionKeys::new(CLIENT, AUTHORITY, TENANT);
-        let all = [keys.refresh_token(), keys.account(), keys.granted()];
+        let all = [
+            keys.refresh_token(),
+            keys.account(),
+            keys.granted(),
+            keys.fallback(),
+        ];
         assert!(all.iter().all(|k| k.starts_with(PREFIX)));
+        let distinct: std::collections::BTreeSet<_> = all.iter().collect();
+        assert_eq!(distinct.len(), all.len());
         assert!(keys.refresh_token().starts_with("tap.auth.refresh_token."));
         assert_ne!(all[0], all[1]);
         assert_ne!(all[1], all[2]);
