@@ -70,8 +70,9 @@ test('a member lands on My apps; a reload keeps the session', async ({ page }) =
 });
 
 test('an access token about to expire is renewed silently', async ({ page }) => {
-  // Tokens live 302 s: inside the 5-minute window after 2 s.
-  await admin('PUT', '/faults', { tokenLifetimeSeconds: 302 });
+  // Tokens live 6 s: the renewal window is the smaller of 5 minutes and half the lifetime, so
+  // renewal starts after 3 s.
+  await admin('PUT', '/faults', { tokenLifetimeSeconds: 6 });
   await signIn(page, MEMBER, '/settings');
   await expect(page.getByTestId('session-renewals')).not.toHaveText('0', { timeout: 15_000 });
   expect((await grants('refresh_token')).length).toBeGreaterThanOrEqual(1);
