@@ -57,6 +57,9 @@ struct Core {
     id_token: Option<String>,
     /// The tab is leaving for the identity provider.
     redirecting: bool,
+    /// Bumped when the session ends in this tab: a renewal that started before never stores
+    /// its tokens after (sign-out here or in another tab).
+    generation: u64,
     /// The UI handle, once the shell has provided it (signals live outside any owner's scope).
     auth: Option<Auth>,
 }
@@ -206,6 +209,7 @@ fn start(config: &RuntimeConfig) {
             account: None,
             id_token: None,
             redirecting: false,
+            generation: 0,
             auth: None,
         })
     });
@@ -390,6 +394,7 @@ async fn renew(
     let Some(refresh_token) = read(&config, &keys.refresh_token()) else {
         return Err(AuthError::NoSession);
     };
+    let generation = with_core(|c| c.generation);
     let mut provider = provider(&config).await?;
     let operations: Vec<Operation> = operations.into_iter().collect();
     let scopes = refresh_scopes_for(config.cloud, &operations);
@@ -434,6 +439,10 @@ async fn renew(
         }
         None => None,
     };
+    if with_core(|c| c.generation) != generation {
+        // Signed out (here or in another tab) while this renewal ran: keep nothing.
+        return Err(AuthError::NoSession);
+    }
     with_core(|c| {
         c.provider = Some(provider);
         c.renewals += 1;
@@ -636,6 +645,17 @@ fn after_background_renewal(outcome: Result<Option<Account>, AuthError>) {
             return;
         }
         Ok(None) => return,
+        Err(AuthError::NoSession) => {
+            // Signed out meanwhile (here or in another tab): nothing to renew any more.
+            TIMER.with(|t| t.borrow_mut().take());
+            if matches!(
+                auth().map(|a| a.status.get_untracked()),
+                Some(AuthStatus::SignedIn(_))
+            ) {
+                set_status(AuthStatus::SignedOut);
+            }
+            return;
+        }
         Err(e) => e,
     };
     let attempt = with_core(|c| {
@@ -702,6 +722,7 @@ fn end_locally() {
         c.id_token = None;
         c.renewal = None;
         c.failed_renewals = 0;
+        c.generation += 1;
     });
     TIMER.with(|t| t.borrow_mut().take());
     storage::remove_all_auth_keys();
