@@ -87,8 +87,8 @@ impl JsonWebKey for WebCryptoJwk {
         signature: &[u8],
     ) -> Result<(), SignatureVerificationError> {
         if *signature_alg != RS256 {
-            return Err(SignatureVerificationError::UnsupportedAlg(format!(
-                "{signature_alg:?}"
+            return Err(SignatureVerificationError::UnsupportedAlg(alg_name(
+                signature_alg,
             )));
         }
         let kid = self
@@ -117,9 +117,17 @@ impl JsonWebKey for WebCryptoJwk {
         if *alg == RS256 {
             Ok(sha2::Sha256::digest(bytes).to_vec())
         } else {
-            Err(format!("unsupported algorithm {alg:?}"))
+            Err(format!("unsupported algorithm {}", alg_name(alg)))
         }
     }
+}
+
+/// The JWA name of an algorithm (`PS256`), as a user may read it (not Rust's `Debug` name).
+fn alg_name(alg: &CoreJwsSigningAlgorithm) -> String {
+    serde_json::to_value(alg)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "an unknown algorithm".into())
 }
 
 fn js_err(e: JsValue) -> String {
