@@ -564,7 +564,9 @@ fn fall_back_interactively(
     challenge: Option<&ClaimsChallenge>,
     error: AuthError,
 ) -> AuthError {
-    if !error.kind().interactive_may_help() {
+    // No session in this tab (signed out, here or in another tab): the user signs in when they
+    // choose to, never by a redirect nobody asked for.
+    if matches!(error, AuthError::NoSession) || !error.kind().interactive_may_help() {
         return error;
     }
     let keys = SessionKeys::for_config(config);
