@@ -82,7 +82,10 @@ pub const FIELDS: [(&str, &str); 9] = [
     ("graphBase", "config.expected.graph_base"),
     ("tokenCache", "config.expected.token_cache"),
     ("clientCapabilities", "config.expected.client_capabilities"),
-    ("allowCustomEndpoints", "config.expected.allow_custom_endpoints"),
+    (
+        "allowCustomEndpoints",
+        "config.expected.allow_custom_endpoints",
+    ),
 ];
 
 /// What is wrong with one field.
@@ -578,7 +581,10 @@ mod tests {
         assert!(!config.uses_custom_endpoints());
         let mut value = minimal();
         value["graphBase"] = "https://graph.microsoft.us".into();
-        assert!(RuntimeConfig::parse(&value.to_string()).is_err(), "another cloud's host");
+        assert!(
+            RuntimeConfig::parse(&value.to_string()).is_err(),
+            "another cloud's host"
+        );
         let mut value = minimal();
         value["allowCustomEndpoints"] = "yes".into();
         assert!(RuntimeConfig::parse(&value.to_string()).is_err());

@@ -309,7 +309,12 @@ mod tests {
         assert_eq!(next.url(base), link);
         assert!(next_page(&first, base, "https://evil.example/v1.0/users").is_none());
         assert!(next_page(&first, base, "https://graph.microsoft.com/v1.0.evil/users").is_none());
-        assert!(next_page(&first, base, "https://graph.microsoft.com/v1.0//evil.example/x").is_none());
+        assert!(next_page(
+            &first,
+            base,
+            "https://graph.microsoft.com/v1.0//evil.example/x"
+        )
+        .is_none());
     }
 
     #[test]
