@@ -1,4 +1,5 @@
-// Starts the dev tenant binary (built by `cargo xtask`) and waits for its "devtenant ready" line.
+// Starts the dev tenant binary (built by `cargo xtask`) and waits for its "devtenant ready" line;
+// helpers to drive its admin endpoint (faults, run-time options, the request log, the state).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,9 +28,20 @@ export async function startDevTenant(extraArgs = []) {
     });
   });
   child.removeAllListeners('exit');
+  const call = (method, p, body) => devTenantAdmin(urls, method, p, body);
   return {
     urls,
     pid: child.pid,
+    /** A request to the admin endpoint, e.g. `admin('GET', '/state')`. */
+    admin: call,
+    /** Replaces every fault setting (absent fields are off): `setFaults({ applyThenErrorNext: 1 })`. */
+    setFaults: (faults) => call('PUT', '/faults', faults),
+    /** Changes run-time options: `setOptions({ selfOnly: true, pageSize: 2 })`. */
+    setOptions: (options) => call('PUT', '/options', options),
+    /** Graph requests in the log (preflights left out). */
+    graphLog: async () => (await call('GET', '/log')).filter((e) => e.origin === 'graph' && e.method !== 'OPTIONS'),
+    /** A user's installations as the dev tenant holds them (whatever reads see under a lag). */
+    installationsOf: async (userId) => (await call('GET', '/state')).installations.filter((i) => i.userId === userId),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -39,4 +51,34 @@ export async function startDevTenant(extraArgs = []) {
       clearTimeout(timeout);
     },
   };
+}
+
+/**
+ * The dev tenant's flags for the faults and options of issue 9, for `startDevTenant(...)`:
+ * `devTenantFlags({ applyThenErrorRate: 1, applyThenErrorStatus: 504, readAfterWriteLagMs: 2000,
+ * strictSelfOnly: true, pageSize: 2, latencyMs: 3000 })`.
+ */
+export function devTenantFlags({
+  applyThenErrorRate, applyThenErrorStatus, readAfterWriteLagMs, strictSelfOnly, pageSize, latencyMs,
+} = {}) {
+  const args = [];
+  const add = (flag, value) => { if (value !== undefined) args.push(flag, String(value)); };
+  add('--apply-then-error-rate', applyThenErrorRate);
+  add('--apply-then-error-status', applyThenErrorStatus);
+  add('--read-after-write-lag-ms', readAfterWriteLagMs);
+  add('--page-size', pageSize);
+  add('--latency-ms', latencyMs);
+  if (strictSelfOnly) args.push('--strict-self-only');
+  return args;
+}
+
+/** A request to a dev tenant's admin endpoint (`urls.admin` is `{graph}/_devtenant`). */
+export async function devTenantAdmin(urls, method, p, body) {
+  const response = await fetch(`${urls.admin}${p}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!response.ok) throw new Error(`dev tenant admin ${method} ${p}: ${response.status} ${await response.text()}`);
+  return response.status === 204 ? null : response.json();
 }
