@@ -58,7 +58,7 @@ pub fn UserResults(
                     .map(|(i, user)| {
                         let upn = user.user_principal_name.clone().unwrap_or_default();
                         let name = user.display_name.clone().unwrap_or_else(|| upn.clone());
-                        let guest = user.user_type.as_deref() == Some("Guest");
+                        let guest = user.is_guest();
                         let job = user.job_title.clone();
                         let chosen = user.clone();
                         view! {

@@ -77,7 +77,7 @@ fn Definitions(app: TeamsApp) -> impl IntoView {
     let rows = definitions
         .into_iter()
         .map(|d| {
-            let key = state_key(d.publishing_state.as_deref());
+            let key = state_key(d.publishing_state.as_ref());
             let rule_key = match ConsentRequirement::of(&d) {
                 ConsentRequirement::None => "page.app_detail.rule.none",
                 ConsentRequirement::DelegatedOnly(_) => "page.app_detail.rule.delegated",
@@ -105,7 +105,7 @@ fn Definitions(app: TeamsApp) -> impl IntoView {
             <dl class="facts">
                 <div><dt>{move || i18n.t("page.app_detail.catalog_id")}</dt><dd><code>{app.id.clone()}</code></dd></div>
                 <div><dt>{move || i18n.t("page.app_detail.external_id")}</dt><dd><code>{app.external_id.clone().unwrap_or_default()}</code></dd></div>
-                <div><dt>{move || i18n.t("page.app_detail.distribution")}</dt><dd>{app.distribution_method.clone().unwrap_or_default()}</dd></div>
+                <div><dt>{move || i18n.t("page.app_detail.distribution")}</dt><dd>{app.distribution_method.as_ref().map(|d| d.as_str().to_string()).unwrap_or_default()}</dd></div>
             </dl>
         </section>
         <h2>{move || i18n.t("page.app_detail.definitions")}</h2>

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::apps::{latest_published, published_definitions, RscSummary};
-use portal_core::graph::models::TeamsApp;
+use portal_core::graph::models::{PublishingState, TeamsApp};
 use portal_core::graph::request;
 
 use crate::components::error_view::boundary_fallback;
@@ -15,12 +15,12 @@ use crate::i18n::use_i18n;
 use crate::routes::Route;
 
 /// The label key of a publishing state.
-pub fn state_key(state: Option<&str>) -> &'static str {
-    match state.map(str::to_ascii_lowercase).as_deref() {
-        Some("published") => "state.published",
-        Some("submitted") => "state.submitted",
-        Some("rejected") => "state.rejected",
-        _ => "state.unknown",
+pub fn state_key(state: Option<&PublishingState>) -> &'static str {
+    match state {
+        Some(PublishingState::Published) => "state.published",
+        Some(PublishingState::Submitted) => "state.submitted",
+        Some(PublishingState::Rejected) => "state.rejected",
+        Some(PublishingState::Unknown(_)) | None => "state.unknown",
     }
 }
 
@@ -79,7 +79,7 @@ fn AppsTable(apps: Vec<TeamsApp>) -> impl IntoView {
                 .app_definitions
                 .iter()
                 .map(|d| {
-                    let key = state_key(d.publishing_state.as_deref());
+                    let key = state_key(d.publishing_state.as_ref());
                     let version = d.version.clone().unwrap_or_default();
                     view! { <li>{version} " " <span class="tag">{move || i18n.t(key)}</span></li> }
                 })

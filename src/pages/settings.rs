@@ -249,7 +249,7 @@ fn GraphCheck() -> impl IntoView {
                             error.message,
                             error.request_id.unwrap_or_default()
                         )),
-                        Err(other) => Err(format!("{other:?}")),
+                        Err(other) => Err(other.to_string()),
                     };
                 result.set(Some(outcome));
             });

@@ -72,7 +72,7 @@ fn UserApps(user_id: String) -> impl IntoView {
                     <p>
                         <span data-testid="user-upn">{u.user_principal_name.clone().unwrap_or_default()}</span>
                         {u.mail.clone().map(|m| view! { " · " <span>{m}</span> })}
-                        {(u.user_type.as_deref() == Some("Guest")).then(|| view! { " " <span class="tag">{i18n.t("page.users.guest")}</span> })}
+                        {u.is_guest().then(|| view! { " " <span class="tag">{i18n.t("page.users.guest")}</span> })}
                     </p>
                 </section>
             }.into_any(),

@@ -5,7 +5,8 @@
 use std::cmp::Ordering;
 
 use super::models::{
-    AppDefinition, Installation, PermissionType, ResourceSpecificPermission, TeamsApp,
+    AppDefinition, DistributionMethod, Installation, PermissionType, PublishingState,
+    ResourceSpecificPermission, TeamsApp,
 };
 use crate::auth::scopes::Operation;
 
@@ -34,12 +35,9 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
     Ordering::Equal
 }
 
-/// Whether a definition is published (case-insensitive, as Graph answers `published`).
+/// Whether a definition is published.
 pub fn is_published(definition: &AppDefinition) -> bool {
-    definition
-        .publishing_state
-        .as_deref()
-        .is_some_and(|s| s.eq_ignore_ascii_case("published"))
+    definition.publishing_state == Some(PublishingState::Published)
 }
 
 /// The app's published definitions, newest version first.
@@ -101,16 +99,14 @@ pub fn drift(installation: &Installation, catalog_app: Option<&TeamsApp>) -> Dri
     let distribution = installation
         .teams_app
         .as_ref()
-        .and_then(|a| a.distribution_method.clone())
-        .unwrap_or_default();
-    if catalog_app.is_none()
-        && !distribution.is_empty()
-        && !distribution.eq_ignore_ascii_case("organization")
-    {
-        return Drift::OutsideOrganizationCatalog {
-            installed,
-            distribution,
-        };
+        .and_then(|a| a.distribution_method.clone());
+    if let (None, Some(distribution)) = (catalog_app, distribution) {
+        if distribution != DistributionMethod::Organization {
+            return Drift::OutsideOrganizationCatalog {
+                installed,
+                distribution: distribution.as_str().to_string(),
+            };
+        }
     }
     let Some(latest) = catalog_app.and_then(latest_published) else {
         return Drift::NotInCatalog { installed };
@@ -307,7 +303,7 @@ mod tests {
                 id: "store-app".into(),
                 external_id: None,
                 display_name: Some("Polly".into()),
-                distribution_method: Some("store".into()),
+                distribution_method: Some(DistributionMethod::Store),
                 app_definitions: vec![],
             }),
             teams_app_definition: Some(AppDefinition {
@@ -315,7 +311,7 @@ mod tests {
                 teams_app_id: Some("store-app".into()),
                 display_name: Some("Polly".into()),
                 version: Some("4.2".into()),
-                publishing_state: Some("published".into()),
+                publishing_state: Some(PublishingState::Published),
                 description: None,
                 last_modified_date_time: None,
                 authorization: None,
@@ -330,7 +326,7 @@ mod tests {
         );
         assert_eq!(installation_name(&installation), "Polly");
         if let Some(app) = installation.teams_app.as_mut() {
-            app.distribution_method = Some("organization".into());
+            app.distribution_method = Some(DistributionMethod::Organization);
         }
         assert_eq!(
             drift(&installation, None),
@@ -358,7 +354,7 @@ mod tests {
             teams_app_id: Some("app".into()),
             display_name: Some("Field Service".into()),
             version: Some(version.into()),
-            publishing_state: Some(state.into()),
+            publishing_state: Some(PublishingState::parse(state)),
             description: None,
             last_modified_date_time: None,
             authorization: Some(Authorization {
@@ -375,7 +371,7 @@ mod tests {
             id: "app".into(),
             external_id: None,
             display_name: Some("Field Service".into()),
-            distribution_method: Some("organization".into()),
+            distribution_method: Some(DistributionMethod::Organization),
             app_definitions: definitions,
         }
     }

@@ -23,6 +23,70 @@ impl<'de> Deserialize<'de> for PermissionType {
     }
 }
 
+/// A Graph string enumeration with the values the portal knows, and any other value kept as it
+/// came (Graph adds values over time, `unknownFutureValue` among them): never dropped, never an
+/// error. Parsed without regard to case.
+macro_rules! graph_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+            /// A value this portal does not know yet, as Graph sent it.
+            Unknown(String),
+        }
+
+        impl $name {
+            pub fn parse(text: &str) -> $name {
+                $(if text.eq_ignore_ascii_case($text) {
+                    return $name::$variant;
+                })*
+                $name::Unknown(text.to_string())
+            }
+
+            /// The value as Graph writes it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)*
+                    $name::Unknown(text) => text,
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Ok($name::parse(&String::deserialize(deserializer)?))
+            }
+        }
+    };
+}
+
+graph_enum!(
+    /// `teamsAppPublishingState`.
+    PublishingState {
+        Submitted = "submitted",
+        Rejected = "rejected",
+        Published = "published",
+    }
+);
+
+graph_enum!(
+    /// `teamsAppDistributionMethod`.
+    DistributionMethod {
+        Store = "store",
+        Organization = "organization",
+        Sideloaded = "sideloaded",
+    }
+);
+
+graph_enum!(
+    /// `user.userType`. `null` under `User.ReadBasic.All`: see [`User::is_guest`].
+    UserType {
+        Member = "Member",
+        Guest = "Guest",
+    }
+);
+
 /// `teamsAppResourceSpecificPermission`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,7 +123,7 @@ pub struct AppDefinition {
     pub teams_app_id: Option<String>,
     pub display_name: Option<String>,
     pub version: Option<String>,
-    pub publishing_state: Option<String>,
+    pub publishing_state: Option<PublishingState>,
     pub description: Option<String>,
     pub last_modified_date_time: Option<String>,
     pub authorization: Option<Authorization>,
@@ -83,7 +147,7 @@ pub struct TeamsApp {
     pub id: String,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
-    pub distribution_method: Option<String>,
+    pub distribution_method: Option<DistributionMethod>,
     #[serde(default)]
     pub app_definitions: Vec<AppDefinition>,
 }
@@ -118,8 +182,25 @@ pub struct User {
     pub display_name: Option<String>,
     pub user_principal_name: Option<String>,
     pub mail: Option<String>,
-    pub user_type: Option<String>,
+    /// `null` under `User.ReadBasic.All` (the basic profile only).
+    pub user_type: Option<UserType>,
+    /// `null` under `User.ReadBasic.All`.
     pub job_title: Option<String>,
+}
+
+impl User {
+    /// A guest: `userType` says so when Graph returns it; under `User.ReadBasic.All` it is
+    /// `null`, and a guest is recognised by the `#EXT#` that B2B invitations put in the UPN.
+    pub fn is_guest(&self) -> bool {
+        match &self.user_type {
+            Some(UserType::Guest) => true,
+            Some(_) => false,
+            None => self
+                .user_principal_name
+                .as_deref()
+                .is_some_and(|upn| upn.to_ascii_uppercase().contains("#EXT#")),
+        }
+    }
 }
 
 /// `teamsAppSettings`.
@@ -159,6 +240,40 @@ mod tests {
             serde_json::to_string(&PermissionType::Application).unwrap(),
             "\"application\""
         );
+    }
+
+    #[test]
+    fn enumerations_keep_unknown_values_and_parse_in_any_case() {
+        let d: AppDefinition = serde_json::from_str(
+            r#"{"id":"d","publishingState":"Published"}"#,
+        )
+        .unwrap();
+        assert_eq!(d.publishing_state, Some(PublishingState::Published));
+        let d: AppDefinition = serde_json::from_str(
+            r#"{"id":"d","publishingState":"unknownFutureValue"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            d.publishing_state,
+            Some(PublishingState::Unknown("unknownFutureValue".into()))
+        );
+        assert_eq!(DistributionMethod::parse("SIDELOADED"), DistributionMethod::Sideloaded);
+        assert_eq!(DistributionMethod::Store.as_str(), "store");
+    }
+
+    #[test]
+    fn guests_are_recognised_with_or_without_user_type() {
+        let user = |user_type: Option<&str>, upn: &str| -> User {
+            serde_json::from_value(serde_json::json!({
+                "id": "u", "userPrincipalName": upn, "userType": user_type
+            }))
+            .unwrap()
+        };
+        assert!(user(Some("Guest"), "a@contoso.com").is_guest());
+        assert!(!user(Some("Member"), "a_x#EXT#@contoso.com").is_guest());
+        // Under User.ReadBasic.All: userType is null.
+        assert!(user(None, "adele_fabrikam.com#EXT#@contoso.onmicrosoft.com").is_guest());
+        assert!(!user(None, "adele@contoso.onmicrosoft.com").is_guest());
     }
 
     #[test]
