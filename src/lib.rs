@@ -16,7 +16,10 @@ pub mod write_service;
 
 use leptos::prelude::*;
 
-use crate::config_loader::load_config;
+use portal_core::RuntimeConfig;
+
+use crate::auth::AuthStatus;
+use crate::config_loader::{load_config, ConfigLoadError};
 use crate::i18n::provide_i18n;
 use crate::pages::setup::SetupPage;
 use crate::shell::Shell;
@@ -32,23 +35,25 @@ pub fn start() {
 pub fn App() -> impl IntoView {
     let i18n = provide_i18n();
     // config.json first; then the session (a sign-in callback, or renewal from a stored refresh
-    // token) before the router starts, so the router never sees a code in the address bar.
-    let config = LocalResource::new(|| async {
-        let config = load_config().await?;
-        let boot = auth::boot(&config).await;
-        Ok::<_, config_loader::ConfigLoadError>((config, boot.status))
+    // token) before the router starts, so the router never sees a code in the address bar. Run
+    // once, outside any reactive observer: nothing the session changes later (a renewal, new
+    // scopes) may re-run it and rebuild the shell, which holds the writes in flight.
+    let booted = RwSignal::new(None::<Result<(RuntimeConfig, AuthStatus), ConfigLoadError>>);
+    leptos::task::spawn_local(async move {
+        let result = match load_config().await {
+            Ok(config) => {
+                let boot = auth::boot(&config).await;
+                Ok((config, boot.status))
+            }
+            Err(error) => Err(error),
+        };
+        booted.set(Some(result));
     });
-    view! {
-        <Suspense fallback=move || {
-            view! { <p class="app-loading" role="status">{move || i18n.t("app.loading")}</p> }
-        }>
-            {move || Suspend::new(async move {
-                match config.await {
-                    Ok((config, status)) => view! { <Shell config=config status=status /> }.into_any(),
-                    Err(error) => view! { <SetupPage error=error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+    move || match booted.get() {
+        None => view! { <p class="app-loading" role="status">{move || i18n.t("app.loading")}</p> }
+            .into_any(),
+        Some(Ok((config, status))) => view! { <Shell config=config status=status /> }.into_any(),
+        Some(Err(error)) => view! { <SetupPage error=error /> }.into_any(),
     }
 }
 

@@ -5,7 +5,7 @@
 // violation on any page. Each test has a dev tenant of its own.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test, expect, waitForPortal, screenshot } from './fixtures.mjs';
+import { test, expect, waitForPortal, screenshot, addScriptFile } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -58,7 +58,7 @@ const header = (entry, name) => entry.headers.find(([k]) => k.toLowerCase() === 
 
 /** axe-core on the current page: no serious or critical violation. */
 async function expectAccessible(page, name) {
-  await page.addScriptTag({ path: AXE });
+  await addScriptFile(page, AXE);
   const violations = await page.evaluate(async () => {
     const result = await window.axe.run(document, { resultTypes: ['violations'] });
     return result.violations

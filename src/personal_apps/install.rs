@@ -11,7 +11,7 @@ use portal_core::graph::write::Write;
 
 use super::consent_step::ConsentStep;
 use super::write_status::{use_flow_write, FlowWriteStatus};
-use super::{Finished, Snapshot, Subject};
+use super::{Snapshot, Subject};
 use crate::auth::{use_auth, AuthStatus};
 use crate::components::preflight_checklist::PreflightChecklist;
 use crate::components::show_request::ShowRequest;
@@ -24,7 +24,6 @@ pub fn InstallFlow(
     snapshot: Snapshot,
     subject: Subject,
     user_exists: Signal<Lookup<bool>>,
-    on_done: Callback<Finished>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
@@ -42,7 +41,7 @@ pub fn InstallFlow(
             .unwrap_or_default(),
     );
     let consent_confirmed = RwSignal::new(false);
-    let flow_write = use_flow_write(on_done);
+    let flow_write = use_flow_write();
     let choices = snapshot.catalog.clone();
     let snapshot = StoredValue::new(snapshot);
     let subject = StoredValue::new(subject);

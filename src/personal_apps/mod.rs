@@ -32,7 +32,7 @@ use self::install::InstallFlow;
 use self::tables::{AvailableApps, InstallationTable};
 use self::uninstall::UninstallFlow;
 use self::upgrade::UpgradeFlow;
-use self::write_status::FinishedNote;
+use self::write_status::{provide_pending_write, FinishedNote};
 
 /// What the page read: the user's installations, the organisation catalog, the RSC switch.
 #[derive(Clone, Debug)]
@@ -110,12 +110,14 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
     let open_flow = provide_open_flow();
     let version = RwSignal::new(0u32);
     let finished = RwSignal::new(None::<Finished>);
+    // Any write that settles (from this page or an earlier one) may change the list: reload
+    // then, and only then (not on every step of a write in flight).
+    let settled = Memo::new(move |_| writes.settled_count());
     let data = {
         let user = subject.user.clone();
         LocalResource::new(move || {
             version.track();
-            // Any write that settles (from this page or an earlier one) may change the list.
-            writes.settled_count();
+            settled.track();
             load(graph.clone(), user.clone())
         })
     };
@@ -130,9 +132,35 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
         })
     });
     let subject = StoredValue::new(subject);
-    let on_done = Callback::new(move |f: Finished| {
-        finished.set(Some(f));
-        open_flow.run(None);
+    // The write submitted from this page's flow lives here, not in the flow's panel (which a
+    // reload of the data re-creates): when it is done, the note shows and the flow closes.
+    let pending = provide_pending_write();
+    Effect::new(move |_| {
+        let Some(id) = pending.get() else { return };
+        let Some(entry) = writes.entries().into_iter().find(|e| e.id == id) else {
+            return;
+        };
+        if matches!(entry.state, WriteState::Done { .. }) {
+            pending.set(None);
+            finished.set(Some(Finished {
+                message: entry.done_message,
+                state: entry.state,
+            }));
+            open_flow.run(None);
+        }
+    });
+    // Opening another flow forgets a settled (failed) write of the previous one.
+    Effect::new(move |_| {
+        flow.track();
+        if let Some(id) = pending.get_untracked() {
+            if writes
+                .entries()
+                .iter()
+                .any(|e| e.id == id && e.state.is_settled())
+            {
+                pending.set(None);
+            }
+        }
     });
     // A page that could not read the user's apps because Graph refused (403) cannot install
     // either: the action is disabled, with the reason.
@@ -170,7 +198,7 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
                                 let snapshot = StoredValue::new(snapshot);
                                 view! {
                                     {move || flow.get().map(|flow| view! {
-                                        <FlowPanel flow=flow snapshot=snapshot.get_value() subject=subject.get_value() user_exists=user_exists on_done=on_done />
+                                        <FlowPanel flow=flow snapshot=snapshot.get_value() subject=subject.get_value() user_exists=user_exists />
                                     })}
                                     <InstallationTable snapshot=snapshot.get_value() />
                                     <AvailableApps snapshot=snapshot.get_value() />
@@ -192,7 +220,6 @@ fn FlowPanel(
     snapshot: Snapshot,
     subject: Subject,
     user_exists: Signal<Lookup<bool>>,
-    on_done: Callback<Finished>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let open_flow = flow::use_open_flow();
@@ -215,18 +242,18 @@ fn FlowPanel(
     };
     let body = match flow {
         Flow::Install { app } => view! {
-            <InstallFlow app=app snapshot=snapshot.clone() subject=subject user_exists=user_exists on_done=on_done />
+            <InstallFlow app=app snapshot=snapshot.clone() subject=subject user_exists=user_exists />
         }
         .into_any(),
         Flow::Upgrade { installation } => match find(&installation) {
             Some(found) => view! {
-                <UpgradeFlow installation=found catalog=snapshot.catalog.clone() subject=subject on_done=on_done />
+                <UpgradeFlow installation=found catalog=snapshot.catalog.clone() subject=subject />
             }
             .into_any(),
             None => gone(),
         },
         Flow::Uninstall { installation } => match find(&installation) {
-            Some(found) => view! { <UninstallFlow installation=found subject=subject on_done=on_done /> }.into_any(),
+            Some(found) => view! { <UninstallFlow installation=found subject=subject /> }.into_any(),
             None => gone(),
         },
     };

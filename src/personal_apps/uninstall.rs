@@ -7,18 +7,14 @@ use portal_core::graph::models::Installation;
 use portal_core::graph::write::Write;
 
 use super::write_status::{use_flow_write, FlowWriteStatus};
-use super::{Finished, Subject};
+use super::Subject;
 use crate::components::rsc_list::RscList;
 use crate::components::show_request::ShowRequest;
 use crate::context::use_config;
 use crate::i18n::use_i18n;
 
 #[component]
-pub fn UninstallFlow(
-    installation: Installation,
-    subject: Subject,
-    on_done: Callback<Finished>,
-) -> impl IntoView {
+pub fn UninstallFlow(installation: Installation, subject: Subject) -> impl IntoView {
     let i18n = use_i18n();
     let config = use_config();
     let name = installation_name(&installation);
@@ -42,7 +38,7 @@ pub fn UninstallFlow(
         &config.graph_base_url(),
         &subject.named,
     );
-    let flow_write = use_flow_write(on_done);
+    let flow_write = use_flow_write();
     let submit = {
         let (name, user_name) = (name.clone(), subject.name.clone());
         move |ev: leptos::ev::SubmitEvent| {

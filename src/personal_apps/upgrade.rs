@@ -12,7 +12,7 @@ use portal_core::graph::write::Write;
 
 use super::consent_step::ConsentStep;
 use super::write_status::{use_flow_write, FlowWriteStatus};
-use super::{Finished, Subject};
+use super::Subject;
 use crate::components::rsc_list::RscList;
 use crate::components::show_request::ShowRequest;
 use crate::context::use_config;
@@ -23,7 +23,6 @@ pub fn UpgradeFlow(
     installation: Installation,
     catalog: Vec<TeamsApp>,
     subject: Subject,
-    on_done: Callback<Finished>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let config = use_config();
@@ -51,7 +50,7 @@ pub fn UpgradeFlow(
         &subject.named,
     );
     let confirmed = RwSignal::new(false);
-    let flow_write = use_flow_write(on_done);
+    let flow_write = use_flow_write();
     let blocked = {
         let requirement = requirement.clone();
         move || {

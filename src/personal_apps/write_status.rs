@@ -1,6 +1,7 @@
-//! Following a submitted write from its flow: submit through the write service, show where it
-//! stands while the panel is open, report the outcome to the page when it settles, and show the
-//! note of the last finished write. The write itself never depends on this view staying open.
+//! Following a submitted write from its flow: submit through the write service, keep its id at
+//! the feature's root (a panel may be re-created, the write goes on), show where it stands while
+//! the panel is open, and show the note of the last finished write. The write itself never
+//! depends on any of these views staying open.
 
 use leptos::prelude::*;
 use portal_core::graph::write::{Confirmed, Write};
@@ -10,6 +11,17 @@ use crate::components::error_view::CallErrorView;
 use crate::components::outbox::state_text_key;
 use crate::i18n::use_i18n;
 use crate::write_service::{use_write_service, WriteService, WriteState};
+
+/// The id of the write submitted from the feature's open flow, at the feature's root.
+#[derive(Clone, Copy)]
+struct PendingWrite(RwSignal<Option<u32>>);
+
+/// Provides the feature's [`PendingWrite`] slot (call once, at the feature's root).
+pub fn provide_pending_write() -> RwSignal<Option<u32>> {
+    let slot = RwSignal::new(None);
+    provide_context(PendingWrite(slot));
+    slot
+}
 
 /// A flow's handle on its write: `submit` it once, then `state` follows it.
 #[derive(Clone, Copy)]
@@ -36,25 +48,12 @@ impl FlowWrite {
     }
 }
 
-/// Creates the handle; `on_done` hears the outcome if the flow is still open when it comes.
-pub fn use_flow_write(on_done: Callback<Finished>) -> FlowWrite {
-    let writes = use_write_service();
-    let ticket = RwSignal::new(None::<u32>);
-    Effect::new(move |_| {
-        let Some(id) = ticket.get() else { return };
-        let done = writes
-            .entries()
-            .into_iter()
-            .find(|e| e.id == id)
-            .filter(|e| matches!(e.state, WriteState::Done { .. }));
-        if let Some(entry) = done {
-            on_done.run(Finished {
-                message: entry.done_message,
-                state: entry.state,
-            });
-        }
-    });
-    FlowWrite { ticket, writes }
+/// The handle on the feature's pending write.
+pub fn use_flow_write() -> FlowWrite {
+    FlowWrite {
+        ticket: expect_context::<PendingWrite>().0,
+        writes: use_write_service(),
+    }
 }
 
 /// Where the flow's write stands, under its submit button.

@@ -244,20 +244,19 @@ mod tests {
 
     #[test]
     fn enumerations_keep_unknown_values_and_parse_in_any_case() {
-        let d: AppDefinition = serde_json::from_str(
-            r#"{"id":"d","publishingState":"Published"}"#,
-        )
-        .unwrap();
+        let d: AppDefinition =
+            serde_json::from_str(r#"{"id":"d","publishingState":"Published"}"#).unwrap();
         assert_eq!(d.publishing_state, Some(PublishingState::Published));
-        let d: AppDefinition = serde_json::from_str(
-            r#"{"id":"d","publishingState":"unknownFutureValue"}"#,
-        )
-        .unwrap();
+        let d: AppDefinition =
+            serde_json::from_str(r#"{"id":"d","publishingState":"unknownFutureValue"}"#).unwrap();
         assert_eq!(
             d.publishing_state,
             Some(PublishingState::Unknown("unknownFutureValue".into()))
         );
-        assert_eq!(DistributionMethod::parse("SIDELOADED"), DistributionMethod::Sideloaded);
+        assert_eq!(
+            DistributionMethod::parse("SIDELOADED"),
+            DistributionMethod::Sideloaded
+        );
         assert_eq!(DistributionMethod::Store.as_str(), "store");
     }
 
