@@ -285,7 +285,7 @@ mod personal_apps_components {
             display_name: Some(name.into()),
             user_principal_name: Some(format!("{id}@contoso.com")),
             mail: None,
-            user_type: Some(user_type.into()),
+            user_type: Some(portal_core::graph::models::UserType::parse(user_type)),
             job_title: None,
         }
     }
