@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::ctx::{lock, Ctx};
+use crate::ctx::{lock, Ctx, GrantIds};
 use crate::faults::Faults;
 use crate::store::{installation_id, Installation};
 use crate::throttle::Limits;
@@ -108,6 +108,7 @@ struct OptionsPatch {
     access_token_lifetime: Option<i64>,
     self_only: Option<bool>,
     page_size: Option<usize>,
+    grant_ids: Option<GrantIds>,
 }
 
 fn options_json(options: &crate::ctx::Options) -> Value {
@@ -116,6 +117,7 @@ fn options_json(options: &crate::ctx::Options) -> Value {
         "accessTokenLifetime": options.access_token_lifetime,
         "selfOnly": options.self_only,
         "pageSize": options.page_size,
+        "grantIds": options.grant_ids,
     })
 }
 
@@ -139,6 +141,9 @@ async fn options(State(ctx): State<Arc<Ctx>>, Json(patch): Json<OptionsPatch>) -
     }
     if let Some(page_size) = patch.page_size {
         options.page_size = page_size;
+    }
+    if let Some(grant_ids) = patch.grant_ids {
+        options.grant_ids = grant_ids;
     }
     Json(options_json(&options)).into_response()
 }

@@ -47,6 +47,33 @@ pub struct RefreshToken {
     pub redeemed: bool,
 }
 
+/// Which id goes in which property of an RSC `resourceSpecificPermissionGrant`. Graph's property
+/// table says `clientId` is the Entra application's id and `clientAppId` its service
+/// principal's; the names (and `oAuth2PermissionGrant`, where `clientId` is a service
+/// principal's object id) say the opposite. Which one real Graph does is unverified, so the
+/// dev tenant can play either and the portal must be right under both.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum GrantIds {
+    /// As the names say: `clientAppId` the Entra application id, `clientId` the service
+    /// principal's object id.
+    #[default]
+    Named,
+    /// As the documentation's table says: `clientId` the Entra application id, `clientAppId`
+    /// the service principal's object id.
+    Documented,
+}
+
 /// Run-time options fixed by flags.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -63,6 +90,8 @@ pub struct Options {
     pub self_only: bool,
     /// Server page size of installed apps and the catalog (0: one page).
     pub page_size: usize,
+    /// The ids of RSC grants: as named (default) or as documented.
+    pub grant_ids: GrantIds,
 }
 
 pub struct Ctx {

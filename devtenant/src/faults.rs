@@ -49,10 +49,27 @@ pub struct Faults {
     /// milliseconds after it was applied; reads see the previous state meanwhile. Writes always
     /// see the applied state (a second install in the window is a 409).
     pub read_after_write_lag_ms: u64,
+    /// The next `count` requests to the token endpoint (`POST /{tenant}/oauth2/v2.0/token`, any
+    /// grant type) are answered with `status` in Entra's error shape (`temporarily_unavailable`)
+    /// and change nothing: no code or refresh token is used up, nothing rotates. `null` (or a
+    /// spent count) is off.
+    pub token_error_next: Option<TokenErrorNext>,
+}
+
+/// `tokenErrorNext`: how many token requests fail next, and with which status.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenErrorNext {
+    pub count: u32,
+    /// One of [`TOKEN_ERROR_STATUSES`].
+    pub status: u16,
 }
 
 /// The statuses the apply-then-error fault may answer.
 pub const APPLY_THEN_ERROR_STATUSES: [u16; 3] = [500, 502, 504];
+
+/// The statuses the token-error fault may answer (429 and 503 with `Retry-After`).
+pub const TOKEN_ERROR_STATUSES: [u16; 5] = [429, 500, 502, 503, 504];
 
 /// The ways an ID token can be spoiled.
 pub const ID_TOKEN_FAULTS: [&str; 5] = ["nonce", "signature", "audience", "issuer", "expired"];
@@ -77,6 +94,21 @@ impl Dice {
 
 impl Faults {
     /// Checks values are in range.
+    /// Uses up one token error if one is pending: `Some(status)` for this token request.
+    pub fn take_token_error(&mut self) -> Option<u16> {
+        let next = self.token_error_next.as_mut()?;
+        if next.count == 0 {
+            self.token_error_next = None;
+            return None;
+        }
+        next.count -= 1;
+        let status = next.status;
+        if next.count == 0 {
+            self.token_error_next = None;
+        }
+        Some(status)
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         for (name, rate) in [
             ("serverErrorRate", self.server_error_rate),
@@ -96,6 +128,11 @@ impl Faults {
         if let Some(status) = self.apply_then_error_status {
             if !APPLY_THEN_ERROR_STATUSES.contains(&status) {
                 return Err("applyThenErrorStatus must be 500, 502 or 504".into());
+            }
+        }
+        if let Some(next) = self.token_error_next {
+            if !TOKEN_ERROR_STATUSES.contains(&next.status) {
+                return Err("tokenErrorNext.status must be 429, 500, 502, 503 or 504".into());
             }
         }
         if self.read_after_write_lag_ms > 600_000 {
@@ -175,5 +212,47 @@ mod tests {
         assert_eq!(faults.apply_then_error_status, Some(504));
         assert_eq!(faults.apply_then_error_rate, 0.5);
         assert_eq!(faults.read_after_write_lag_ms, 2000);
+    }
+
+    #[test]
+    fn token_error_next_has_its_json_shape_and_counts_down() {
+        // The shape the e2e tests send: `{ tokenErrorNext: { count: 1, status: 503 } }`.
+        let mut faults: Faults = serde_json::from_value(serde_json::json!({
+            "tokenErrorNext": { "count": 2, "status": 503 }
+        }))
+        .unwrap();
+        assert_eq!(
+            faults.token_error_next,
+            Some(TokenErrorNext {
+                count: 2,
+                status: 503
+            })
+        );
+        assert!(faults.validate().is_ok());
+        assert_eq!(faults.take_token_error(), Some(503));
+        assert_eq!(faults.take_token_error(), Some(503));
+        assert_eq!(faults.take_token_error(), None);
+        assert_eq!(faults.token_error_next, None);
+        // Absent is off; a PUT without it turns it off.
+        let faults: Faults = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert_eq!(faults.token_error_next, None);
+        for status in TOKEN_ERROR_STATUSES {
+            let faults = Faults {
+                token_error_next: Some(TokenErrorNext { count: 1, status }),
+                ..Faults::default()
+            };
+            assert!(faults.validate().is_ok());
+        }
+        for status in [400, 401, 501] {
+            let faults = Faults {
+                token_error_next: Some(TokenErrorNext { count: 1, status }),
+                ..Faults::default()
+            };
+            assert!(faults.validate().is_err(), "{status}");
+        }
+        assert!(serde_json::from_value::<Faults>(
+            serde_json::json!({ "tokenErrorNext": { "count": 1 } })
+        )
+        .is_err());
     }
 }

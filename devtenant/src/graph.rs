@@ -10,7 +10,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::ctx::{lock, Ctx};
+use crate::ctx::{lock, Ctx, GrantIds};
 use crate::graph_error::GraphError;
 use crate::identity::{GRAPH_APP_ID, GRAPH_RESOURCE};
 use crate::odata::{parse_filter, parse_search, search_matches};
@@ -1055,7 +1055,8 @@ fn user_scoped(
             }
             let state = ctx.store.read();
             let visible = visible_installations(ctx, &state, &target.id);
-            let value = grants_of(&state, &visible);
+            let ids = lock(&ctx.options).grant_ids;
+            let value = grants_of(&state, &visible, ids);
             GraphResponse::json(json!({
                 "@odata.context": format!("{}/v1.0/$metadata#users('{}')/permissionGrants", ctx.urls.graph, target.id),
                 "value": value,
@@ -1066,10 +1067,10 @@ fn user_scoped(
 }
 
 /// RSC grants of a user's installations: one per permission of each installation's consented
-/// set (an installation that consented to nothing has no grant), with `clientAppId` the Entra
-/// application id of the installed definition and `clientId` the object id of its service
-/// principal in this tenant.
-pub fn grants_of(state: &TenantState, installations: &[Installation]) -> Vec<Value> {
+/// set (an installation that consented to nothing has no grant). With [`GrantIds::Named`],
+/// `clientAppId` is the Entra application id of the installed definition and `clientId` the
+/// object id of its service principal in this tenant; [`GrantIds::Documented`] swaps the two.
+pub fn grants_of(state: &TenantState, installations: &[Installation], ids: GrantIds) -> Vec<Value> {
     let mut grants = Vec::new();
     for installation in installations {
         let Some((_, definition)) = state.find_definition(&installation.definition_id) else {
@@ -1078,7 +1079,11 @@ pub fn grants_of(state: &TenantState, installations: &[Installation]) -> Vec<Val
         let Some(client_app_id) = definition.client_app_id.clone() else {
             continue;
         };
-        let client_id = state.service_principal_of(&client_app_id);
+        let service_principal = state.service_principal_of(&client_app_id);
+        let (client_id, client_app_id) = match ids {
+            GrantIds::Named => (service_principal, client_app_id),
+            GrantIds::Documented => (client_app_id, service_principal),
+        };
         for rsc in installation.consented.iter().flatten() {
             let kind = if rsc.permission_type == "application" {
                 "Application"

@@ -783,15 +783,40 @@ async fn token_preflight(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Res
     response
 }
 
+/// Marks an answer a fault changed, for the identity request log (`"fault"` of its entry).
+#[derive(Clone, Copy, Debug)]
+pub struct FaultMark(pub &'static str);
+
+/// The token-error fault's answer: `status` in Entra's error shape (`temporarily_unavailable`,
+/// AADSTS90006), with the CORS headers of every other token error and `Retry-After` for 429 and
+/// 503. Nothing was done.
+fn token_unavailable(ctx: &Ctx, status: u16, cors: Option<&str>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = with_cors(
+        aad_json_error(
+            status,
+            "temporarily_unavailable",
+            90006,
+            "The service is temporarily unavailable. Please retry the request later.",
+            ctx,
+        ),
+        cors,
+    );
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response.extensions_mut().insert(FaultMark("tokenError"));
+    response
+}
+
 async fn token(
     State(ctx): State<Arc<Ctx>>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     Form(form): Form<Params>,
 ) -> Response {
-    if let Err(response) = resolve_tenant(&ctx, &tenant) {
-        return response;
-    }
     let client_id = form.get("client_id").cloned().unwrap_or_default();
     let origin = headers
         .get(header::ORIGIN)
@@ -800,6 +825,14 @@ async fn token(
     let cors = origin
         .as_deref()
         .filter(|o| spa_origin_allowed(&ctx, o, Some(&client_id)));
+    // A bad minute at the token endpoint comes before anything is looked at or used up.
+    let injected = lock(&ctx.faults).take_token_error();
+    if let Some(status) = injected {
+        return token_unavailable(&ctx, status, cors);
+    }
+    if let Err(response) = resolve_tenant(&ctx, &tenant) {
+        return response;
+    }
     let Some(application) = ctx.store.read().application(&client_id).cloned() else {
         return token_error(
             &ctx,

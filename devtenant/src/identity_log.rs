@@ -37,6 +37,10 @@ pub async fn log_identity(State(ctx): State<Arc<Ctx>>, request: Request, next: N
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
+    let fault = response
+        .extensions()
+        .get::<crate::identity::FaultMark>()
+        .map(|mark| mark.0);
     ctx.log.push(LogEntry {
         seq: 0,
         origin: "identity",
@@ -49,7 +53,7 @@ pub async fn log_identity(State(ctx): State<Arc<Ctx>>, request: Request, next: N
         time: iso_time(ctx.now()),
         duration_ms: started.elapsed().as_millis() as u64,
         dropped: false,
-        fault: None,
+        fault,
         grant_type,
     });
     response

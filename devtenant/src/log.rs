@@ -22,8 +22,9 @@ pub struct LogEntry {
     pub duration_ms: u64,
     /// Set when the answer was deliberately dropped (fault injection).
     pub dropped: bool,
-    /// A fault that changed the answer after the request was handled: `applyThenError` (the
-    /// write was applied; `status` is the 5xx the client got instead of its success).
+    /// A fault that changed the answer: `applyThenError` (Graph: the write was applied; `status`
+    /// is the 5xx the client got instead of its success), `tokenError` (identity: the token
+    /// request was answered `status` before anything was done).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<&'static str>,
     /// Form fields of token requests, with secrets masked.

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use tokio::net::TcpListener;
 
-use devtenant::ctx::{Ctx, Options, Urls};
-use devtenant::faults::{Dice, Faults};
+use devtenant::ctx::{Ctx, GrantIds, Options, Urls};
+use devtenant::faults::{Dice, Faults, TokenErrorNext, TOKEN_ERROR_STATUSES};
 use devtenant::seed::Seed;
 use devtenant::store::{Store, TenantState};
 use devtenant::throttle::{Limits, Throttle};
@@ -91,6 +91,14 @@ struct Args {
     /// was applied (read-after-write lag).
     #[arg(long, default_value_t = 0)]
     read_after_write_lag_ms: u64,
+    /// Fault: the first N requests to the token endpoint (any grant type) are answered with
+    /// --token-error-status in Entra's error shape and change nothing.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    token_error_next: u32,
+    /// Fault: the status of --token-error-next: 429, 500, 502, 503 or 504 (429 and 503 carry
+    /// Retry-After).
+    #[arg(long, default_value_t = 503)]
+    token_error_status: u16,
     /// Delegated `...ForUser` scopes reach only the signed-in user's own personal scope: acting
     /// on another user's apps or grants is a 403, administrators included.
     #[arg(long)]
@@ -99,6 +107,12 @@ struct Args {
     /// @odata.nextLink); 0 answers everything in one page.
     #[arg(long, default_value_t = 2)]
     page_size: usize,
+    /// The ids of RSC permission grants (`/users/{id}/permissionGrants`): `named` puts the Entra
+    /// application id in `clientAppId` and the service principal's object id in `clientId`;
+    /// `documented` swaps them, as Graph's property table describes them. Which one real Graph
+    /// does is unverified.
+    #[arg(long, value_enum, default_value_t = GrantIds::Named)]
+    grant_ids: GrantIds,
     /// Seed of the fault dice (reproducible runs).
     #[arg(long, default_value_t = 42)]
     fault_seed: u64,
@@ -129,9 +143,16 @@ async fn run(args: Args) -> Result<(), String> {
         apply_then_error_rate: args.apply_then_error_rate,
         apply_then_error_status: Some(args.apply_then_error_status),
         read_after_write_lag_ms: args.read_after_write_lag_ms,
+        token_error_next: (args.token_error_next > 0).then_some(TokenErrorNext {
+            count: args.token_error_next,
+            status: args.token_error_status,
+        }),
         ..Faults::default()
     };
     faults.validate()?;
+    if !TOKEN_ERROR_STATUSES.contains(&args.token_error_status) {
+        return Err("--token-error-status must be 429, 500, 502, 503 or 504".into());
+    }
     let mut seed = match &args.seed {
         Some(path) => Seed::load(path)?,
         None => Seed::builtin()?,
@@ -179,6 +200,7 @@ async fn run(args: Args) -> Result<(), String> {
             cae: args.cae,
             self_only: args.strict_self_only,
             page_size: args.page_size,
+            grant_ids: args.grant_ids,
         }),
         codes: Mutex::new(HashMap::new()),
         refresh_tokens: Mutex::new(HashMap::new()),

@@ -1,6 +1,7 @@
 //! Graph fidelity points a portal must not get wrong, against the running binary: the basic
 //! profile under `User.ReadBasic.All`, the `users('…')` key form, server-sized pages with
-//! `@odata.nextLink`, RSC grants' client ids, and the strict self-only flag.
+//! `@odata.nextLink`, RSC grants' client ids (as named or as documented), and the strict
+//! self-only flag.
 
 mod common;
 
@@ -306,6 +307,73 @@ fn rsc_grants_name_the_entra_app_and_its_service_principal_and_follow_the_consen
     assert_eq!(count(&grants(&sean)), 2);
     assert_eq!(tenant.delete(&sean_field, &admin).0, 204);
     assert_eq!(count(&grants(&sean)), 0);
+}
+
+#[test]
+fn grant_ids_follow_the_names_or_the_documentation() {
+    // Which reading real Graph follows is unverified: the dev tenant plays both.
+    let tenant = DevTenant::start(&["--grant-ids", "documented"]);
+    assert_eq!(
+        tenant.admin(Method::GET, "/options", None)["grantIds"],
+        "documented"
+    );
+    let admin = tenant.token(ADMIN, &format!("{CONSENT} Application.Read.All"));
+    let sean = tenant.user_id(OBRIEN);
+    let catalog = tenant.get_all("/appCatalogs/teamsApps?$expand=appDefinitions", &admin);
+    let app = catalog.iter().find(|a| a["id"] == FIELD_SERVICE).unwrap();
+    let entra_app = app["appDefinitions"].as_array().unwrap().last().unwrap()["authorization"]
+        ["clientAppId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, sp) = tenant.get(&format!("/servicePrincipals(appId='{entra_app}')"), &admin);
+    assert_eq!(status, 200, "{sp}");
+    let sp_id = sp["id"].as_str().unwrap().to_string();
+    assert_ne!(sp_id, entra_app);
+    let grants = || {
+        let (status, body) = tenant.get(&format!("/users/{sean}/permissionGrants"), &admin);
+        assert_eq!(status, 200, "{body}");
+        let grants: Vec<Value> = value(&body)
+            .into_iter()
+            .filter(|g| {
+                g["clientId"] == entra_app.as_str() || g["clientAppId"] == entra_app.as_str()
+            })
+            .collect();
+        assert_eq!(grants.len(), 1, "{body}");
+        grants.into_iter().next().unwrap()
+    };
+    // documented: clientId the Entra app, clientAppId its service principal (the table's words).
+    let grant = grants();
+    assert_eq!(grant["clientId"], entra_app.as_str());
+    assert_eq!(grant["clientAppId"], sp_id.as_str());
+    // named (the default), set at run time: the other way round; only the field given changes.
+    let options = tenant.admin(Method::PUT, "/options", Some(json!({"grantIds": "named"})));
+    assert_eq!(options["grantIds"], "named");
+    assert_eq!(options["pageSize"], 2);
+    let grant = grants();
+    assert_eq!(grant["clientAppId"], entra_app.as_str());
+    assert_eq!(grant["clientId"], sp_id.as_str());
+    // Back to documented through the admin endpoint; an unknown value is refused.
+    tenant.admin(
+        Method::PUT,
+        "/options",
+        Some(json!({"grantIds": "documented"})),
+    );
+    assert_eq!(grants()["clientId"], entra_app.as_str());
+    let refused = tenant
+        .http
+        .put(format!("{}/_devtenant/options", tenant.graph))
+        .json(&json!({"grantIds": "guessed"}))
+        .send()
+        .unwrap();
+    assert!(refused.status().is_client_error());
+    assert_eq!(grants()["clientId"], entra_app.as_str());
+    // Without the flag it is named.
+    let plain = DevTenant::start(&[]);
+    assert_eq!(
+        plain.admin(Method::GET, "/options", None)["grantIds"],
+        "named"
+    );
 }
 
 #[test]

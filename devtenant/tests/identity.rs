@@ -292,6 +292,140 @@ fn refresh_tokens_rotate_and_die_24_hours_after_sign_in() {
 }
 
 #[test]
+fn token_error_next_answers_503_and_uses_nothing_up() {
+    let tenant = DevTenant::start(&[]);
+    let first = tenant.sign_in(MEMBER, READ);
+    let token = first["refresh_token"].as_str().unwrap();
+    let refresh = |token: &str| {
+        tenant.token_request(
+            &[
+                ("client_id", &tenant.client_id),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token),
+                ("scope", READ),
+            ],
+            Some(&tenant.origin()),
+        )
+    };
+    // Exactly the shape the e2e tests send.
+    tenant.set_faults(json!({ "tokenErrorNext": { "count": 1, "status": 503 } }));
+    assert_eq!(
+        tenant.admin(Method::GET, "/faults", None)["tokenErrorNext"],
+        json!({ "count": 1, "status": 503 })
+    );
+    // A CORS preflight is not a token request: answered as always, the fault still pending.
+    let preflight = tenant
+        .http
+        .request(
+            Method::OPTIONS,
+            format!("{}/oauth2/v2.0/token", tenant.authority()),
+        )
+        .header("Origin", tenant.origin())
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(
+        tenant.admin(Method::GET, "/faults", None)["tokenErrorNext"]["count"],
+        1
+    );
+    // The first refresh meets the 503: Entra's error shape, readable by the portal's origin,
+    // with Retry-After.
+    let response = refresh(token);
+    assert_eq!(response.status(), 503);
+    let headers = response.headers().clone();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        tenant.origin().as_str()
+    );
+    assert_eq!(headers["vary"], "Origin");
+    assert_eq!(headers["retry-after"], "1");
+    let body: serde_json::Value = response.json().unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.starts_with("AADSTS90006: The service is temporarily unavailable."),
+        "{description}"
+    );
+    assert!(description.contains("Trace ID: ") && description.contains("Correlation ID: "));
+    assert_eq!(body["error_codes"], json!([90006]));
+    for field in ["timestamp", "trace_id", "correlation_id"] {
+        assert!(body[field].is_string(), "{field}: {body}");
+    }
+    // Spent: the fault is off again.
+    assert!(tenant.admin(Method::GET, "/faults", None)["tokenErrorNext"].is_null());
+    // Nothing was used up: the same refresh token works, once, and rotates as usual.
+    let (status, second) = status_json(refresh(token));
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    assert_eq!(refresh(token).status(), 400);
+    // The log has the refreshes with their grant type and status; the 503 names its fault.
+    let refreshes: Vec<_> = tenant
+        .log()
+        .into_iter()
+        .filter(|e| e["grantType"] == "refresh_token")
+        .collect();
+    let statuses: Vec<_> = refreshes.iter().map(|e| e["status"].clone()).collect();
+    assert_eq!(statuses, [json!(503), json!(200), json!(400)]);
+    assert_eq!(refreshes[0]["fault"], "tokenError");
+    assert!(refreshes[1].get("fault").is_none());
+}
+
+#[test]
+fn token_error_next_spares_codes_and_has_flags() {
+    // The flags: the first token request of any grant type (here a code) is answered 429.
+    let tenant = DevTenant::start(&["--token-error-next", "1", "--token-error-status", "429"]);
+    let (params, verifier) = tenant.authorize_params(READ);
+    let code = find(&tenant.pick_account(&client(), &params, ADMIN), "code").unwrap();
+    let response = tenant.redeem(&code, &verifier);
+    assert_eq!(response.status(), 429);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        tenant.origin().as_str()
+    );
+    assert_eq!(response.headers()["retry-after"], "1");
+    // The code was not used up.
+    let (status, body) = status_json(tenant.redeem(&code, &verifier));
+    assert_eq!(status, 200, "{body}");
+    let redemptions: Vec<_> = tenant
+        .log()
+        .into_iter()
+        .filter(|e| e["grantType"] == "authorization_code")
+        .map(|e| (e["status"].clone(), e["fault"].clone()))
+        .collect();
+    assert_eq!(
+        redemptions,
+        [
+            (json!(429), json!("tokenError")),
+            (json!(200), serde_json::Value::Null)
+        ]
+    );
+    // 500, 502 and 504 carry no Retry-After; `count` requests fail, then the code still works.
+    for status in [500, 502, 504] {
+        tenant.set_faults(json!({ "tokenErrorNext": { "count": 2, "status": status } }));
+        let (params, verifier) = tenant.authorize_params(READ);
+        let code = find(&tenant.pick_account(&client(), &params, MEMBER), "code").unwrap();
+        for _ in 0..2 {
+            let response = tenant.redeem(&code, &verifier);
+            assert_eq!(response.status(), status);
+            assert!(response.headers().get("retry-after").is_none());
+        }
+        assert_eq!(tenant.redeem(&code, &verifier).status(), 200);
+    }
+    // A status outside the list is refused; a PUT without the field turns it off.
+    let refused = tenant
+        .http
+        .put(format!("{}/_devtenant/faults", tenant.graph))
+        .json(&json!({ "tokenErrorNext": { "count": 1, "status": 400 } }))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    tenant.set_faults(json!({ "tokenErrorNext": { "count": 5, "status": 503 } }));
+    tenant.set_faults(json!({}));
+    tenant.sign_in(MEMBER, READ);
+}
+
+#[test]
 fn admin_only_scopes_need_admin_consent_first() {
     let tenant = DevTenant::start(&[]);
     let (params, _) = tenant.authorize_params(WRITE);
