@@ -30,7 +30,8 @@ test.describe.configure({ mode: 'parallel' });
 
 let tenant;
 test.beforeEach(async () => { tenant = await startDevTenant(); });
-test.afterEach(async () => { await tenant.stop(); });
+// The page goes first: a reload still in flight must not meet a stopped dev tenant.
+test.afterEach(async ({ page }) => { await page.close(); await tenant.stop(); });
 
 async function admin(method, p, body) {
   const response = await fetch(`${tenant.urls.admin}${p}`, {

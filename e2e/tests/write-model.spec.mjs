@@ -17,7 +17,8 @@ const APPS = {
 test.describe.configure({ mode: 'parallel' });
 
 let tenant;
-test.afterEach(async () => { await tenant?.stop(); });
+// The page goes first: a reload still in flight must not meet a stopped dev tenant.
+test.afterEach(async ({ page }) => { await page.close(); await tenant?.stop(); });
 
 async function admin(method, p, body) {
   const response = await fetch(`${tenant.urls.admin}${p}`, {
@@ -84,6 +85,9 @@ test('closing the panel with Esc does not drop the write', async ({ page }) => {
   expect((await posts()).length).toBe(1);
 });
 
+test.describe('Graph answers an applied write with a 5xx', () => {
+  test.use({ expectedConsoleErrors: [/status of 50[24] \((Bad Gateway|Gateway Timeout)\)/] });
+
 test('apply then 504 with a 2 s read-after-write lag: read back, no second POST, no false "already installed"', async ({ page }) => {
   tenant = await startDevTenant();
   await admin('POST', '/adminConsent', {});
@@ -119,8 +123,10 @@ test('an uninstall answered 502 after it was applied is confirmed by reading bac
   expect(deletes.map((e) => e.status)).toEqual([502]);
   expect(await installed(SEAN, APPS.standup)).toBe(false);
 });
+});
 
 test.describe('strict self-only', () => {
+  test.use({ expectedConsoleErrors: [/status of 403 \(Forbidden\)/] });
   test('an administrator acting on another user sees the 403 explained; their own apps still work', async ({ page }) => {
     tenant = await startDevTenant(['--strict-self-only']);
     await admin('POST', '/adminConsent', {});

@@ -1,5 +1,6 @@
 //! The outbox: every write the write service runs, shown wherever the user is, in flight and
-//! settled, with its outcome, the request id (copyable) and what to do next on failure.
+//! settled, with its outcome, the request id (copyable) and what to do next on failure. A
+//! column of its own beside the page (never over it), empty and zero-wide when there is none.
 
 use leptos::prelude::*;
 use portal_core::graph::write::{Confirmed, Failure};
@@ -25,13 +26,16 @@ pub fn Outbox() -> impl IntoView {
             .collect::<Vec<_>>()
     };
     view! {
-        <aside class="outbox" aria-label=move || i18n.t("outbox.label") data-testid="outbox"
+        <aside class=move || if visible().is_empty() { "outbox empty" } else { "outbox" }
+            aria-label=move || i18n.t("outbox.label") data-testid="outbox"
             data-in-flight=move || writes.in_flight().to_string()>
-            <ul role="status" aria-live="polite">
-                <For each=visible key=|e| (e.id, state_key(&e.state)) let:entry>
-                    <OutboxItem entry=entry />
-                </For>
-            </ul>
+            <div role="status" aria-live="polite">
+                <ul>
+                    <For each=visible key=|e| (e.id, state_key(&e.state)) let:entry>
+                        <OutboxItem entry=entry />
+                    </For>
+                </ul>
+            </div>
         </aside>
     }
 }
