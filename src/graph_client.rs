@@ -5,8 +5,6 @@
 //! [`attempt`], for the write service to drive with the write model (`graph::write`).
 //! [`use_graph`] gives a page a client whose reads are aborted when the page goes away.
 
-use std::fmt;
-
 use gloo_net::http::{Method as HttpMethod, RequestBuilder};
 use leptos::prelude::*;
 use portal_core::auth::challenge::ClaimsChallenge;
@@ -38,10 +36,11 @@ pub struct GraphAnswer {
     pub retried: Vec<u16>,
 }
 
-/// Why a call failed.
-#[derive(Clone, Debug)]
+/// Why a call failed. Its `Display` is what a user may read (no Rust `Debug` text).
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum CallError {
     /// Graph answered with an error (after any retries), with what was tried.
+    #[error("{} {}: {} (request id {})", error.status, error.code, error.message, error.request_id.as_deref().unwrap_or("none"))]
     Graph {
         /// Boxed: it is large, and every `Result` carrying a `CallError` would be too.
         error: Box<GraphError>,
@@ -49,12 +48,16 @@ pub enum CallError {
         gave_up: Option<GiveUp>,
     },
     /// No token: sign-in is needed or failed.
+    #[error("sign-in: {0}")]
     Auth(AuthError),
     /// No answer; `maybe_applied` when a write may have reached Graph (reconcile before retrying).
+    #[error("no answer from Graph: {detail}")]
     AnswerLost { maybe_applied: bool, detail: String },
     /// The answer did not have the expected shape.
+    #[error("unexpected answer from Graph: {0}")]
     Decode(String),
     /// The page went away and the request was aborted (not shown to anyone).
+    #[error("aborted")]
     Aborted,
 }
 
@@ -72,27 +75,6 @@ impl CallError {
         self.graph_error().map(GraphError::kind)
     }
 }
-
-impl fmt::Display for CallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CallError::Graph { error, .. } => write!(
-                f,
-                "{} {}: {} (request id {})",
-                error.status,
-                error.code,
-                error.message,
-                error.request_id.as_deref().unwrap_or("none")
-            ),
-            CallError::Auth(e) => write!(f, "sign-in: {e}"),
-            CallError::AnswerLost { detail, .. } => write!(f, "no answer from Graph: {detail}"),
-            CallError::Decode(detail) => write!(f, "unexpected answer from Graph: {detail}"),
-            CallError::Aborted => write!(f, "aborted"),
-        }
-    }
-}
-
-impl std::error::Error for CallError {}
 
 fn client_request_id() -> String {
     web_sys::window()

@@ -10,6 +10,7 @@ pub mod graph_client;
 pub mod i18n;
 pub mod pages;
 pub mod personal_apps;
+pub mod readiness;
 pub mod routes;
 pub mod shell;
 pub mod write_service;
@@ -54,19 +55,5 @@ pub fn App() -> impl IntoView {
             .into_any(),
         Some(Ok((config, status))) => view! { <Shell config=config status=status /> }.into_any(),
         Some(Err(error)) => view! { <SetupPage error=error /> }.into_any(),
-    }
-}
-
-/// Records that the page is interactive: a Performance API mark (read by `cargo xtask bench`)
-/// and `data-portal-state` on `<html>` (waited on by the end-to-end tests).
-pub fn mark_interactive(state: &str) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    if let Some(performance) = window.performance() {
-        let _ = performance.mark("portal:interactive");
-    }
-    if let Some(root) = window.document().and_then(|d| d.document_element()) {
-        let _ = root.set_attribute("data-portal-state", state);
     }
 }

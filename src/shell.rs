@@ -32,7 +32,7 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
     provide_auth(status);
     provide_write_service(config);
     let i18n = use_i18n();
-    Effect::new(move |_| crate::mark_interactive("shell"));
+    Effect::new(move |_| crate::readiness::mark_interactive("shell"));
     view! {
         <Router>
             <a class="skip-link" href="#main">{move || i18n.t("shell.skip_to_content")}</a>

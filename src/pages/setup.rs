@@ -22,7 +22,7 @@ pub const EXAMPLE_CONFIG: &str = r#"{
 #[component]
 pub fn SetupPage(error: ConfigLoadError) -> impl IntoView {
     let i18n = use_i18n();
-    Effect::new(move |_| crate::mark_interactive("setup"));
+    Effect::new(move |_| crate::readiness::mark_interactive("setup"));
     let url = error.url().to_string();
     let detail = match error {
         ConfigLoadError::Missing { .. } => view! {

@@ -174,6 +174,19 @@ pub struct PermissionGrant {
     pub permission: Option<String>,
 }
 
+impl PermissionGrant {
+    /// Whether this grant belongs to the Entra application `app_id` (a definition's
+    /// `authorization.clientAppId`). Graph's documentation says `clientId` is the application's
+    /// id and `clientAppId` its service principal's; the names say the opposite. Which one real
+    /// Graph does is unverified, so either field naming the application counts.
+    pub fn is_for_application(&self, app_id: &str) -> bool {
+        [&self.client_app_id, &self.client_id]
+            .into_iter()
+            .flatten()
+            .any(|id| id.eq_ignore_ascii_case(app_id))
+    }
+}
+
 /// The user properties the portal reads.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -258,6 +271,25 @@ mod tests {
             DistributionMethod::Sideloaded
         );
         assert_eq!(DistributionMethod::Store.as_str(), "store");
+    }
+
+    #[test]
+    fn grants_are_matched_to_their_application_under_both_readings_of_the_ids() {
+        let app = "0d5c5a3b-8c7e-4a1e-9f3b-2b1f0c9d8e7a";
+        let sp = "7f6e5d4c-3b2a-4190-8f7e-6d5c4b3a2918";
+        let named: PermissionGrant = serde_json::from_value(serde_json::json!({
+            "id": "g", "clientAppId": app, "clientId": sp, "permission": "TeamsActivity.Send.User"
+        }))
+        .unwrap();
+        let documented: PermissionGrant = serde_json::from_value(serde_json::json!({
+            "id": "g", "clientAppId": sp, "clientId": app, "permission": "TeamsActivity.Send.User"
+        }))
+        .unwrap();
+        for grant in [&named, &documented] {
+            assert!(grant.is_for_application(app));
+            assert!(grant.is_for_application(&app.to_uppercase()));
+            assert!(!grant.is_for_application("11111111-2222-3333-4444-555555555555"));
+        }
     }
 
     #[test]
