@@ -6,31 +6,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, expect, waitForPortal, addScriptFile } from './fixtures.mjs';
 import { startDevTenant, devTenantFlags } from '../devtenant.mjs';
+import { ADMIN, SEAN, APPS, signInAs, appRow } from './portal.mjs';
 
 const AXE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', 'axe-core', 'axe.min.js');
-
-const ADMIN = 'megan.bowen@contoso.onmicrosoft.com';
-const SEAN = 'f78ae7f2-51d8-5be4-a11c-9a3f85549fd4';
-const APPS = {
-  learningHub: 'bfa2696f-f9ba-52cc-aef0-b64dd2ef0026',
-  helpdesk: 'b2c2a2ca-af4c-52d8-a348-519ac5d86dd6',
-  polls: '321b182d-454e-50b3-bb11-3d323a34746b',
-};
 
 test.describe.configure({ mode: 'parallel' });
 
 let tenant;
 test.afterEach(async () => { await tenant?.stop(); tenant = undefined; });
 
-async function signIn(page, upn) {
-  await page.goto(tenant.urls.portal);
-  await waitForPortal(page);
-  await page.getByTestId('sign-in').click();
-  await page.locator(`button[data-upn="${upn}"]`).click();
-  await expect(page.getByTestId('account-name')).toBeVisible();
-}
-
-const row = (page, table, appId) => page.getByTestId(table).locator(`tr[data-app-id="${appId}"]`);
+const signIn = (page, upn) => signInAs(page, tenant, upn);
+const row = appRow;
 
 async function openUser(page, id) {
   await page.goto(new URL(`/users/${id}`, tenant.urls.portal).href);

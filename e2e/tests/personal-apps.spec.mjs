@@ -7,24 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, expect, waitForPortal, screenshot, addScriptFile } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
+import { ADMIN, MEMBER, SEAN, ALEX, APPS, signInAs, appRow, adminOf, graphLogOf } from './portal.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const AXE = path.resolve(here, '..', 'node_modules', 'axe-core', 'axe.min.js');
-
-const ADMIN = 'megan.bowen@contoso.onmicrosoft.com';
-const MEMBER = 'zoe.muller@contoso.onmicrosoft.com';
-const SEAN = 'f78ae7f2-51d8-5be4-a11c-9a3f85549fd4';
-const ALEX = 'alex.wilber@contoso.onmicrosoft.com';
-const APPS = {
-  notify: '12345678-9abc-def0-123456789a',
-  polls: '321b182d-454e-50b3-bb11-3d323a34746b',
-  fieldService: '5eeb84ab-9e80-5593-9b71-156c01ee8b9a',
-  standup: '061a77be-fb5e-5082-a688-dbd12930fe76',
-  learningHub: 'bfa2696f-f9ba-52cc-aef0-b64dd2ef0026',
-  crypto: '27aed3fe-e630-50d4-a497-955f68d45caf',
-  expenses: 'a6b63365-31a4-4f43-92ec-710b71557af9',
-  helpdesk: 'b2c2a2ca-af4c-52d8-a348-519ac5d86dd6',
-};
 
 test.describe.configure({ mode: 'parallel' });
 
@@ -33,28 +19,14 @@ test.beforeEach(async () => { tenant = await startDevTenant(); });
 // The page goes first: a reload still in flight must not meet a stopped dev tenant.
 test.afterEach(async ({ page }) => { await page.close(); await tenant.stop(); });
 
-async function admin(method, p, body) {
-  const response = await fetch(`${tenant.urls.admin}${p}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  expect(response.ok, `${method} ${p}: ${response.status}`).toBe(true);
-  return response.status === 204 ? null : response.json();
-}
+const admin = (...args) => adminOf(tenant)(...args);
 
 /** The organisation consented to every scope the portal asks for (no consent redirects). */
 const consentForTenant = () => admin('POST', '/adminConsent', {});
 
-async function signIn(page, upn) {
-  await page.goto(tenant.urls.portal);
-  await waitForPortal(page);
-  await page.getByTestId('sign-in').click();
-  await page.locator(`button[data-upn="${upn}"]`).click();
-  await expect(page.getByTestId('account-name')).toBeVisible();
-}
+const signIn = (page, upn) => signInAs(page, tenant, upn);
 
-const graphLog = async () => (await admin('GET', '/log')).filter((e) => e.origin === 'graph' && e.method !== 'OPTIONS');
+const graphLog = () => graphLogOf(tenant)();
 const header = (entry, name) => entry.headers.find(([k]) => k.toLowerCase() === name)?.[1];
 
 /** axe-core on the current page: no serious or critical violation. */
@@ -69,7 +41,7 @@ async function expectAccessible(page, name) {
   expect(violations, `axe on ${name}`).toEqual([]);
 }
 
-const row = (page, table, appId) => page.getByTestId(table).locator(`tr[data-app-id="${appId}"]`);
+const row = appRow;
 
 async function openUser(page, id) {
   await page.goto(new URL(`/users/${id}`, tenant.urls.portal).href);

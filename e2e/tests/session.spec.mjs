@@ -3,6 +3,7 @@
 // of one browser, signing out in one signs the other out without a reload.
 import { test, expect, waitForPortal } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
+import { adminOf } from './portal.mjs';
 
 const ADMIN = 'megan.bowen@contoso.onmicrosoft.com';
 const MEMBER = 'zoe.muller@contoso.onmicrosoft.com';
@@ -12,15 +13,7 @@ test.describe.configure({ mode: 'parallel' });
 let tenant;
 test.afterEach(async () => { await tenant?.stop(); });
 
-async function admin(method, path, body) {
-  const response = await fetch(`${tenant.urls.admin}${path}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  expect(response.ok, `${method} ${path}: ${response.status}`).toBe(true);
-  return response.status === 204 ? null : response.json();
-}
+const admin = (...args) => adminOf(tenant)(...args);
 
 const tokenRequests = async () => (await admin('GET', '/log')).filter((e) => e.grantType === 'refresh_token');
 

@@ -4,15 +4,9 @@
 // installed"; under the dev tenant's strict self-only flag an administrator acting on another
 // user sees Graph's 403 explained, while their own apps keep working. Each test has a dev tenant
 // of its own; the request log is checked every time.
-import { test, expect, waitForPortal } from './fixtures.mjs';
+import { test, expect } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
-
-const ADMIN = 'megan.bowen@contoso.onmicrosoft.com';
-const SEAN = 'f78ae7f2-51d8-5be4-a11c-9a3f85549fd4';
-const APPS = {
-  standup: '061a77be-fb5e-5082-a688-dbd12930fe76',
-  learningHub: 'bfa2696f-f9ba-52cc-aef0-b64dd2ef0026',
-};
+import { ADMIN, SEAN, APPS, signInAs, appRow as row, adminOf, graphLogOf } from './portal.mjs';
 
 test.describe.configure({ mode: 'parallel' });
 
@@ -20,28 +14,10 @@ let tenant;
 // The page goes first: a reload still in flight must not meet a stopped dev tenant.
 test.afterEach(async ({ page }) => { await page.close(); await tenant?.stop(); });
 
-async function admin(method, p, body) {
-  const response = await fetch(`${tenant.urls.admin}${p}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  expect(response.ok, `${method} ${p}: ${response.status}`).toBe(true);
-  return response.status === 204 ? null : response.json();
-}
-
-const graphLog = async () => (await admin('GET', '/log')).filter((e) => e.origin === 'graph' && e.method !== 'OPTIONS');
+const admin = (...args) => adminOf(tenant)(...args);
+const graphLog = () => graphLogOf(tenant)();
 const posts = async () => (await graphLog()).filter((e) => e.method === 'POST' && e.path.includes('/teamwork/installedApps'));
-
-async function signIn(page, upn) {
-  await page.goto(tenant.urls.portal);
-  await waitForPortal(page);
-  await page.getByTestId('sign-in').click();
-  await page.locator(`button[data-upn="${upn}"]`).click();
-  await expect(page.getByTestId('account-name')).toBeVisible();
-}
-
-const row = (page, table, appId) => page.getByTestId(table).locator(`tr[data-app-id="${appId}"]`);
+const signIn = (page, upn) => signInAs(page, tenant, upn);
 
 async function installed(userId, appId) {
   const state = await admin('GET', '/state');

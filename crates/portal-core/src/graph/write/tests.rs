@@ -56,6 +56,27 @@ fn read(after_ms: u64) -> Step {
     Step::ReadBack { after_ms }
 }
 
+/// The rest of a read-back round that keeps finding nothing: the lag window's later reads.
+const LAG_WINDOW: (Event, Option<Step>) = (UNSEEN, Some(Step::ReadBack { after_ms: u64::MAX }));
+
+/// Expands each [`LAG_WINDOW`] into the window's three later read-backs.
+fn expand(steps: Vec<(Event, Option<Step>)>) -> Vec<(Event, Option<Step>)> {
+    steps
+        .into_iter()
+        .flat_map(|step| {
+            if step == LAG_WINDOW {
+                vec![
+                    (UNSEEN, Some(read(1000))),
+                    (UNSEEN, Some(read(1500))),
+                    (UNSEEN, Some(read(2500))),
+                ]
+            } else {
+                vec![step]
+            }
+        })
+        .collect()
+}
+
 /// Any resend after a wait (its length comes from the backoff).
 const RESEND: Option<Step> = None;
 
@@ -70,7 +91,7 @@ fn check(case: &Case) {
     let mut run = WriteRun::new(case.kind, WritePolicy::default());
     assert_eq!(run.start(), send(0), "{}: starts by sending", case.name);
     let mut clock = 0u64;
-    for (i, (event, expected)) in case.steps.iter().enumerate() {
+    for (i, (event, expected)) in expand(case.steps.clone()).iter().enumerate() {
         let step = run.on(*event, clock, 0.5);
         match expected {
             Some(expected) => assert_eq!(&step, expected, "{}: step {i}", case.name),
@@ -112,9 +133,7 @@ fn decisions_after_each_outcome() {
             kind: Install,
             steps: vec![
                 (LOST, Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, RESEND),
                 (OK, Some(Step::Done(Confirmed::Answered))),
             ],
@@ -144,9 +163,7 @@ fn decisions_after_each_outcome() {
             kind: Uninstall,
             steps: vec![
                 (refused_after(503, 7), Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, Some(send(7000))),
                 (OK, Some(Step::Done(Confirmed::Answered))),
             ],
@@ -156,9 +173,7 @@ fn decisions_after_each_outcome() {
             kind: Install,
             steps: vec![
                 (LOST, Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, RESEND),
                 (refused(409), Some(Step::Done(Confirmed::Conflict))),
             ],
@@ -173,9 +188,7 @@ fn decisions_after_each_outcome() {
             kind: Uninstall,
             steps: vec![
                 (refused(500), Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, RESEND),
                 (refused(404), Some(Step::Done(Confirmed::Conflict))),
             ],
@@ -190,14 +203,10 @@ fn decisions_after_each_outcome() {
             kind: Upgrade,
             steps: vec![
                 (LOST, Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, RESEND),
                 (refused(400), Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, Some(Step::Fail(Failure::Refused))),
             ],
         },
@@ -206,9 +215,7 @@ fn decisions_after_each_outcome() {
             kind: Install,
             steps: vec![
                 (refused(400), Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, RESEND),
                 (OK, Some(Step::Done(Confirmed::Answered))),
             ],
@@ -218,9 +225,7 @@ fn decisions_after_each_outcome() {
             kind: Install,
             steps: vec![
                 (refused(400), Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, RESEND),
                 (refused(400), Some(Step::Fail(Failure::Unsettled))),
             ],
@@ -293,24 +298,16 @@ fn decisions_after_each_outcome() {
             kind: Install,
             steps: vec![
                 (LOST, Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, RESEND),
                 (LOST, Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, RESEND),
                 (refused(502), Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, RESEND),
                 (LOST, Some(read(0))),
-                (UNSEEN, Some(read(1000))),
-                (UNSEEN, Some(read(1500))),
-                (UNSEEN, Some(read(2500))),
+                LAG_WINDOW,
                 (UNSEEN, Some(Step::Fail(Failure::NotApplied))),
             ],
         },
