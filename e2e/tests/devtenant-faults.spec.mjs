@@ -4,7 +4,7 @@
 // flag. Each test has a dev tenant of its own, started with the flags it needs.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test, expect, waitForPortal, addScriptFile } from './fixtures.mjs';
+import { test, expect, waitForPortal, addScriptFile, closePages } from './fixtures.mjs';
 import { startDevTenant, devTenantFlags } from '../devtenant.mjs';
 import { ADMIN, SEAN, APPS, signInAs, appRow } from './portal.mjs';
 
@@ -13,7 +13,8 @@ const AXE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'no
 test.describe.configure({ mode: 'parallel' });
 
 let tenant;
-test.afterEach(async () => { await tenant?.stop(); tenant = undefined; });
+// Pages close first: a load still in flight must not meet a stopped dev tenant.
+test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); tenant = undefined; });
 
 const signIn = (page, upn) => signInAs(page, tenant, upn);
 const row = appRow;

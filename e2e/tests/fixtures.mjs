@@ -69,6 +69,11 @@ export async function addScriptFile(page, file) {
   await page.evaluate(fs.readFileSync(file, 'utf8'));
 }
 
+/** Closes every page of `context` (before its dev tenant stops, so no load meets a closed port). */
+export async function closePages(context) {
+  for (const page of context.pages()) await page.close();
+}
+
 /** Saves a full-page screenshot under e2e/test-output/screenshots/. */
 export async function screenshot(page, name) {
   fs.mkdirSync(screenshotDir, { recursive: true });

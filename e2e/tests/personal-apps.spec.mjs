@@ -5,7 +5,7 @@
 // violation on any page. Each test has a dev tenant of its own.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test, expect, waitForPortal, screenshot, addScriptFile } from './fixtures.mjs';
+import { test, expect, waitForPortal, screenshot, addScriptFile, closePages } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { ADMIN, MEMBER, SEAN, ALEX, APPS, signInAs, appRow, adminOf, graphLogOf } from './portal.mjs';
 
@@ -16,8 +16,8 @@ test.describe.configure({ mode: 'parallel' });
 
 let tenant;
 test.beforeEach(async () => { tenant = await startDevTenant(); });
-// The page goes first: a reload still in flight must not meet a stopped dev tenant.
-test.afterEach(async ({ page }) => { await page.close(); await tenant.stop(); });
+// Pages close first: a load still in flight must not meet a stopped dev tenant.
+test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
 
 const admin = (...args) => adminOf(tenant)(...args);
 

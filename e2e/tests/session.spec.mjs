@@ -1,7 +1,7 @@
 // Sessions that survive a bad minute, and sign-out across tabs, each test with a dev tenant of
 // its own: (c) a background renewal answered 503 keeps the session and is retried; (d) two tabs
 // of one browser, signing out in one signs the other out without a reload.
-import { test, expect, waitForPortal } from './fixtures.mjs';
+import { test, expect, waitForPortal, closePages } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { adminOf } from './portal.mjs';
 
@@ -11,7 +11,8 @@ const MEMBER = 'zoe.muller@contoso.onmicrosoft.com';
 test.describe.configure({ mode: 'parallel' });
 
 let tenant;
-test.afterEach(async () => { await tenant?.stop(); });
+// Pages close first: a load still in flight must not meet a stopped dev tenant.
+test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
 
 const admin = (...args) => adminOf(tenant)(...args);
 

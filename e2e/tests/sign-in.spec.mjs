@@ -1,7 +1,7 @@
 // Sign-in against the dev tenant, each test with a dev tenant of its own (faults and clock jumps
 // stay local): admin and member, reload, silent renewal, the 24-hour cliff, incremental consent,
 // sign-out, and no token in localStorage, the URL or the console.
-import { test, expect, waitForPortal } from './fixtures.mjs';
+import { test, expect, waitForPortal, closePages } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 
 const ADMIN = 'megan.bowen@contoso.onmicrosoft.com';
@@ -11,7 +11,8 @@ test.describe.configure({ mode: 'parallel' });
 
 let tenant;
 test.beforeEach(async () => { tenant = await startDevTenant(); });
-test.afterEach(async () => { await tenant.stop(); });
+// Pages close first: a load still in flight must not meet a stopped dev tenant.
+test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
 
 async function admin(method, path, body) {
   const response = await fetch(`${tenant.urls.admin}${path}`, {

@@ -4,15 +4,15 @@
 // installed"; under the dev tenant's strict self-only flag an administrator acting on another
 // user sees Graph's 403 explained, while their own apps keep working. Each test has a dev tenant
 // of its own; the request log is checked every time.
-import { test, expect } from './fixtures.mjs';
+import { test, expect, closePages } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { ADMIN, SEAN, APPS, signInAs, appRow as row, adminOf, graphLogOf } from './portal.mjs';
 
 test.describe.configure({ mode: 'parallel' });
 
 let tenant;
-// The page goes first: a reload still in flight must not meet a stopped dev tenant.
-test.afterEach(async ({ page }) => { await page.close(); await tenant?.stop(); });
+// Pages close first: a load still in flight must not meet a stopped dev tenant.
+test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
 
 const admin = (...args) => adminOf(tenant)(...args);
 const graphLog = () => graphLogOf(tenant)();

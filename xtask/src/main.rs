@@ -9,6 +9,7 @@ mod csp;
 mod headers;
 mod install;
 mod process;
+mod size;
 mod test;
 
 use std::path::PathBuf;

@@ -127,10 +127,39 @@ pub fn build_release() -> Result<(), String> {
     crate::headers::write(std::path::Path::new("dist"), None)
 }
 
-fn end_to_end() -> Layer {
+/// The first load against the budget (`size-budget.toml`), on the release build `built` says
+/// the end-to-end layer made.
+fn size_budget(built: bool) -> Layer {
+    let mut layer = Layer::new("size budget (first load, brotli)");
+    let start = Instant::now();
+    step("the first load against the size budget");
+    if !built {
+        layer.error = Some("the release build failed: no bundle to measure".into());
+        layer.failed = 1;
+    } else {
+        match crate::size::check(std::path::Path::new("dist")) {
+            Ok(line) => {
+                println!("{line}");
+                layer.passed = 1;
+            }
+            Err(message) => {
+                println!("{message}");
+                layer.error = Some(message);
+                layer.failed = 1;
+            }
+        }
+    }
+    layer.time = start.elapsed();
+    layer
+}
+
+/// The end-to-end layer, and whether its release build succeeded.
+fn end_to_end() -> (Layer, bool) {
     let mut layer = Layer::new("end-to-end (Playwright, Chromium)");
     let start = Instant::now();
+    let mut built = false;
     let prepared = build_release().and_then(|()| {
+        built = true;
         // The native layer's `cargo test` built the dev tenant binary with the workspace's
         // feature set; `cargo build -p devtenant` would rebuild tokio and friends with another.
         step("the dev tenant binary (as the native tests built it)");
@@ -139,7 +168,7 @@ fn end_to_end() -> Layer {
     if let Err(message) = prepared {
         layer.error = Some(message);
         layer.time = start.elapsed();
-        return layer;
+        return (layer, built);
     }
     step("end-to-end tests against the dev tenant");
     let report = std::path::Path::new("e2e/test-output/report.json");
@@ -173,7 +202,7 @@ fn end_to_end() -> Layer {
         }
     }
     layer.time = start.elapsed();
-    layer
+    (layer, built)
 }
 
 /// Runs every layer and prints the summary; fails if any layer failed.
@@ -200,7 +229,9 @@ pub fn run() -> Result<(), String> {
             "wasm32-unknown-unknown",
         ]),
     ));
-    layers.push(end_to_end());
+    let (e2e, built) = end_to_end();
+    layers.push(e2e);
+    layers.push(size_budget(built));
 
     println!("\n==================== summary ====================");
     println!(

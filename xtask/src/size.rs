@@ -1,0 +1,223 @@
+//! The first load's size: every file a browser fetches to start the portal (wasm, js, css,
+//! html of `dist/`), raw, gzip -9 and brotli q11, and the budget it must stay within, written in
+//! one place (`size-budget.toml` at the repository's root).
+
+use std::io::Write;
+use std::path::Path;
+
+/// The file kinds of the first load, in the order tables print them.
+pub const KINDS: [&str; 4] = ["wasm", "js", "css", "html"];
+
+/// Where the budget is written.
+pub const BUDGET_FILE: &str = "size-budget.toml";
+
+fn gzip_size(bytes: &[u8]) -> usize {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let _ = encoder.write_all(bytes);
+    encoder.finish().map(|v| v.len()).unwrap_or(0)
+}
+
+/// Brotli at quality 11, the size a static host serves with `Content-Encoding: br`.
+pub fn brotli_size(bytes: &[u8]) -> usize {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    match brotli::BrotliCompress(&mut &bytes[..], &mut out, &params) {
+        Ok(_) => out.len(),
+        Err(_) => 0,
+    }
+}
+
+/// Sizes of some bytes.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sizes {
+    pub raw: usize,
+    pub gzip: usize,
+    pub brotli: usize,
+}
+
+impl std::ops::AddAssign for Sizes {
+    fn add_assign(&mut self, other: Sizes) {
+        self.raw += other.raw;
+        self.gzip += other.gzip;
+        self.brotli += other.brotli;
+    }
+}
+
+/// `1234` bytes as `1.2 KB`.
+pub fn kb(bytes: usize) -> String {
+    format!("{:.1} KB", bytes as f64 / 1000.0)
+}
+
+/// The sizes of the first load's files in `dist`, by kind (in [`KINDS`] order).
+pub fn first_load(dist: &Path) -> Result<Vec<(&'static str, Sizes)>, String> {
+    let entries =
+        std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
+    let mut rows: Vec<(&'static str, Sizes)> =
+        KINDS.into_iter().map(|k| (k, Sizes::default())).collect();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+            continue;
+        };
+        let Some(row) = rows.iter_mut().find(|(k, _)| *k == ext) else {
+            continue;
+        };
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        row.1 += Sizes {
+            raw: bytes.len(),
+            gzip: gzip_size(&bytes),
+            brotli: brotli_size(&bytes),
+        };
+    }
+    Ok(rows)
+}
+
+/// The total of [`first_load`].
+pub fn total(rows: &[(&'static str, Sizes)]) -> Sizes {
+    let mut total = Sizes::default();
+    for (_, sizes) in rows {
+        total += *sizes;
+    }
+    total
+}
+
+/// Reads `first_load_brotli_bytes` from the budget file's text.
+pub fn parse_budget(text: &str) -> Result<usize, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix("first_load_brotli_bytes"))
+        .and_then(|rest| rest.trim().strip_prefix('='))
+        .map(|v| v.trim().replace('_', ""))
+        .ok_or_else(|| format!("{BUDGET_FILE}: no `first_load_brotli_bytes = N` line"))?
+        .parse::<usize>()
+        .map_err(|e| format!("{BUDGET_FILE}: first_load_brotli_bytes is not a number: {e}"))
+}
+
+/// The budget, from [`BUDGET_FILE`].
+pub fn budget() -> Result<usize, String> {
+    let text = std::fs::read_to_string(BUDGET_FILE)
+        .map_err(|e| format!("cannot read {BUDGET_FILE}: {e}"))?;
+    parse_budget(&text)
+}
+
+/// A table of the first load, one row per kind and the total.
+pub fn table(rows: &[(&'static str, Sizes)]) -> String {
+    let mut out = format!(
+        "{:<22} {:>11} {:>11} {:>11}\n",
+        "file kind", "raw", "gzip -9", "brotli q11"
+    );
+    for (kind, sizes) in rows {
+        out.push_str(&format!(
+            "{:<22} {:>11} {:>11} {:>11}\n",
+            kind,
+            kb(sizes.raw),
+            kb(sizes.gzip),
+            kb(sizes.brotli)
+        ));
+    }
+    let total = total(rows);
+    out.push_str(&format!(
+        "{:<22} {:>11} {:>11} {:>11}\n",
+        "first load (total)",
+        kb(total.raw),
+        kb(total.gzip),
+        kb(total.brotli)
+    ));
+    out
+}
+
+/// Checks `dist`'s first load against the budget: `Ok` with a line saying how it stands, or the
+/// failure message naming the excess, the biggest kind and where the budget is written.
+pub fn check(dist: &Path) -> Result<String, String> {
+    let rows = first_load(dist)?;
+    let budget = budget()?;
+    verdict(&rows, budget)
+}
+
+/// The verdict of [`check`] on measured rows.
+pub fn verdict(rows: &[(&'static str, Sizes)], budget: usize) -> Result<String, String> {
+    let total = total(rows).brotli;
+    if total <= budget {
+        return Ok(format!(
+            "first load {} brotli, within the budget of {} ({} to spare)",
+            kb(total),
+            kb(budget),
+            kb(budget - total)
+        ));
+    }
+    let biggest = rows
+        .iter()
+        .max_by_key(|(_, s)| s.brotli)
+        .map(|(k, s)| format!("{k} {}", kb(s.brotli)))
+        .unwrap_or_default();
+    Err(format!(
+        "the first load is {} brotli, {} over the budget of {} written in {BUDGET_FILE} \
+         (biggest: {biggest}). Find what grew with `cargo xtask bench` (bytes by crate and by \
+         function); raise the budget only with a reason in the commit message.",
+        kb(total),
+        kb(total - budget),
+        kb(budget)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(wasm: usize) -> Vec<(&'static str, Sizes)> {
+        vec![
+            (
+                "wasm",
+                Sizes {
+                    raw: wasm * 3,
+                    gzip: wasm + 10,
+                    brotli: wasm,
+                },
+            ),
+            (
+                "js",
+                Sizes {
+                    raw: 30_000,
+                    gzip: 8_000,
+                    brotli: 7_000,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_budget_is_read_from_its_one_line() {
+        assert_eq!(
+            parse_budget("# comment\nfirst_load_brotli_bytes = 200_000\n"),
+            Ok(200_000)
+        );
+        assert!(parse_budget("nothing here").is_err());
+        assert!(parse_budget("first_load_brotli_bytes = lots").is_err());
+    }
+
+    #[test]
+    fn over_the_budget_fails_with_the_excess_and_where_to_look() {
+        assert!(verdict(&rows(193_000), 200_000).is_ok());
+        let message = verdict(&rows(194_000), 200_000).unwrap_err();
+        assert!(message.contains("201.0 KB brotli, 1.0 KB over the budget of 200.0 KB"));
+        assert!(message.contains("size-budget.toml"));
+        assert!(message.contains("biggest: wasm 194.0 KB"));
+    }
+
+    #[test]
+    fn the_committed_budget_parses() {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(BUDGET_FILE),
+        )
+        .unwrap();
+        assert!(parse_budget(&text).is_ok());
+    }
+}
