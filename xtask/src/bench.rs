@@ -16,6 +16,7 @@ const LOADS: usize = 9;
 /// Builds, measures, prints.
 pub fn run() -> Result<(), String> {
     install::all()?;
+    install::twiggy()?;
     build_release()?;
     step("bundle sizes (dist/)");
     let rows = size::first_load(Path::new("dist"))?;

@@ -205,3 +205,24 @@ fn npm_packages() -> Result<(), String> {
     )?;
     std::fs::write(&stamp, lock).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
 }
+
+/// twiggy, for `cargo xtask bench`'s bytes by crate (bench only: about 3 minutes cold on 2
+/// cores, which the test command does not pay).
+pub const TWIGGY_VERSION: &str = "0.8.0";
+
+/// Installs twiggy if it is not there at [`TWIGGY_VERSION`].
+pub fn twiggy() -> Result<(), String> {
+    // It prints `twiggy-opt 0.8.0`.
+    if output_line("twiggy", &["--version"]).is_some_and(|l| l.ends_with(TWIGGY_VERSION)) {
+        println!("ok   twiggy {TWIGGY_VERSION}");
+        return Ok(());
+    }
+    println!("install twiggy {TWIGGY_VERSION} from crates.io (cargo install --locked; about 3 minutes on 2 cores)");
+    exec(Command::new("cargo").args([
+        "install",
+        "--locked",
+        "twiggy",
+        "--version",
+        TWIGGY_VERSION,
+    ]))
+}
