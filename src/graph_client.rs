@@ -16,7 +16,7 @@ use portal_core::graph::retry::{Decision, GiveUp, Outcome, Progress, RetryPolicy
 use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use web_sys::{AbortController, AbortSignal, RequestCache};
+use web_sys::{AbortController, AbortSignal};
 
 use crate::auth::{self, AuthError};
 use crate::context::use_config;
@@ -102,7 +102,10 @@ async fn send_once(
     };
     let mut builder = RequestBuilder::new(&request.url(graph_base))
         .method(method)
-        .cache(RequestCache::NoStore)
+        // The default cache mode: Chromium caches CORS preflights only in it (no-store, no-cache
+        // and reload each cost an OPTIONS per call). Graph's answers carry no freshness (no
+        // max-age, Expires or Last-Modified), so the HTTP cache never serves one without asking
+        // Graph: every call still reaches Graph (checked end to end).
         .abort_signal(signal)
         .header("Authorization", &format!("Bearer {token}"))
         .header("client-request-id", &client_request_id());

@@ -26,7 +26,24 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let origin = parts.headers.get(header::ORIGIN).cloned();
     if parts.method == Method::OPTIONS {
-        return preflight(&parts.headers, origin);
+        // Logged too: how many preflights a client sends is part of what it costs.
+        let response = preflight(&parts.headers, origin);
+        ctx.log.push(LogEntry {
+            seq: 0,
+            origin: "graph",
+            method: "OPTIONS".into(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().map(str::to_string),
+            headers: visible_headers(&parts.headers),
+            body: String::new(),
+            status: response.status().as_u16(),
+            time: iso_time(ctx.now()),
+            duration_ms: started.elapsed().as_millis() as u64,
+            dropped: false,
+            fault: None,
+            grant_type: None,
+        });
+        return response;
     }
     let body = to_bytes(body, MAX_BODY).await.unwrap_or_default().to_vec();
     let path = parts.uri.path().to_string();
