@@ -35,20 +35,30 @@ pub fn start() {
 #[component]
 pub fn App() -> impl IntoView {
     let i18n = provide_i18n();
-    // config.json first; then the session (a sign-in callback, or renewal from a stored refresh
-    // token) before the router starts, so the router never sees a code in the address bar. Run
-    // once, outside any reactive observer: nothing the session changes later (a renewal, new
-    // scopes) may re-run it and rebuild the shell, which holds the writes in flight.
+    // config.json is the only fetch before the first paint. A sign-in callback (or an
+    // admin-consent return) in the address bar is finished first, so the router never sees a
+    // code; otherwise the shell is interactive at once (as the stored account, on a reload) and
+    // the session is renewed in the background (pages needing a token wait for that renewal).
+    // Run once, outside any reactive observer: nothing the session changes later may re-run it
+    // and rebuild the shell, which holds the writes in flight.
     let booted = RwSignal::new(None::<Result<(RuntimeConfig, AuthStatus), ConfigLoadError>>);
     leptos::task::spawn_local(async move {
-        let result = match load_config().await {
-            Ok(config) => {
-                let boot = auth::boot(&config).await;
-                Ok((config, boot.status))
+        let config = match load_config().await {
+            Ok(config) => config,
+            Err(error) => {
+                booted.set(Some(Err(error)));
+                return;
             }
-            Err(error) => Err(error),
         };
-        booted.set(Some(result));
+        if auth::address_bar_has_answer() {
+            let boot = auth::boot(&config).await;
+            booted.set(Some(Ok((config, boot.status))));
+            return;
+        }
+        auth::start_session(&config);
+        let status = auth::provisional_status(&config);
+        booted.set(Some(Ok((config.clone(), status))));
+        auth::boot_in_background(&config).await;
     });
     move || match booted.get() {
         None => view! { <p class="app-loading" role="status">{move || i18n.t("app.loading")}</p> }

@@ -11,10 +11,14 @@ use crate::i18n::use_i18n;
 pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
+    // Only signing in or out re-creates the children: a renewed account (the background
+    // renewal on a reload, a new scope) must not reset a page or drop what it is loading.
+    let signed_in = Memo::new(move |_| matches!(auth.status.get(), AuthStatus::SignedIn(_)));
     move || {
-        match auth.status.get() {
-        AuthStatus::SignedIn(_) => children().into_any(),
-        _ => view! { <p class="muted" data-testid="sign-in-needed">{i18n.t("common.sign_in_needed")}</p> }.into_any(),
-    }
+        if signed_in.get() {
+            children().into_any()
+        } else {
+            view! { <p class="muted" data-testid="sign-in-needed">{i18n.t("common.sign_in_needed")}</p> }.into_any()
+        }
     }
 }

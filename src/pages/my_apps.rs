@@ -15,15 +15,20 @@ use crate::personal_apps::{PersonalApps, Subject};
 pub fn MyAppsPage() -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
+    // The same person stays on the same page: a renewed account does not re-create it.
+    let me = Memo::new(move |_| match auth.status.get() {
+        AuthStatus::SignedIn(account) => Some((account.oid.clone(), account.name.clone())),
+        _ => None,
+    });
     view! {
         <PageTitle key="page.my_apps.title" />
         <p class="lead">{move || i18n.t("page.my_apps.intro")}</p>
-        {move || match auth.status.get() {
-            AuthStatus::SignedIn(account) => {
+        {move || match me.get() {
+            Some((oid, name)) => {
                 let subject = Subject {
                     user: UserRef::Me,
-                    named: UserRef::ObjectId(account.oid.clone()),
-                    name: account.name.clone(),
+                    named: UserRef::ObjectId(oid),
+                    name,
                 };
                 view! { <PersonalApps subject=subject user_exists=Signal::stored(Lookup::Known(true)) /> }.into_any()
             }

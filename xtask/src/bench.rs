@@ -11,7 +11,7 @@ use crate::size;
 use crate::test::build_release;
 
 /// Number of page loads measured.
-const LOADS: usize = 9;
+const LOADS: usize = 15;
 
 /// Builds, measures, prints.
 pub fn run() -> Result<(), String> {

@@ -218,11 +218,5 @@ pub fn twiggy() -> Result<(), String> {
         return Ok(());
     }
     println!("install twiggy {TWIGGY_VERSION} from crates.io (cargo install --locked; about 3 minutes on 2 cores)");
-    exec(Command::new("cargo").args([
-        "install",
-        "--locked",
-        "twiggy",
-        "--version",
-        TWIGGY_VERSION,
-    ]))
+    exec(Command::new("cargo").args(["install", "--locked", "twiggy", "--version", TWIGGY_VERSION]))
 }
