@@ -1,6 +1,7 @@
 //! The browser side of i18n: the current language as a signal in context, chosen from the
 //! stored preference or the browser's languages, and switchable at run time. The catalogues and
-//! the rules live in `portal_core::i18n`.
+//! the rules live in `portal_core::i18n`; English is in the binary, other languages are fetched
+//! (`fr.json` beside `index.html`) only when chosen, so nobody pays for a language they do not use.
 
 use leptos::prelude::*;
 use portal_core::Lang;
@@ -12,6 +13,8 @@ const PREFERENCE_KEY: &str = "teams-app-portal.lang";
 #[derive(Clone, Copy)]
 pub struct I18n {
     lang: RwSignal<Lang>,
+    /// The language chosen at start, before its catalogue is at hand.
+    wanted: StoredValue<Lang>,
 }
 
 impl I18n {
@@ -19,6 +22,17 @@ impl I18n {
     pub fn new(lang: Lang) -> Self {
         I18n {
             lang: RwSignal::new(lang),
+            wanted: StoredValue::new(lang),
+        }
+    }
+
+    /// Fetches the language chosen at start if it is not built in, and switches to it (the
+    /// start-up awaits this beside `config.json`, so the first paint is in that language).
+    pub async fn load_preferred(&self) {
+        let wanted = self.wanted.get_value();
+        if wanted != self.lang.get_untracked() && load(wanted).await.is_ok() {
+            self.lang.set(wanted);
+            apply_document_lang(wanted);
         }
     }
 
@@ -27,8 +41,22 @@ impl I18n {
         self.lang.get()
     }
 
-    /// Switches language, updates `<html lang>` and remembers the choice.
+    /// Switches language (fetching its catalogue first when needed), updates `<html lang>` and
+    /// remembers the choice. If the catalogue cannot be fetched, the language stays as it is.
     pub fn set_lang(&self, lang: Lang) {
+        let this = *self;
+        if lang.is_loaded() {
+            this.apply(lang);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            if load(lang).await.is_ok() {
+                this.apply(lang);
+            }
+        });
+    }
+
+    fn apply(&self, lang: Lang) {
         self.lang.set(lang);
         apply_document_lang(lang);
         if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
@@ -82,9 +110,33 @@ pub fn initial_lang() -> Lang {
     Lang::negotiate(&preferences)
 }
 
-/// Creates the i18n handle from the browser's preferences and places it in context.
+/// Fetches and installs `lang`'s catalogue if it is not at hand yet.
+pub async fn load(lang: Lang) -> Result<(), String> {
+    if lang.is_loaded() {
+        return Ok(());
+    }
+    let response = gloo_net::http::Request::get(&lang.catalogue_file())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.ok() {
+        return Err(format!(
+            "{}: HTTP {}",
+            lang.catalogue_file(),
+            response.status()
+        ));
+    }
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    lang.install(&text)
+}
+
+/// Creates the i18n handle from the browser's preferences and places it in context. A language
+/// that is not built in starts as English until [`I18n::load_preferred`] has fetched it.
 pub fn provide_i18n() -> I18n {
-    provide_i18n_with(initial_lang())
+    let wanted = initial_lang();
+    let i18n = provide_i18n_with(if wanted.is_loaded() { wanted } else { Lang::En });
+    i18n.wanted.set_value(wanted);
+    i18n
 }
 
 /// Creates the i18n handle in `lang` and places it in context (tests use this).

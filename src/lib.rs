@@ -43,7 +43,9 @@ pub fn App() -> impl IntoView {
     // and rebuild the shell, which holds the writes in flight.
     let booted = RwSignal::new(None::<Result<(RuntimeConfig, AuthStatus), ConfigLoadError>>);
     leptos::task::spawn_local(async move {
-        let config = match load_config().await {
+        // The preferred language's catalogue (when not built in) comes beside config.json.
+        let (config, ()) = futures::join!(load_config(), i18n.load_preferred());
+        let config = match config {
             Ok(config) => config,
             Err(error) => {
                 booted.set(Some(Err(error)));

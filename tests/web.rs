@@ -42,8 +42,14 @@ fn Probe() -> impl IntoView {
     view! { <p class="probe">{move || i18n.t("nav.settings")}</p> }
 }
 
+/// French is fetched at run time in the browser; these tests install it as the fetch would.
+fn install_french() {
+    let _ = Lang::Fr.install(include_str!("../crates/portal-core/locales/fr.json"));
+}
+
 #[wasm_bindgen_test]
 async fn clicking_a_language_switches_messages_and_pressed_state() {
+    install_french();
     let root = container();
     let handle = leptos::mount::mount_to(root.clone(), || {
         provide_i18n_with(Lang::En);
@@ -93,6 +99,7 @@ async fn clicking_a_language_switches_messages_and_pressed_state() {
 
 #[wasm_bindgen_test]
 async fn setup_page_names_every_bad_field_and_translates() {
+    install_french();
     let error = RuntimeConfig::parse(r#"{"tenant": "contoso.onmicrosoft.com", "cloud": "mars", "redirectUri": "https://x.contoso.com/"}"#)
         .unwrap_err();
     let root = container();

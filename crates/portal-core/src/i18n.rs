@@ -15,7 +15,12 @@ pub enum Lang {
 }
 
 const EN_SOURCE: &str = include_str!("../locales/en.json");
-const FR_SOURCE: &str = include_str!("../locales/fr.json");
+/// French is built in natively (tests, tools); in the browser it is not in the binary: the
+/// portal fetches `fr.json` when French is chosen and installs it with [`Lang::install`].
+#[cfg(not(target_arch = "wasm32"))]
+const FR_SOURCE: Option<&str> = Some(include_str!("../locales/fr.json"));
+#[cfg(target_arch = "wasm32")]
+const FR_SOURCE: Option<&str> = None;
 
 /// A parsed message catalogue.
 pub type Catalogue = BTreeMap<String, String>;
@@ -56,25 +61,51 @@ impl Lang {
             .unwrap_or(Lang::En)
     }
 
-    /// The raw JSON source of this language's catalogue.
-    pub fn source(self) -> &'static str {
+    /// The raw JSON source of this language's catalogue when it is built in (English always;
+    /// French only outside the browser).
+    pub fn source(self) -> Option<&'static str> {
         match self {
-            Lang::En => EN_SOURCE,
+            Lang::En => Some(EN_SOURCE),
             Lang::Fr => FR_SOURCE,
         }
     }
 
-    /// The parsed catalogue (parsed once, on first use).
-    pub fn catalogue(self) -> &'static Catalogue {
+    /// The file the browser fetches this language's catalogue from, when it is not built in.
+    pub fn catalogue_file(self) -> String {
+        format!("{}.json", self.tag())
+    }
+
+    fn cell(self) -> &'static OnceLock<Catalogue> {
         static EN: OnceLock<Catalogue> = OnceLock::new();
         static FR: OnceLock<Catalogue> = OnceLock::new();
-        let cell = match self {
+        match self {
             Lang::En => &EN,
             Lang::Fr => &FR,
-        };
+        }
+    }
+
+    /// The parsed catalogue, once it is built in or installed (parsed once, on first use).
+    pub fn catalogue(self) -> Option<&'static Catalogue> {
+        let cell = self.cell();
+        if let Some(catalogue) = cell.get() {
+            return Some(catalogue);
+        }
         // A catalogue that does not parse is caught by the native tests; at run time it
-        // degrades to showing keys rather than panicking.
-        cell.get_or_init(|| parse_catalogue(self.source()).unwrap_or_default())
+        // degrades to showing English (or keys) rather than panicking.
+        let source = self.source()?;
+        Some(cell.get_or_init(|| parse_catalogue(source).unwrap_or_default()))
+    }
+
+    /// Whether this language's messages are at hand (built in or installed).
+    pub fn is_loaded(self) -> bool {
+        self.catalogue().is_some()
+    }
+
+    /// Installs a catalogue fetched at run time; the first one installed stays.
+    pub fn install(self, source: &str) -> Result<(), String> {
+        let catalogue = parse_catalogue(source)?;
+        let _ = self.cell().set(catalogue);
+        Ok(())
     }
 
     /// Plural category for `n` (`one` or `other`): French counts 0 and 1 as singular.
@@ -88,8 +119,8 @@ impl Lang {
     /// The message for `key`, falling back to English, then to the key itself.
     pub fn t(self, key: &str) -> &str {
         self.catalogue()
-            .get(key)
-            .or_else(|| Lang::En.catalogue().get(key))
+            .and_then(|c| c.get(key))
+            .or_else(|| Lang::En.catalogue().and_then(|c| c.get(key)))
             .map(String::as_str)
             .unwrap_or(key)
     }

@@ -8,7 +8,7 @@ use portal_core::i18n::{parse_catalogue, placeholders, Catalogue};
 use portal_core::Lang;
 
 fn catalogue(lang: Lang) -> Catalogue {
-    parse_catalogue(lang.source())
+    parse_catalogue(lang.source().expect("every catalogue is built in natively"))
         .unwrap_or_else(|err| panic!("{} catalogue is not valid: {err}", lang.tag()))
 }
 
