@@ -5,6 +5,7 @@
 //! browser half (`src/graph_client.rs`) sends what these build and feeds the answers back.
 
 pub mod apps;
+pub mod consent;
 pub mod encode;
 pub mod error;
 pub mod ids;

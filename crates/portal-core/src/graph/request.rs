@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::consent::consent_body;
 use super::encode::{odata_string, path_segment, query_value, search_clause, user_path, UserRef};
 use super::ids::{CatalogAppId, InstallationId};
 use super::models::ResourceSpecificPermission;
@@ -82,16 +83,6 @@ impl GraphRequest {
         }
         url
     }
-}
-
-fn consent_body(consent: &[ResourceSpecificPermission]) -> Value {
-    json!({
-        "resourceSpecificPermissions": consent.iter().map(|p| json!({
-            "permissionValue": p.permission_value,
-            // Sent lowercase, as Graph answers it (the docs' examples capitalise it).
-            "permissionType": p.permission_type,
-        })).collect::<Vec<_>>()
-    })
 }
 
 /// `POST {user}/teamwork/installedApps`: `graph_host` is the cloud's (`graph.microsoft.com`).
