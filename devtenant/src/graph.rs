@@ -15,8 +15,8 @@ use crate::graph_error::GraphError;
 use crate::identity::{GRAPH_APP_ID, GRAPH_RESOURCE};
 use crate::odata::{parse_filter, parse_search, search_matches};
 use crate::scope_table::OPERATION_SCOPES;
-use crate::seed::{Rsc, SeedDefinition, SeedTeamsApp, SeedUser};
-use crate::store::{installation_id, latest_published, Installation, TenantState};
+use crate::seed::{canonical_permission_type, Rsc, SeedDefinition, SeedTeamsApp, SeedUser};
+use crate::store::{installation_id, latest_published, ExtraGrant, Installation, TenantState};
 use crate::throttle::Category;
 
 /// One Graph request, already split.
@@ -1026,13 +1026,14 @@ fn user_scoped(
                         .iter()
                         .position(|i| i.id == iid && i.user_id == target_id)?;
                     let before = state.installations.remove(position);
-                    lock(&ctx.visibility).record(
-                        &target_id,
-                        &iid,
-                        Some(before),
-                        lag,
-                        Instant::now(),
-                    );
+                    // Extra grants (declared in the seed) of the app go with it.
+                    let (removed, kept) = std::mem::take(&mut state.extra_grants)
+                        .into_iter()
+                        .partition(|g| g.user_id == target_id && g.app_id == before.app_id);
+                    state.extra_grants = kept;
+                    let mut visibility = lock(&ctx.visibility);
+                    visibility.record(&target_id, &iid, Some(before), lag, Instant::now());
+                    visibility.record_removed_grants(&target_id, &iid, removed);
                     Some(())
                 })
                 .map(|r| r.is_some())
@@ -1055,8 +1056,13 @@ fn user_scoped(
             }
             let state = ctx.store.read();
             let visible = visible_installations(ctx, &state, &target.id);
+            let extra = lock(&ctx.visibility).visible_grants(
+                &target.id,
+                &state.extra_grants,
+                Instant::now(),
+            );
             let ids = lock(&ctx.options).grant_ids;
-            let value = grants_of(&state, &visible, ids);
+            let value = grants_of(&state, &visible, &extra, ids);
             GraphResponse::json(json!({
                 "@odata.context": format!("{}/v1.0/$metadata#users('{}')/permissionGrants", ctx.urls.graph, target.id),
                 "value": value,
@@ -1067,41 +1073,93 @@ fn user_scoped(
 }
 
 /// RSC grants of a user's installations: one per permission of each installation's consented
-/// set (an installation that consented to nothing has no grant). With [`GrantIds::Named`],
-/// `clientAppId` is the Entra application id of the installed definition and `clientId` the
-/// object id of its service principal in this tenant; [`GrantIds::Documented`] swaps the two.
-pub fn grants_of(state: &TenantState, installations: &[Installation], ids: GrantIds) -> Vec<Value> {
+/// set (an installation that consented to nothing has no grant), then the user's `extra` grants
+/// (declared in the seed) as written; an extra grant with the same Entra app, permission and type
+/// (without regard to case) as an installation's stands in for it. With [`GrantIds::Named`],
+/// `clientAppId` is the Entra application id and `clientId` the object id of its service
+/// principal in this tenant; [`GrantIds::Documented`] swaps the two.
+pub fn grants_of(
+    state: &TenantState,
+    installations: &[Installation],
+    extra: &[ExtraGrant],
+    ids: GrantIds,
+) -> Vec<Value> {
+    let client_ids = |client_app_id: &str| {
+        let service_principal = state.service_principal_of(client_app_id);
+        match ids {
+            GrantIds::Named => (service_principal, client_app_id.to_string()),
+            GrantIds::Documented => (client_app_id.to_string(), service_principal),
+        }
+    };
+    let grant = |id: String, client_app_id: &str, permission: &str, kind: &str| {
+        let (client_id, client_app_id) = client_ids(client_app_id);
+        json!({
+            "id": id,
+            "deletedDateTime": null,
+            "clientId": client_id,
+            "clientAppId": client_app_id,
+            "resourceAppId": GRAPH_APP_ID,
+            "permissionType": kind,
+            "permission": permission,
+        })
+    };
     let mut grants = Vec::new();
     for installation in installations {
         let Some((_, definition)) = state.find_definition(&installation.definition_id) else {
             continue;
         };
-        let Some(client_app_id) = definition.client_app_id.clone() else {
+        let Some(client_app_id) = definition.client_app_id.as_deref() else {
             continue;
         };
-        let service_principal = state.service_principal_of(&client_app_id);
-        let (client_id, client_app_id) = match ids {
-            GrantIds::Named => (service_principal, client_app_id),
-            GrantIds::Documented => (client_app_id, service_principal),
-        };
         for rsc in installation.consented.iter().flatten() {
-            let kind = if rsc.permission_type == "application" {
-                "Application"
-            } else {
-                "Delegated"
-            };
-            grants.push(json!({
-                "id": uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("{}|{}|{}", installation.id, rsc.permission_value, kind).as_bytes()).to_string(),
-                "deletedDateTime": null,
-                "clientId": client_id,
-                "clientAppId": client_app_id,
-                "resourceAppId": GRAPH_APP_ID,
-                "permissionType": kind,
-                "permission": rsc.permission_value,
-            }));
+            let shadowed = extra.iter().any(|g| {
+                g.client_app_id.eq_ignore_ascii_case(client_app_id)
+                    && g.permission.eq_ignore_ascii_case(&rsc.permission_value)
+                    && g.permission_type.eq_ignore_ascii_case(&rsc.permission_type)
+            });
+            if shadowed {
+                continue;
+            }
+            let kind = grant_permission_type(&rsc.permission_type);
+            let id = uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_URL,
+                format!("{}|{}|{}", installation.id, rsc.permission_value, kind).as_bytes(),
+            );
+            grants.push(grant(
+                id.to_string(),
+                client_app_id,
+                &rsc.permission_value,
+                kind,
+            ));
         }
     }
+    for g in extra {
+        let id = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!(
+                "extra|{}|{}|{}|{}",
+                g.user_id, g.client_app_id, g.permission, g.permission_type
+            )
+            .as_bytes(),
+        );
+        grants.push(grant(
+            id.to_string(),
+            &g.client_app_id,
+            &g.permission,
+            &g.permission_type,
+        ));
+    }
     grants
+}
+
+/// A grant's `permissionType` for a consented permission of type `kind`: Graph's grants spell
+/// the two known kinds capitalised (`Application`, `Delegated`); any other as the definition.
+fn grant_permission_type(kind: &str) -> &str {
+    match kind {
+        "application" => "Application",
+        "delegated" => "Delegated",
+        other => other,
+    }
 }
 
 /// The installations of a user that reads see now (the read-after-write lag fault hides the
@@ -1115,7 +1173,8 @@ fn write_lag(ctx: &Ctx) -> Duration {
     Duration::from_millis(lock(&ctx.faults).read_after_write_lag_ms)
 }
 
-/// Parses and normalises a `consentedPermissionSet` (types lowercase, case-insensitive input).
+/// Parses and normalises a `consentedPermissionSet` (types as Graph spells the members,
+/// case-insensitive input).
 fn parse_consent(body: &Value) -> Result<Option<Vec<Rsc>>, GraphError> {
     let Some(set) = body.get("consentedPermissionSet") else {
         return Ok(None);
@@ -1140,16 +1199,15 @@ fn parse_consent(body: &Value) -> Result<Option<Vec<Rsc>>, GraphError> {
         let kind = item
             .get("permissionType")
             .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if value.is_empty() || (kind != "application" && kind != "delegated") {
+            .and_then(canonical_permission_type);
+        let (false, Some(kind)) = (value.is_empty(), kind) else {
             return Err(GraphError::bad_request(
-                "Each resourceSpecificPermission needs a permissionValue and a permissionType of 'delegated' or 'application'.",
+                "Each resourceSpecificPermission needs a permissionValue and a permissionType of 'delegated', 'application' or 'unknownFutureValue'.",
             ));
-        }
+        };
         out.push(Rsc {
             permission_value: value.to_string(),
-            permission_type: kind,
+            permission_type: kind.to_string(),
         });
     }
     out.sort();
@@ -1547,7 +1605,7 @@ mod tests {
     }
 
     #[test]
-    fn permission_type_is_accepted_in_any_case_and_stored_lowercase() {
+    fn permission_type_is_accepted_in_any_case_and_stored_as_graph_spells_it() {
         let body = json!({"consentedPermissionSet": {"resourceSpecificPermissions": [
             {"permissionValue": "TeamsActivity.Send.User", "permissionType": "Application"}]}});
         let parsed = parse_consent(&body).unwrap().unwrap();
@@ -1555,6 +1613,11 @@ mod tests {
         let bad = json!({"consentedPermissionSet": {"resourceSpecificPermissions": [
             {"permissionValue": "X", "permissionType": "Both"}]}});
         assert!(parse_consent(&bad).is_err());
+        // The enum's third member, in its own spelling.
+        let future = json!({"consentedPermissionSet": {"resourceSpecificPermissions": [
+            {"permissionValue": "Future.Capability.User", "permissionType": "UNKNOWNFUTUREVALUE"}]}});
+        let parsed = parse_consent(&future).unwrap().unwrap();
+        assert_eq!(parsed[0].permission_type, "unknownFutureValue");
     }
 
     fn get(path: &str, query: &str) -> GraphRequest {

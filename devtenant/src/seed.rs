@@ -22,6 +22,10 @@ pub struct Seed {
     pub teams_apps: Vec<SeedTeamsApp>,
     #[serde(default)]
     pub installations: Vec<SeedInstallation>,
+    /// RSC grants a user holds that no installation gives (orphans, or a grant spelt otherwise
+    /// than the dev tenant spells the ones it derives).
+    #[serde(default)]
+    pub extra_grants: Vec<SeedGrant>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -122,12 +126,23 @@ pub struct SeedDefinition {
     pub resource_specific_permissions: Vec<Rsc>,
 }
 
+/// The members of `teamsAppResourceSpecificPermissionType`, as Graph spells them.
+pub const PERMISSION_TYPES: [&str; 3] = ["delegated", "application", "unknownFutureValue"];
+
+/// `kind` spelt as the member of [`PERMISSION_TYPES`] it names without regard to case.
+pub fn canonical_permission_type(kind: &str) -> Option<&'static str> {
+    PERMISSION_TYPES
+        .into_iter()
+        .find(|t| t.eq_ignore_ascii_case(kind))
+}
+
 /// One resource-specific permission (`teamsAppResourceSpecificPermission`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "camelCase")]
 pub struct Rsc {
     pub permission_value: String,
-    /// `delegated` or `application`, stored lowercase.
+    /// `delegated`, `application` or `unknownFutureValue`, stored as spelt in
+    /// [`PERMISSION_TYPES`].
     pub permission_type: String,
 }
 
@@ -140,6 +155,36 @@ pub struct SeedInstallation {
     pub app: String,
     /// Installed version of a definition of that app.
     pub version: String,
+}
+
+/// A grant declared for a user, apart from any installation: returned by
+/// `/users/{id}/permissionGrants` as written here (`permissionType` verbatim), next to the grants
+/// of the user's installations; one with the same app, permission and type (without regard to
+/// case) stands in for the installation's. An uninstall of `app` by the user removes it;
+/// installs and upgrades leave it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedGrant {
+    /// User id or UPN.
+    pub user: String,
+    /// Catalog app id: the grant's client is that app's Entra application (`clientAppId` of its
+    /// latest definition that has one).
+    pub app: String,
+    /// `permission` of the grant, e.g. `TeamsActivity.Send.User`.
+    pub permission: String,
+    /// `permissionType` of the grant, verbatim: `delegated`, `application` or
+    /// `unknownFutureValue` in any case (Graph answers `Application`, `Delegated`).
+    pub permission_type: String,
+}
+
+impl SeedTeamsApp {
+    /// The Entra application id of the app: `clientAppId` of its latest definition that has one.
+    pub fn client_app_id(&self) -> Option<&str> {
+        self.definitions
+            .iter()
+            .rev()
+            .find_map(|d| d.client_app_id.as_deref())
+    }
 }
 
 impl Seed {
@@ -200,21 +245,22 @@ impl Seed {
                     }
                 }
                 for rsc in &definition.resource_specific_permissions {
-                    if rsc.permission_type != "delegated" && rsc.permission_type != "application" {
+                    if !PERMISSION_TYPES.contains(&rsc.permission_type.as_str()) {
                         return Err(format!(
-                            "app {} {}: permissionType must be delegated or application",
-                            app.display_name, definition.version
+                            "app {} {}: permissionType {} must be delegated, application or unknownFutureValue",
+                            app.display_name, definition.version, rsc.permission_type
                         ));
                     }
                 }
             }
         }
+        let user_ok = |user: &str| {
+            self.users
+                .iter()
+                .any(|u| u.id == user || u.user_principal_name.eq_ignore_ascii_case(user))
+        };
         for installation in &self.installations {
-            let user_ok = self.users.iter().any(|u| {
-                u.id == installation.user
-                    || u.user_principal_name
-                        .eq_ignore_ascii_case(&installation.user)
-            });
+            let user_ok = user_ok(&installation.user);
             let app = self.teams_apps.iter().find(|a| a.id == installation.app);
             let version_ok = app.is_some_and(|a| {
                 a.definitions
@@ -225,6 +271,31 @@ impl Seed {
                 return Err(format!(
                     "installation of {} {} for {} names an unknown user, app or version",
                     installation.app, installation.version, installation.user
+                ));
+            }
+        }
+        for grant in &self.extra_grants {
+            let what = format!(
+                "extra grant {} ({}) of app {} for {}",
+                grant.permission, grant.permission_type, grant.app, grant.user
+            );
+            if !user_ok(&grant.user) {
+                return Err(format!("{what} names an unknown user"));
+            }
+            let Some(app) = self.teams_apps.iter().find(|a| a.id == grant.app) else {
+                return Err(format!("{what} names an unknown app"));
+            };
+            if app.client_app_id().is_none() {
+                return Err(format!(
+                    "{what}: the app has no clientAppId (an Entra application) to grant to"
+                ));
+            }
+            if grant.permission.trim().is_empty() {
+                return Err(format!("{what}: permission is empty"));
+            }
+            if canonical_permission_type(&grant.permission_type).is_none() {
+                return Err(format!(
+                    "{what}: permissionType must be delegated, application or unknownFutureValue (any case)"
                 ));
             }
         }
@@ -355,6 +426,66 @@ mod tests {
             .unwrap();
         definition.service_principal_id = Some("b8c1ad1e-0000-4000-8000-000000000001".into());
         assert!(seed.check().unwrap_err().contains("without clientAppId"));
+    }
+
+    #[test]
+    fn seeded_grants_apart_from_installations_and_unknown_future_value() {
+        let seed = Seed::builtin().unwrap();
+        assert!(seed
+            .teams_apps
+            .iter()
+            .flat_map(|a| &a.definitions)
+            .flat_map(|d| &d.resource_specific_permissions)
+            .any(|r| r.permission_type == "unknownFutureValue"));
+        // An orphan: a grant of an app its user has no installation of.
+        assert!(seed.extra_grants.iter().any(|g| !seed
+            .installations
+            .iter()
+            .any(|i| i.user == g.user && i.app == g.app)));
+        // A type spelt otherwise than Graph's `Application` / `Delegated`.
+        assert!(seed
+            .extra_grants
+            .iter()
+            .any(|g| !["Application", "Delegated"].contains(&g.permission_type.as_str())));
+    }
+
+    #[test]
+    fn extra_grants_are_checked() {
+        let grant = |user: &str, app: &str, kind: &str| SeedGrant {
+            user: user.into(),
+            app: app.into(),
+            permission: "TeamsActivity.Send.User".into(),
+            permission_type: kind.into(),
+        };
+        let notify = "12345678-9abc-def0-123456789a";
+        let polls = "321b182d-454e-50b3-bb11-3d323a34746b";
+        let upn = "lee.gu@contoso.onmicrosoft.com";
+        for (bad, error) in [
+            (
+                grant("nobody@contoso.onmicrosoft.com", notify, "Application"),
+                "unknown user",
+            ),
+            (grant(upn, "no-such-app", "Application"), "unknown app"),
+            (grant(upn, polls, "Application"), "no clientAppId"),
+            (grant(upn, notify, "Aplication"), "permissionType"),
+        ] {
+            let mut seed = Seed::builtin().unwrap();
+            seed.extra_grants.push(bad);
+            let message = seed.check().unwrap_err();
+            assert!(message.contains(error), "{message}");
+        }
+        let mut seed = Seed::builtin().unwrap();
+        seed.extra_grants.push(grant(upn, notify, "DELEGATED"));
+        seed.extra_grants
+            .push(grant(upn, notify, "unknownfuturevalue"));
+        seed.check().unwrap();
+        let mut seed = Seed::builtin().unwrap();
+        seed.teams_apps[0].definitions[0].resource_specific_permissions[0].permission_type =
+            "Application".into();
+        assert!(seed
+            .check()
+            .unwrap_err()
+            .contains("permissionType Application"));
     }
 
     #[test]

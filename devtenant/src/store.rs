@@ -24,6 +24,21 @@ pub struct Installation {
     pub consented: Option<Vec<Rsc>>,
 }
 
+/// An RSC grant a user holds that no installation gives (declared in the seed's `extraGrants`):
+/// answered as written, removed only by an uninstall of `app_id` by `user_id`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtraGrant {
+    pub user_id: String,
+    /// Catalog app id.
+    pub app_id: String,
+    /// The app's Entra application id.
+    pub client_app_id: String,
+    pub permission: String,
+    /// Verbatim, as the seed spells it.
+    pub permission_type: String,
+}
+
 /// Everything that changes while the dev tenant runs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,6 +49,9 @@ pub struct TenantState {
     pub users: Vec<SeedUser>,
     pub teams_apps: Vec<SeedTeamsApp>,
     pub installations: Vec<Installation>,
+    /// Grants apart from installations (absent from state files written before they existed).
+    #[serde(default)]
+    pub extra_grants: Vec<ExtraGrant>,
     /// Tenant-wide (admin) consent: client id → scope names.
     pub admin_consents: BTreeMap<String, BTreeSet<String>>,
     /// A user's own consent: "client id|user id" → scope names.
@@ -58,6 +76,7 @@ impl TenantState {
             users: seed.users,
             teams_apps: seed.teams_apps,
             installations: Vec::new(),
+            extra_grants: Vec::new(),
             admin_consents: BTreeMap::new(),
             user_consents: BTreeMap::new(),
             revocations: BTreeMap::new(),
@@ -80,6 +99,24 @@ impl TenantState {
                 app_id: app.id.clone(),
                 definition_id: definition.id.clone(),
                 consented: (!required.is_empty()).then_some(required),
+            });
+        }
+        for seeded in seed.extra_grants {
+            let Some(user_id) = state.find_user(&seeded.user).map(|u| u.id.clone()) else {
+                continue;
+            };
+            let Some(app) = state.teams_apps.iter().find(|a| a.id == seeded.app) else {
+                continue;
+            };
+            let Some(client_app_id) = app.client_app_id().map(str::to_string) else {
+                continue;
+            };
+            state.extra_grants.push(ExtraGrant {
+                user_id,
+                app_id: app.id.clone(),
+                client_app_id,
+                permission: seeded.permission,
+                permission_type: seeded.permission_type,
             });
         }
         state
@@ -242,6 +279,32 @@ mod tests {
             "NWI2NDk4MzQtNzQxMi00Y2NlLTllNjktMTc2ZTk1YTM5NGY1IyNhNmI2MzM2NS0zMWE0LTRmNDMtOTJlYy03MTBiNzE1NTdhZjk"
         );
         assert!(state.installations.iter().any(|i| i.id == id));
+    }
+
+    #[test]
+    fn seeded_extra_grants_resolve_to_the_user_and_the_apps_entra_id() {
+        let state = TenantState::from_seed(Seed::builtin().unwrap());
+        let orphan = state
+            .find_user("grants.orphan@contoso.onmicrosoft.com")
+            .unwrap();
+        let grants: Vec<&ExtraGrant> = state
+            .extra_grants
+            .iter()
+            .filter(|g| g.user_id == orphan.id)
+            .collect();
+        assert_eq!(grants.len(), 1);
+        let app = state.find_app(&grants[0].app_id).unwrap();
+        assert_eq!(app.display_name, "Helpdesk");
+        assert_eq!(Some(grants[0].client_app_id.as_str()), app.client_app_id());
+        assert!(!state
+            .installations
+            .iter()
+            .any(|i| i.user_id == orphan.id && i.app_id == app.id));
+        // State files written before extra grants existed still load.
+        let mut old = serde_json::to_value(&state).unwrap();
+        old.as_object_mut().unwrap().remove("extraGrants");
+        let reloaded: TenantState = serde_json::from_value(old).unwrap();
+        assert!(reloaded.extra_grants.is_empty());
     }
 
     #[test]

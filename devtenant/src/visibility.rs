@@ -3,12 +3,13 @@
 //! before the write until the lag has passed. Each write keeps the state it replaced (`None` for
 //! an install, the installation for an upgrade or an uninstall: a tombstone), so reads rebuild
 //! the previous state from the applied one. Writes to one installation become visible in the
-//! order they were applied.
+//! order they were applied. An uninstall that removed a user's extra grants (declared in the
+//! seed) keeps them too, so they go when the installation does.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::store::Installation;
+use crate::store::{ExtraGrant, Installation};
 
 #[derive(Clone, Debug)]
 struct PendingWrite {
@@ -16,6 +17,8 @@ struct PendingWrite {
     installation_id: String,
     /// The installation before the write (`None`: it did not exist).
     before: Option<Installation>,
+    /// Extra grants the write removed (an uninstall of their app).
+    removed_grants: Vec<ExtraGrant>,
     visible_at: Instant,
 }
 
@@ -54,8 +57,51 @@ impl Visibility {
             user_id: user_id.to_string(),
             installation_id: installation_id.to_string(),
             before,
+            removed_grants: Vec::new(),
             visible_at,
         });
+    }
+
+    /// Adds `grants` (extra grants the write just recorded removed) to that write, so reads keep
+    /// seeing them until it is visible. Nothing to do when no write is pending (no lag).
+    pub fn record_removed_grants(
+        &mut self,
+        user_id: &str,
+        installation_id: &str,
+        grants: Vec<ExtraGrant>,
+    ) {
+        if let Some(write) = self
+            .pending
+            .iter_mut()
+            .rev()
+            .find(|p| p.user_id == user_id && p.installation_id == installation_id)
+        {
+            write.removed_grants.extend(grants);
+        }
+    }
+
+    /// What reads see at `now` of `user_id`'s extra grants, given the applied ones: those
+    /// removed by writes not yet visible are still there.
+    pub fn visible_grants(
+        &mut self,
+        user_id: &str,
+        applied: &[ExtraGrant],
+        now: Instant,
+    ) -> Vec<ExtraGrant> {
+        self.prune(now);
+        let mut out: Vec<ExtraGrant> = applied
+            .iter()
+            .filter(|g| g.user_id == user_id)
+            .cloned()
+            .collect();
+        for write in self.pending.iter().filter(|p| p.user_id == user_id) {
+            for grant in &write.removed_grants {
+                if !out.contains(grant) {
+                    out.push(grant.clone());
+                }
+            }
+        }
+        out
     }
 
     fn prune(&mut self, now: Instant) {
@@ -161,6 +207,40 @@ mod tests {
             .is_empty());
         assert!(v.visible("u", &[], t0 + LAG).is_empty());
         assert!(!v.is_lagging(t0 + LAG));
+    }
+
+    #[test]
+    fn extra_grants_removed_by_an_uninstall_go_when_it_is_visible() {
+        let t0 = Instant::now();
+        let grant = ExtraGrant {
+            user_id: "u".into(),
+            app_id: "app-a".into(),
+            client_app_id: "client-a".into(),
+            permission: "TeamsActivity.Send.User".into(),
+            permission_type: "Application".into(),
+        };
+        let kept = ExtraGrant {
+            app_id: "app-b".into(),
+            ..grant.clone()
+        };
+        let applied = vec![kept.clone()];
+        let mut v = Visibility::default();
+        v.record("u", "a", Some(installation("a", "d1")), LAG, t0);
+        v.record_removed_grants("u", "a", vec![grant.clone()]);
+        assert_eq!(
+            v.visible_grants("u", &applied, t0),
+            vec![kept.clone(), grant]
+        );
+        assert!(v.visible_grants("someone-else", &applied, t0).is_empty());
+        assert_eq!(
+            v.visible_grants("u", &applied, t0 + LAG),
+            vec![kept.clone()]
+        );
+        // Without lag nothing is pending: the removal is visible at once.
+        let mut v = Visibility::default();
+        v.record("u", "a", None, Duration::ZERO, t0);
+        v.record_removed_grants("u", "a", vec![kept.clone()]);
+        assert!(v.visible_grants("u", &[], t0).is_empty());
     }
 
     #[test]

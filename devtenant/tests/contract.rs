@@ -178,6 +178,36 @@ fn responses_validate_against_the_published_schemas() {
             "a grant",
         );
     }
+    // The seeded users whose grants and installations differ (an orphan grant, a consent
+    // behind, grant types in mixed case, an unknownFutureValue permission): Graph's shapes too.
+    for upn in [
+        "grants.orphan@contoso.onmicrosoft.com",
+        "grants.behind@contoso.onmicrosoft.com",
+        "grants.mixedcase@contoso.onmicrosoft.com",
+        "grants.future@contoso.onmicrosoft.com",
+    ] {
+        let user = tenant.user_id(upn);
+        let (_, grants) = tenant.get(&format!("/users/{user}/permissionGrants"), &admin);
+        envelopes.check("collection", &grants, "GET permissionGrants");
+        assert!(!grants["value"].as_array().unwrap().is_empty(), "{upn}");
+        for grant in grants["value"].as_array().unwrap() {
+            types.check(
+                "microsoft.graph.resourceSpecificPermissionGrant",
+                grant,
+                upn,
+            );
+        }
+        for installation in tenant.get_all(
+            &format!("/users/{user}/teamwork/installedApps?$expand=teamsApp,teamsAppDefinition"),
+            &admin,
+        ) {
+            types.check(
+                "microsoft.graph.userScopeTeamsAppInstallation",
+                &installation,
+                upn,
+            );
+        }
+    }
     let (_, settings) = tenant.get("/teamwork/teamsAppSettings", &admin);
     extra.check("teamsAppSettings", &settings, "GET teamsAppSettings");
     // Errors of every kind.

@@ -206,7 +206,7 @@ fn installed_apps_and_the_catalog_come_in_small_pages_with_next_links() {
         &admin,
     );
     assert!(pages >= 5, "{pages}");
-    assert_eq!(apps.len(), 11);
+    assert_eq!(apps.len(), 12);
     assert!(apps
         .iter()
         .all(|a| a["distributionMethod"] == "organization" && a["appDefinitions"].is_array()));
@@ -228,7 +228,7 @@ fn installed_apps_and_the_catalog_come_in_small_pages_with_next_links() {
     assert_eq!(options["pageSize"], 0);
     let (_, all) = tenant.get("/appCatalogs/teamsApps", &admin);
     assert!(all.get("@odata.nextLink").is_none());
-    assert_eq!(value(&all).len(), 13);
+    assert_eq!(value(&all).len(), 14);
 }
 
 #[test]
