@@ -426,3 +426,88 @@ mod personal_apps_components {
         drop(handle);
     }
 }
+
+/// The consent editor: one change (checking the whole set) updates the validity, the body
+/// preview and the scope in the same tick; an upgrade row shows its diff.
+#[wasm_bindgen_test]
+async fn one_change_in_the_consent_editor_updates_body_scope_and_validity_in_one_tick() {
+    use portal::personal_apps::consent_editor::ConsentEditor;
+    use portal_core::graph::models::{
+        AppDefinition, Authorization, PermissionSet, PermissionType, ResourceSpecificPermission,
+    };
+    let definition = |id: &str, required: Vec<(&str, PermissionType)>| AppDefinition {
+        id: id.into(),
+        teams_app_id: Some("app".into()),
+        display_name: Some("Field Service".into()),
+        version: Some(id.into()),
+        publishing_state: None,
+        description: None,
+        last_modified_date_time: None,
+        authorization: Some(Authorization {
+            client_app_id: None,
+            required_permission_set: Some(PermissionSet {
+                resource_specific_permissions: required
+                    .into_iter()
+                    .map(|(v, t)| ResourceSpecificPermission {
+                        permission_value: v.into(),
+                        permission_type: t,
+                    })
+                    .collect(),
+            }),
+        }),
+    };
+    let from = definition(
+        "3.0.0",
+        vec![("TeamsActivity.Send.User", PermissionType::Application)],
+    );
+    let to = definition(
+        "3.1.0",
+        vec![
+            ("TeamsActivity.Send.User", PermissionType::Application),
+            (
+                "TeamsAppInstallation.Read.User",
+                PermissionType::Application,
+            ),
+        ],
+    );
+    let root = container();
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        provide_i18n_with(Lang::En);
+        let selected = RwSignal::new(std::collections::BTreeSet::new());
+        view! { <ConsentEditor target=to.clone() from=from.clone() selected=selected /> }
+    });
+    assert_eq!(
+        query(
+            &root,
+            "tr[data-permission='TeamsAppInstallation.Read.User'] [data-col=change]"
+        )
+        .get_attribute("data-change")
+        .as_deref(),
+        Some("added")
+    );
+    assert!(text(&root, "[data-testid=consent-validity]").contains("some are missing"));
+    assert_eq!(
+        text(&root, "[data-testid=consent-body]"),
+        "No consentedPermissionSet is sent."
+    );
+    assert!(text(&root, "[data-testid=consent-scope]")
+        .contains("TeamsAppInstallation.ReadWriteForUser"));
+    query(&root, "[data-testid=consent-confirm]").click();
+    tick().await;
+    assert_eq!(
+        text(&root, "[data-testid=consent-validity]"),
+        "Graph will accept this consent."
+    );
+    let body = text(&root, "[data-testid=consent-body]");
+    assert!(
+        body.contains("\"permissionValue\": \"TeamsAppInstallation.Read.User\""),
+        "{body}"
+    );
+    assert!(
+        body.contains("\"permissionType\": \"application\""),
+        "{body}"
+    );
+    assert!(text(&root, "[data-testid=consent-scope]")
+        .contains("TeamsAppInstallation.ReadWriteAndConsentForUser"));
+    drop(handle);
+}

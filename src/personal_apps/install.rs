@@ -9,7 +9,11 @@ use portal_core::graph::personal_apps::{can_submit, installation_of};
 use portal_core::graph::preflight::{self, Lookup};
 use portal_core::graph::write::Write;
 
-use super::consent_step::ConsentStep;
+use std::collections::BTreeSet;
+
+use portal_core::graph::consent::validate;
+
+use super::consent_editor::{proposal_of, ConsentEditor};
 use super::write_status::{use_flow_write, FlowWriteStatus};
 use super::{Snapshot, Subject};
 use crate::auth::{use_auth, AuthStatus};
@@ -40,7 +44,8 @@ pub fn InstallFlow(
             .or_else(|| installable_ids.first().cloned())
             .unwrap_or_default(),
     );
-    let consent_confirmed = RwSignal::new(false);
+    // The consent editor's choice: the permissions checked.
+    let consent_selected = RwSignal::new(BTreeSet::<String>::new());
     let flow_write = use_flow_write();
     let choices = snapshot.catalog.clone();
     let snapshot = StoredValue::new(snapshot);
@@ -78,21 +83,32 @@ pub fn InstallFlow(
             cloud,
         })
     });
+    let required = Memo::new(move |_| {
+        chosen
+            .get()
+            .as_ref()
+            .and_then(latest_published)
+            .map(|d| d.required_permissions())
+            .unwrap_or_default()
+    });
+    let proposal = Memo::new(move |_| required.with(|r| proposal_of(r, &consent_selected.get())));
+    let consent_valid =
+        Memo::new(move |_| required.with(|r| validate(r, proposal.get().as_deref()).is_ok()));
     let write = Memo::new(move |_| {
         let app = chosen.get()?;
-        let requirement = requirement.get()?;
+        requirement.get()?;
         let user = subject.with_value(|s| s.user.clone());
         Some(Write::install(
             user,
             CatalogAppId::new(app.id.clone()),
-            requirement.consent_to_send().map(<[_]>::to_vec),
+            proposal.get(),
         ))
     });
     let blocked = move || {
         can_submit(
             preflight::ready(&items.get()),
             requirement.get().as_ref(),
-            consent_confirmed.get(),
+            consent_valid.get(),
             flow_write.in_flight(),
         )
         .err()
@@ -122,7 +138,7 @@ pub fn InstallFlow(
                 " "
                 <select id="install-app" data-testid="install-app" on:change=move |ev| {
                     selected.set(event_target_value(&ev));
-                    consent_confirmed.set(false);
+                    consent_selected.set(BTreeSet::new());
                 }>
                     <AppOptions choices=choices installable_ids=installable_ids selected=selected />
                 </select>
@@ -134,7 +150,9 @@ pub fn InstallFlow(
                 view! { <p class="muted" data-testid="install-version">{move || i18n.tf("install.version", &[("version", &version)])}</p> }
             })}
             <PreflightChecklist items=items />
-            <ConsentStep requirement=requirement confirmed=consent_confirmed confirm_key="install.consent.confirm" />
+            {move || chosen.get().as_ref().and_then(latest_published).cloned().map(|target| view! {
+                <ConsentEditor target=target selected=consent_selected />
+            })}
             {
                 let graph_base = graph_base.clone();
                 move || write.get().map(|write| {
@@ -143,7 +161,8 @@ pub fn InstallFlow(
                 })
             }
             <p>
-                <button type="submit" data-testid="submit-install" disabled=move || blocked().is_some()>
+                <button type="submit" data-testid="submit-install" disabled=move || blocked().is_some()
+                    aria-describedby="consent-validity">
                     {move || if flow_write.in_flight() { i18n.t("install.working") } else { i18n.t("install.submit") }}
                 </button>
             </p>

@@ -2,9 +2,9 @@
 //! `mod.rs` loads the data and lays the feature out; `flow.rs` keeps the open flow in the URL;
 //! `tables.rs` lists installations and installable apps; `install.rs`, `upgrade.rs` and
 //! `uninstall.rs` are the flows, built on the write model and run by the write service;
-//! `consent_step.rs` is the RSC consent; `write_status.rs` follows a submitted write.
+//! `consent_editor.rs` is the RSC consent editor; `write_status.rs` follows a submitted write.
 
-mod consent_step;
+pub mod consent_editor;
 pub mod flow;
 mod install;
 mod tables;

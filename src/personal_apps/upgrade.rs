@@ -10,7 +10,11 @@ use portal_core::graph::models::{Installation, TeamsApp};
 use portal_core::graph::personal_apps::can_submit;
 use portal_core::graph::write::Write;
 
-use super::consent_step::ConsentStep;
+use std::collections::BTreeSet;
+
+use portal_core::graph::consent::validate;
+
+use super::consent_editor::{proposal_of, ConsentEditor};
 use super::write_status::{use_flow_write, FlowWriteStatus};
 use super::Subject;
 use crate::components::rsc_list::RscList;
@@ -37,19 +41,33 @@ pub fn UpgradeFlow(
     let to_version = to.version.clone().unwrap_or_default();
     let change = RscChange::between(&from, &to);
     let requirement = ConsentRequirement::of(&to);
-    let write = Write::upgrade(
+    let required = StoredValue::new(to.required_permissions());
+    // The consent editor's choice: the permissions checked.
+    let selected = RwSignal::new(BTreeSet::<String>::new());
+    let proposal = Memo::new(move |_| required.with_value(|r| proposal_of(r, &selected.get())));
+    let consent_valid =
+        Memo::new(move |_| required.with_value(|r| validate(r, proposal.get().as_deref()).is_ok()));
+    let (user, app_id, installation_id, version) = (
         subject.user.clone(),
         CatalogAppId::new(app.id.clone()),
         InstallationId::new(installation.id.clone()),
         to_version.clone(),
-        requirement.consent_to_send().map(<[_]>::to_vec),
     );
-    let commands = write.commands(
+    let write = Memo::new(move |_| {
+        Write::upgrade(
+            user.clone(),
+            app_id.clone(),
+            installation_id.clone(),
+            version.clone(),
+            proposal.get(),
+        )
+    });
+    let (host, base, named) = (
         config.cloud.graph_host(),
-        &config.graph_base_url(),
-        &subject.named,
+        config.graph_base_url(),
+        subject.named.clone(),
     );
-    let confirmed = RwSignal::new(false);
+    let commands = move || write.get().commands(host, &base, &named);
     let flow_write = use_flow_write();
     let blocked = {
         let requirement = requirement.clone();
@@ -57,22 +75,21 @@ pub fn UpgradeFlow(
             can_submit(
                 true,
                 Some(&requirement),
-                confirmed.get(),
+                consent_valid.get(),
                 flow_write.in_flight(),
             )
             .err()
         }
     };
     let submit = {
-        let (write, name, to_version, blocked) =
-            (write, name.clone(), to_version.clone(), blocked.clone());
+        let (name, to_version, blocked) = (name.clone(), to_version.clone(), blocked.clone());
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             if blocked().is_some() {
                 return;
             }
             flow_write.submit(
-                write.clone(),
+                write.get_untracked(),
                 i18n.tf("upgrade.label", &[("app", &name), ("version", &to_version)]),
                 i18n.tf("upgrade.done", &[("app", &name), ("version", &to_version)]),
             );
@@ -85,10 +102,11 @@ pub fn UpgradeFlow(
             <h3>{move || i18n.tf("upgrade.title", &[("app", &title_name)])}</h3>
             <p data-testid="upgrade-versions">{move || i18n.tf("upgrade.from_to", &[("from", &fv), ("to", &tv)])}</p>
             <RscChangeView change=change />
-            <ConsentStep requirement=Signal::stored(Some(requirement)) confirmed=confirmed confirm_key="upgrade.consent.confirm" />
-            <ShowRequest commands=commands />
+            <ConsentEditor target=to.clone() from=from.clone() installation=installation.clone() selected=selected />
+            {move || view! { <ShowRequest commands=commands() /> }}
             <p>
-                <button type="submit" data-testid="submit-upgrade" disabled=move || blocked().is_some()>
+                <button type="submit" data-testid="submit-upgrade" disabled=move || blocked().is_some()
+                    aria-describedby="consent-validity">
                     {move || i18n.t("upgrade.submit")}
                 </button>
             </p>

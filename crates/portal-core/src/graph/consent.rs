@@ -295,5 +295,35 @@ pub fn operation_for(proposed: Option<&[ResourceSpecificPermission]>) -> Operati
     }
 }
 
+/// What a user-scope RSC permission allows, in plain words (an i18n key), and the Graph
+/// resources it reaches (from the permission catalogue's paths). `None`: a permission this
+/// portal has no description of (shown by name, with "no description").
+pub fn describe(permission: &str) -> Option<(&'static str, &'static [&'static str])> {
+    Some(match key(permission).as_str() {
+        "teamsactivity.send.user" => (
+            "rsc.describe.teams_activity_send_user",
+            &["the user's Teams activity feed"][..],
+        ),
+        "teamsappinstallation.read.user" => (
+            "rsc.describe.teams_app_installation_read_user",
+            &[
+                "/users/{id}/teamwork/installedApps",
+                "/users/{id}/teamwork/installedApps/{id}",
+                "/users/{id}/teamwork/installedApps/{id}/chat",
+                "/appCatalogs/teamsApps/{id}/installations",
+            ][..],
+        ),
+        "inapppurchase.allow.user" => (
+            "rsc.describe.in_app_purchase_allow_user",
+            &["in-app purchase offers shown to the user"][..],
+        ),
+        "meetingstage.write.chat" => (
+            "rsc.describe.meeting_stage_write_chat",
+            &["the meeting stage of the user's chat meetings"][..],
+        ),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -56,18 +56,19 @@ pub enum SubmitBlock {
     Checklist,
     /// No published definition to move to.
     NoDefinition,
-    /// The whole RSC set must be confirmed first.
-    ConsentNotConfirmed,
+    /// The consent chosen is not one Graph accepts (the editor says why).
+    ConsentInvalid,
     /// The same write is already being sent.
     InFlight,
 }
 
-/// Whether an install or upgrade can be submitted, given the checklist, the consent rule of the
-/// target definition, the consent confirmation and whether it is already being sent.
+/// Whether an install or upgrade can be submitted, given the checklist, the target definition's
+/// consent rule, whether the consent chosen is one Graph accepts, and whether it is already
+/// being sent.
 pub fn can_submit(
     checklist_ready: bool,
     requirement: Option<&ConsentRequirement>,
-    consent_confirmed: bool,
+    consent_valid: bool,
     in_flight: bool,
 ) -> Result<(), SubmitBlock> {
     if in_flight {
@@ -79,12 +80,10 @@ pub fn can_submit(
     if !checklist_ready {
         return Err(SubmitBlock::Checklist);
     }
-    match requirement {
-        ConsentRequirement::WholeSet(_) if !consent_confirmed => {
-            Err(SubmitBlock::ConsentNotConfirmed)
-        }
-        _ => Ok(()),
+    if requirement.needs_rsc() && !consent_valid {
+        return Err(SubmitBlock::ConsentInvalid);
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -163,11 +162,19 @@ mod tests {
                 Some(&whole),
                 false,
                 false,
-                Err(SubmitBlock::ConsentNotConfirmed),
+                Err(SubmitBlock::ConsentInvalid),
             ),
             (true, Some(&whole), true, false, Ok(())),
             (false, Some(&none), true, false, Err(SubmitBlock::Checklist)),
             (true, None, true, false, Err(SubmitBlock::NoDefinition)),
+            // A delegated-only requirement with an invalid (partial) choice is blocked too.
+            (
+                true,
+                Some(&ConsentRequirement::DelegatedOnly(vec![])),
+                false,
+                false,
+                Err(SubmitBlock::ConsentInvalid),
+            ),
             (true, Some(&none), true, true, Err(SubmitBlock::InFlight)),
         ];
         for (ready, requirement, confirmed, in_flight, expected) in cases {

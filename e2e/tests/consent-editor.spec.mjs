@@ -1,0 +1,100 @@
+// The consent editor: installing an app that needs application RSC sends exactly the required
+// set (lowercase types) with a token carrying the …AndConsent… scope; an upgrade whose new
+// version adds an application permission shows the diff and sends the new whole set; a partial
+// choice cannot be submitted and says why; axe finds nothing serious on the editor.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test, expect, closePages, addScriptFile } from './fixtures.mjs';
+import { startDevTenant } from '../devtenant.mjs';
+import { ADMIN, SEAN, APPS, signInAs, appRow as row, adminOf, graphLogOf } from './portal.mjs';
+
+const AXE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', 'axe-core', 'axe.min.js');
+
+test.describe.configure({ mode: 'parallel' });
+
+let tenant;
+test.beforeEach(async () => { tenant = await startDevTenant(); });
+test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
+
+const admin = (...args) => adminOf(tenant)(...args);
+const graphLog = () => graphLogOf(tenant)();
+
+async function expectAccessible(page, name) {
+  await addScriptFile(page, AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  expect(violations, `axe on ${name}`).toEqual([]);
+}
+
+/** The scopes of the last token request (code or refresh) the portal made. */
+async function lastTokenScopes() {
+  const log = await admin('GET', '/log');
+  const token = log.filter((e) => e.grantType && e.status === 200).at(-1);
+  return decodeURIComponent((token?.body ?? '').replace(/\+/g, ' '));
+}
+
+test('install through the editor: exactly the required set, lowercase, with the …AndConsent… scope', async ({ page }) => {
+  await admin('POST', '/adminConsent', {});
+  await signInAs(page, tenant, ADMIN);
+  await page.goto(new URL(`/users/${SEAN}`, tenant.urls.portal).href);
+  await row(page, 'available-apps', APPS.notify).getByRole('button').click();
+  const editor = page.getByTestId('consent-editor');
+  await expect(editor).toBeVisible();
+  await expect(page.getByTestId('consent-rule')).toContainText('all or nothing');
+  await expect(editor.locator('tr[data-permission="TeamsActivity.Send.User"] [data-col="required"]')).toHaveText('Yes');
+  await expect(page.getByTestId('consent-body')).toHaveText('No consentedPermissionSet is sent.');
+  await expect(page.getByTestId('submit-install')).toBeDisabled();
+  await expect(page.getByTestId('consent-validity')).toContainText('some are missing: TeamsActivity.Send.User');
+  await page.getByTestId('consent-confirm').check();
+  // One change: the body, the scope and the validity follow at once.
+  await expect(page.getByTestId('consent-body')).toContainText('"permissionType": "application"');
+  await expect(page.getByTestId('consent-scope')).toContainText('TeamsAppInstallation.ReadWriteAndConsentForUser');
+  await expect(page.getByTestId('consent-validity')).toHaveText('Graph will accept this consent.');
+  await expectAccessible(page, 'consent editor');
+  await page.getByTestId('submit-install').click();
+  await expect(page.getByTestId('outcome-message')).toHaveText("Contoso Notify is installed for Seán O'Brien.");
+  const post = (await graphLog()).filter((e) => e.method === 'POST').at(-1);
+  expect(JSON.parse(post.body).consentedPermissionSet).toEqual({
+    resourceSpecificPermissions: [{ permissionValue: 'TeamsActivity.Send.User', permissionType: 'application' }],
+  });
+  expect(await lastTokenScopes()).toContain('TeamsAppInstallation.ReadWriteAndConsentForUser');
+});
+
+test('an upgrade that adds an application permission shows the diff and sends the new whole set', async ({ page }) => {
+  await admin('POST', '/adminConsent', {});
+  await signInAs(page, tenant, ADMIN);
+  await page.goto(new URL(`/users/${SEAN}`, tenant.urls.portal).href);
+  await row(page, 'installations', APPS.fieldService).locator('[data-action="upgrade"]').click();
+  const editor = page.getByTestId('consent-editor');
+  await expect(editor.locator('tr[data-permission="TeamsAppInstallation.Read.User"] [data-col="change"]')).toHaveAttribute('data-change', 'added');
+  await expect(editor.locator('tr[data-permission="TeamsActivity.Send.User"] [data-col="consented"]')).toHaveText('Yes');
+  await expect(page.getByTestId('submit-upgrade')).toBeDisabled();
+  await page.getByTestId('consent-confirm').check();
+  await page.getByTestId('submit-upgrade').click();
+  await expect(page.getByTestId('outcome-message')).toHaveText('Field Service is upgraded to 3.1.0.');
+  const post = (await graphLog()).filter((e) => e.method === 'POST' && e.path.endsWith('/upgrade')).at(-1);
+  const sent = JSON.parse(post.body).consentedPermissionSet.resourceSpecificPermissions;
+  expect(sent.map((p) => `${p.permissionValue}:${p.permissionType}`).sort()).toEqual([
+    'TeamsActivity.Send.User:application', 'TeamsAppInstallation.Read.User:application',
+  ]);
+  expect(await lastTokenScopes()).toContain('TeamsAppInstallation.ReadWriteAndConsentForUser');
+});
+
+test('a partial choice cannot be submitted and says why', async ({ page }) => {
+  await admin('POST', '/adminConsent', {});
+  await signInAs(page, tenant, ADMIN);
+  await page.goto(new URL(`/users/${SEAN}`, tenant.urls.portal).href);
+  await row(page, 'installations', APPS.fieldService).locator('[data-action="upgrade"]').click();
+  await page.getByTestId('consent-confirm').check();
+  await expect(page.getByTestId('submit-upgrade')).toBeEnabled();
+  // Uncheck one of the two: Graph would refuse the subset.
+  await page.getByRole('checkbox', { name: 'Consent to TeamsAppInstallation.Read.User' }).uncheck();
+  await expect(page.getByTestId('submit-upgrade')).toBeDisabled();
+  await expect(page.getByTestId('consent-validity')).toContainText('some are missing: TeamsAppInstallation.Read.User');
+  await expect(page.getByTestId('consent-confirm')).not.toBeChecked();
+  expect((await graphLog()).filter((e) => e.method === 'POST')).toHaveLength(0);
+});

@@ -1,0 +1,259 @@
+//! The consent editor of install and upgrade: one row per permission with required /
+//! consented / granted side by side, what it allows and what it reaches, the upgrade's diff, a
+//! choice per permission, and, recomputed in the same tick as any change, the validity (with
+//! the reason in words), the exact `consentedPermissionSet` body and the delegated scope the
+//! action needs. Graph's rule (the whole set, all or nothing, once any application permission
+//! is required) is explained rather than offered as a choice it would refuse.
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+use portal_core::graph::consent::{
+    compare, consent_body, describe, operation_for, validate, Invalid, PermissionRow, UpgradeChange,
+};
+use portal_core::graph::models::{
+    AppDefinition, Installation, PermissionGrant, PermissionType, ResourceSpecificPermission,
+};
+
+use crate::auth::use_auth;
+use crate::i18n::use_i18n;
+
+/// The consent a choice proposes: the required permissions checked, `None` when none is
+/// (the consent is omitted).
+pub fn proposal_of(
+    required: &[ResourceSpecificPermission],
+    selected: &BTreeSet<String>,
+) -> Option<Vec<ResourceSpecificPermission>> {
+    if selected.is_empty() {
+        return None;
+    }
+    Some(
+        required
+            .iter()
+            .filter(|p| selected.contains(&p.permission_value))
+            .cloned()
+            .collect(),
+    )
+}
+
+fn names(list: &[ResourceSpecificPermission]) -> String {
+    list.iter()
+        .map(|p| p.permission_value.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The words for an invalid choice.
+pub fn invalid_text(i18n: crate::i18n::I18n, invalid: &Invalid) -> String {
+    match invalid {
+        Invalid::Missing(list) | Invalid::Extra(list) => {
+            i18n.tf(invalid.reason_key(), &[("permissions", &names(list))])
+        }
+        Invalid::MissingAndExtra { missing, extra } => i18n.tf(
+            invalid.reason_key(),
+            &[("missing", &names(missing)), ("extra", &names(extra))],
+        ),
+    }
+}
+
+/// The editor for moving to `target` (from `from`, the installed definition, on an upgrade).
+/// `grants`: the user's grants of this app, `None` when not read.
+#[component]
+pub fn ConsentEditor(
+    target: AppDefinition,
+    #[prop(optional)] from: Option<AppDefinition>,
+    #[prop(optional)] installation: Option<Installation>,
+    #[prop(optional)] grants: Option<Vec<PermissionGrant>>,
+    /// The permissions checked (owned by the flow, which derives what it sends from it with
+    /// [`proposal_of`] and `validate`).
+    selected: RwSignal<BTreeSet<String>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let required = target.required_permissions();
+    let grants_read = grants.is_some();
+    let grant_list = grants.unwrap_or_default();
+    let grant_refs: Vec<&PermissionGrant> = grant_list.iter().collect();
+    let rows: Vec<PermissionRow> = match &from {
+        Some(from) => compare(from, Some(&target), installation.as_ref(), &grant_refs).rows,
+        None => compare(&target, None, installation.as_ref(), &grant_refs).rows,
+    };
+    let upgrading = from.is_some();
+    let has_application = required
+        .iter()
+        .any(|p| p.permission_type == PermissionType::Application);
+    let required_stored = StoredValue::new(required.clone());
+    let proposal =
+        Memo::new(move |_| required_stored.with_value(|r| proposal_of(r, &selected.get())));
+    let invalid = Memo::new(move |_| {
+        let proposal = proposal.get();
+        required_stored
+            .with_value(|r| validate(r, proposal.as_deref()))
+            .err()
+    });
+    if required.is_empty() {
+        return view! { <p class="muted" data-testid="consent-none">{move || i18n.t("consent.editor.none")}</p> }
+            .into_any();
+    }
+    let all: Vec<String> = required
+        .iter()
+        .map(|p| p.permission_value.clone())
+        .collect();
+    let all_for_toggle = all.clone();
+    let whole_set = Memo::new(move |_| selected.with(|s| all.iter().all(|p| s.contains(p))));
+    let body = move || {
+        proposal
+            .get()
+            .map(|p| serde_json::to_string_pretty(&consent_body(&p)).unwrap_or_default())
+    };
+    let scope = move || operation_for(proposal.get().as_deref());
+    let held = move || {
+        auth.granted
+            .with(|g| g.iter().any(|p| p == scope().permission()))
+    };
+    let rows = StoredValue::new(rows);
+    // The rows are re-rendered as a whole when the language changes (their text is plain, not a
+    // closure per cell: smaller); the choices live in `selected` and survive that.
+    let table_rows = move || {
+        i18n.lang();
+        rows.with_value(|rows| {
+            rows.iter()
+                .map(|row| {
+                    let target_required = match (upgrading, row.upgrade) {
+                        (true, Some(UpgradeChange::Added | UpgradeChange::Kept)) => true,
+                        (true, _) => false,
+                        (false, _) => row.required,
+                    };
+                    view! { <EditorRow row=row.clone() target_required=target_required grants_read=grants_read upgrading=upgrading selected=selected /> }
+                })
+                .collect_view()
+        })
+    };
+    view! {
+        <fieldset class="consent-editor" data-testid="consent-editor">
+            <legend>{move || i18n.t("consent.editor.title")}</legend>
+            <p data-testid="consent-rule">{move || if has_application { i18n.t("consent.editor.all_or_nothing") } else { i18n.t("consent.editor.delegated_only") }}</p>
+            <p>
+                <input type="checkbox" id="consent-confirm" data-testid="consent-confirm"
+                    prop:checked=move || whole_set.get()
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        let all = all_for_toggle.clone();
+                        selected.set(if on { all.into_iter().collect() } else { BTreeSet::new() });
+                    } />
+                " "
+                <label for="consent-confirm">{move || i18n.t("consent.editor.whole_set")}</label>
+            </p>
+            <table class="data-table consent-table" data-testid="consent-rows">
+                <thead>
+                    <tr>
+                        <th scope="col">{move || i18n.t("consent.editor.col.permission")}</th>
+                        <th scope="col">{move || i18n.t("consent.editor.col.allows")}</th>
+                        <th scope="col">{move || i18n.t("consent.editor.col.required")}</th>
+                        <th scope="col">{move || i18n.t("consent.editor.col.consented")}</th>
+                        <th scope="col">{move || i18n.t("consent.editor.col.granted")}</th>
+                        {upgrading.then(|| view! { <th scope="col">{move || i18n.t("consent.editor.col.change")}</th> })}
+                        <th scope="col">{move || i18n.t("consent.editor.col.consent")}</th>
+                    </tr>
+                </thead>
+                <tbody>{table_rows}</tbody>
+            </table>
+            <p id="consent-validity" data-testid="consent-validity" role="status" class=move || if invalid.get().is_some() { "error" } else { "muted" }>
+                {move || match invalid.get() {
+                    Some(reason) => invalid_text(i18n, &reason),
+                    None => i18n.t("consent.editor.valid"),
+                }}
+            </p>
+            <p data-testid="consent-scope">
+                {move || i18n.tf("consent.editor.scope", &[("permission", scope().permission())])}
+                " "
+                {move || if held() { i18n.t("consent.editor.scope_held") } else { i18n.t("consent.editor.scope_asked") }}
+            </p>
+            <p>{move || i18n.t("consent.editor.body")}</p>
+            {move || match body() {
+                Some(text) => view! { <pre tabindex="0" data-testid="consent-body"><code>{text}</code></pre> }.into_any(),
+                None => view! { <p class="muted" data-testid="consent-body">{i18n.t("consent.editor.no_body")}</p> }.into_any(),
+            }}
+        </fieldset>
+    }
+    .into_any()
+}
+
+/// One permission: its name and kind, what it allows, the three columns, the upgrade's
+/// change, and its consent choice (only for what the target definition requires).
+#[component]
+fn EditorRow(
+    row: PermissionRow,
+    target_required: bool,
+    grants_read: bool,
+    upgrading: bool,
+    selected: RwSignal<BTreeSet<String>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let yes_no = |v: bool| {
+        if v {
+            i18n.t("consent.editor.yes")
+        } else {
+            i18n.t("consent.editor.no")
+        }
+    };
+    let kind = i18n.t(match row.kind {
+        PermissionType::Application => "rsc.application",
+        PermissionType::Delegated => "rsc.delegated",
+        PermissionType::UnknownFutureValue => "rsc.other",
+    });
+    let allows = match describe(&row.permission) {
+        Some((key, reaches)) => format!(
+            "{} {}: {}",
+            i18n.t(key),
+            i18n.t("consent.editor.reaches"),
+            reaches.join(", ")
+        ),
+        None => i18n.t("consent.editor.no_description"),
+    };
+    let granted = if grants_read {
+        yes_no(row.granted)
+    } else {
+        i18n.t("consent.editor.unknown")
+    };
+    let change = row.upgrade.map(|c| match c {
+        UpgradeChange::Added => ("added", i18n.t("consent.editor.added")),
+        UpgradeChange::Removed => ("removed", i18n.t("consent.editor.removed")),
+        UpgradeChange::Kept => ("kept", i18n.t("consent.editor.kept")),
+    });
+    let label = i18n.tf(
+        "consent.editor.consent_label",
+        &[("permission", &row.permission)],
+    );
+    let value = StoredValue::new(row.permission.clone());
+    view! {
+        <tr data-permission=row.permission.clone() data-state=format!("{:?}", row.state)>
+            <th scope="row"><code>{row.permission.clone()}</code> " " <span class="tag">{kind}</span></th>
+            <td>{allows}</td>
+            <td data-col="required">{yes_no(target_required)}</td>
+            <td data-col="consented">{yes_no(row.consented)}</td>
+            <td data-col="granted">{granted}</td>
+            {upgrading.then(|| {
+                let (name, text) = change.clone().unzip();
+                view! { <td data-col="change" data-change=name>{text}</td> }
+            })}
+            <td>
+                {target_required.then(|| view! {
+                    <input type="checkbox" data-testid="consent-choice" aria-label=label
+                        prop:checked=move || value.with_value(|v| selected.with(|s| s.contains(v)))
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            let v = value.get_value();
+                            selected.update(|s| {
+                                if on {
+                                    s.insert(v);
+                                } else {
+                                    s.remove(&v);
+                                }
+                            });
+                        } />
+                })}
+            </td>
+        </tr>
+    }
+}
