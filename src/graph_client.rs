@@ -378,10 +378,24 @@ impl Graph {
         request: &GraphRequest,
         operation: Operation,
     ) -> Result<Vec<T>, CallError> {
+        // The paging is not generic (one copy in the binary for every item type); only the
+        // items' decoding is.
+        self.get_all_values(request, operation)
+            .await?
+            .into_iter()
+            .map(|v| serde_json::from_value(v).map_err(|e| CallError::Decode(e.to_string())))
+            .collect()
+    }
+
+    async fn get_all_values(
+        &self,
+        request: &GraphRequest,
+        operation: Operation,
+    ) -> Result<Vec<Value>, CallError> {
         let mut items = Vec::new();
         let mut current = request.clone();
         for _ in 0..MAX_PAGES {
-            let page: Collection<T> = self.page(&current, operation).await?;
+            let page: Collection<Value> = self.page(&current, operation).await?;
             items.extend(page.value);
             match page
                 .next_link

@@ -98,3 +98,31 @@ test('a partial choice cannot be submitted and says why', async ({ page }) => {
   await expect(page.getByTestId('consent-confirm')).not.toBeChecked();
   expect((await graphLog()).filter((e) => e.method === 'POST')).toHaveLength(0);
 });
+
+test("a user's RSC grants, grouped by app: orphans flagged, mixed case and unknown types kept", async ({ page }) => {
+  await admin('POST', '/adminConsent', {});
+  await signInAs(page, tenant, ADMIN);
+  const grantsOf = async (userId) => {
+    await page.goto(new URL(`/users/${userId}`, tenant.urls.portal).href);
+    await expect(page.getByTestId('rsc-switch')).toContainText('accepts resource-specific consent');
+    // Loaded at once when the permission is held, else on a click.
+    const button = page.getByTestId('load-grants');
+    await expect(page.getByTestId('grant-group').first().or(button)).toBeVisible();
+    if (await button.isVisible()) await button.click();
+    await expect(page.getByTestId('grant-group').first()).toBeVisible();
+    return page.getByTestId('grant-group');
+  };
+  // An orphan grant: Helpdesk is not installed for Olwen.
+  let groups = await grantsOf('90c21843-98a3-527a-9821-01da9647d190');
+  const orphan = groups.filter({ has: page.locator('caption', { hasText: 'No installation' }) });
+  await expect(orphan).toHaveAttribute('data-orphan', 'true');
+  await expect(orphan.locator('[data-col="state"]')).toHaveText('The app is not installed for this user');
+  await expect(groups.filter({ hasText: 'Contoso Notify' })).toHaveAttribute('data-orphan', 'false');
+  await expectAccessible(page, 'grants');
+  // Mixed-case permissionType: matched and shown in place.
+  groups = await grantsOf('d37dcced-2598-5232-a541-0f65fb8653bd');
+  await expect(groups.filter({ hasText: 'Contoso Notify' }).locator('[data-col="state"]')).toHaveText('Consented and required');
+  // unknownFutureValue: kept, shown as another kind.
+  groups = await grantsOf('559eff36-ec6a-5d76-bc69-6a630e9ce158');
+  await expect(groups.locator('tr[data-permission="Future.Capability.User"]')).toContainText('Consented and required');
+});

@@ -2,10 +2,11 @@
 //! `mod.rs` loads the data and lays the feature out; `flow.rs` keeps the open flow in the URL;
 //! `tables.rs` lists installations and installable apps; `install.rs`, `upgrade.rs` and
 //! `uninstall.rs` are the flows, built on the write model and run by the write service;
-//! `consent_editor.rs` is the RSC consent editor; `write_status.rs` follows a submitted write.
+//! `consent_editor.rs` is the RSC consent editor; `grants.rs` the user's RSC grants; `write_status.rs` follows a submitted write.
 
 pub mod consent_editor;
 pub mod flow;
+mod grants;
 mod install;
 mod tables;
 mod uninstall;
@@ -28,6 +29,7 @@ use crate::i18n::use_i18n;
 use crate::write_service::{use_write_service, WriteState};
 
 use self::flow::{provide_open_flow, Flow};
+use self::grants::Grants;
 use self::install::InstallFlow;
 use self::tables::{AvailableApps, InstallationTable};
 use self::uninstall::UninstallFlow;
@@ -202,6 +204,11 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
                                     })}
                                     <InstallationTable snapshot=snapshot.get_value() />
                                     <AvailableApps snapshot=snapshot.get_value() />
+                                    <Grants
+                                        user=subject.with_value(|s| s.user.clone())
+                                        installations=snapshot.with_value(|s| s.installations.clone())
+                                        rsc_switch=snapshot.with_value(|s| s.rsc_switch.clone())
+                                    />
                                 }
                             })
                         })

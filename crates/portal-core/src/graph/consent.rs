@@ -207,6 +207,92 @@ pub fn orphan_grants<'a>(
         .collect()
 }
 
+/// A user's grants of one app, against that app's installation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantGroup {
+    /// The app's name (its installed definition's), or the grant's client id for an orphan.
+    pub app: String,
+    /// The Entra application id the grants name.
+    pub client_app_id: String,
+    /// No installation of this app for the user: the grants are orphans.
+    pub orphan: bool,
+    /// One row per granted permission, with its state against the installation.
+    pub rows: Vec<PermissionRow>,
+}
+
+/// The user's grants grouped by app, matched to installations through each installed
+/// definition's `authorization.clientAppId`; grants of apps the user has not installed come
+/// last, flagged as orphans.
+pub fn group_grants(grants: &[PermissionGrant], installations: &[Installation]) -> Vec<GrantGroup> {
+    let mut groups = Vec::new();
+    let mut matched = vec![false; grants.len()];
+    for installation in installations {
+        let Some(definition) = installation.teams_app_definition.as_ref() else {
+            continue;
+        };
+        let Some(client_app_id) = definition
+            .authorization
+            .as_ref()
+            .and_then(|a| a.client_app_id.clone())
+        else {
+            continue;
+        };
+        let mine: Vec<&PermissionGrant> = grants
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.is_for_application(&client_app_id))
+            .map(|(i, g)| {
+                matched[i] = true;
+                g
+            })
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let rows = compare(definition, None, Some(installation), &mine)
+            .rows
+            .into_iter()
+            .filter(|r| r.granted)
+            .collect();
+        groups.push(GrantGroup {
+            app: super::apps::installation_name(installation),
+            client_app_id,
+            orphan: false,
+            rows,
+        });
+    }
+    let mut orphans: BTreeMap<String, Vec<&PermissionGrant>> = BTreeMap::new();
+    for (grant, _) in grants.iter().zip(&matched).filter(|(_, m)| !**m) {
+        let id = grant
+            .client_app_id
+            .clone()
+            .or_else(|| grant.client_id.clone())
+            .unwrap_or_default();
+        orphans.entry(id).or_default().push(grant);
+    }
+    for (client_app_id, list) in orphans {
+        let rows = list
+            .iter()
+            .map(|g| PermissionRow {
+                permission: g.permission.clone().unwrap_or_default(),
+                kind: grant_type(g),
+                required: false,
+                consented: false,
+                granted: true,
+                state: PermissionState::NoLongerRequired,
+                upgrade: None,
+            })
+            .collect();
+        groups.push(GrantGroup {
+            app: client_app_id.clone(),
+            client_app_id,
+            orphan: true,
+            rows,
+        });
+    }
+    groups
+}
+
 /// Why a proposed consent would be refused by Graph.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Invalid {

@@ -455,3 +455,24 @@ fn the_body_is_lowercase_and_the_scope_follows_the_application_permissions() {
     );
     assert_eq!(operation_for(None), Operation::WriteInstallations);
 }
+
+#[test]
+fn grants_are_grouped_by_installed_app_and_orphans_come_last() {
+    let send = rsc("TeamsActivity.Send.User", A);
+    let def = definition("1", vec![send.clone()]);
+    let installed = installation(&def, Some(vec![send]));
+    let mut orphan = grant("TeamsActivity.Send.User", "Application");
+    orphan.client_app_id = Some("11111111-2222-3333-4444-555555555555".into());
+    orphan.client_id = Some("99999999-2222-3333-4444-555555555555".into());
+    let grants = vec![orphan, grant("teamsactivity.send.user", "APPLICATION")];
+    let groups = group_grants(&grants, std::slice::from_ref(&installed));
+    assert_eq!(groups.len(), 2);
+    assert!(!groups[0].orphan);
+    assert_eq!(groups[0].client_app_id, APP_ID);
+    assert_eq!(groups[0].rows.len(), 1);
+    assert_eq!(groups[0].rows[0].state, PermissionState::InPlace);
+    assert!(groups[1].orphan);
+    assert_eq!(groups[1].app, "11111111-2222-3333-4444-555555555555");
+    assert_eq!(groups[1].rows[0].kind, A);
+    assert!(group_grants(&[], &[installed]).is_empty());
+}
