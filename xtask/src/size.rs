@@ -106,6 +106,15 @@ pub fn budget() -> Result<usize, String> {
     parse_budget(&text)
 }
 
+/// `cargo xtask size`: the table and the verdict for the release build already in `dist/`.
+pub fn run() -> Result<(), String> {
+    let dist = Path::new("dist");
+    print!("{}", table(&first_load(dist)?));
+    let line = check(dist)?;
+    println!("{line}");
+    Ok(())
+}
+
 /// A table of the first load, one row per kind and the total.
 pub fn table(rows: &[(&'static str, Sizes)]) -> String {
     let mut out = format!(
