@@ -35,32 +35,23 @@ pub fn start() {
 #[component]
 pub fn App() -> impl IntoView {
     let i18n = provide_i18n();
-    // config.json is the only fetch before the first paint. A sign-in callback (or an
-    // admin-consent return) in the address bar is finished first, so the router never sees a
-    // code; otherwise the shell is interactive at once (as the stored account, on a reload) and
-    // the session is renewed in the background (pages needing a token wait for that renewal).
-    // Run once, outside any reactive observer: nothing the session changes later may re-run it
-    // and rebuild the shell, which holds the writes in flight.
+    // config.json (and the preferred language's catalogue when it is not built in) first; then
+    // the session (a sign-in callback, or renewal from a stored refresh token) before the router
+    // starts, so the router never sees a code in the address bar and no page starts while a
+    // refresh token is being rotated (a reload in the middle would lose the rotated one). Run
+    // once, outside any reactive observer: nothing the session changes later may re-run it and
+    // rebuild the shell, which holds the writes in flight.
     let booted = RwSignal::new(None::<Result<(RuntimeConfig, AuthStatus), ConfigLoadError>>);
     leptos::task::spawn_local(async move {
-        // The preferred language's catalogue (when not built in) comes beside config.json.
         let (config, ()) = futures::join!(load_config(), i18n.load_preferred());
-        let config = match config {
-            Ok(config) => config,
-            Err(error) => {
-                booted.set(Some(Err(error)));
-                return;
+        let result = match config {
+            Ok(config) => {
+                let boot = auth::boot(&config).await;
+                Ok((config, boot.status))
             }
+            Err(error) => Err(error),
         };
-        if auth::address_bar_has_answer() {
-            let boot = auth::boot(&config).await;
-            booted.set(Some(Ok((config, boot.status))));
-            return;
-        }
-        auth::start_session(&config);
-        let status = auth::provisional_status(&config);
-        booted.set(Some(Ok((config.clone(), status))));
-        auth::boot_in_background(&config).await;
+        booted.set(Some(result));
     });
     move || match booted.get() {
         None => view! { <p class="app-loading" role="status">{move || i18n.t("app.loading")}</p> }

@@ -31,9 +31,8 @@ pub use error::AuthError;
 pub use portal_core::auth::roles::ADMIN_ROLE_TEMPLATES;
 pub use redirect::sign_in_redirect;
 pub use session::{
-    access_token, address_bar_has_answer, admin_consent_link, boot, boot_in_background,
-    provide_auth, provisional_status, renewed_access_token, request_consent, sign_out,
-    start_session, start_sign_in,
+    access_token, admin_consent_link, boot, provide_auth, renewed_access_token, request_consent,
+    sign_out, start_sign_in,
 };
 
 /// The signed-in account, from the validated ID token.

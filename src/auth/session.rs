@@ -175,40 +175,6 @@ pub async fn boot(config: &RuntimeConfig) -> Boot {
     boot_started(config).await
 }
 
-/// Whether the address bar holds a sign-in callback or an admin-consent return: then the router
-/// must not start before [`boot`] has taken it out.
-pub fn address_bar_has_answer() -> bool {
-    let params = redirect::query_params();
-    admin_consent_return(&params).is_some() || redirect::is_callback(&params)
-}
-
-/// What to show while the session is renewed in the background on a reload: the stored
-/// account when there is a session (the shell is interactive at once), else signed out.
-pub fn provisional_status(config: &RuntimeConfig) -> AuthStatus {
-    let keys = SessionKeys::for_config(config);
-    if read(config, &keys.refresh_token()).is_none() {
-        return AuthStatus::SignedOut;
-    }
-    stored_account(config)
-        .map(|a| AuthStatus::SignedIn(a.into()))
-        .unwrap_or(AuthStatus::Starting)
-}
-
-/// Starts the session's state for `config` (call once, before the shell provides the auth
-/// handle), for [`boot_started`] to finish later.
-pub fn start_session(config: &RuntimeConfig) {
-    start(config);
-}
-
-/// [`boot`] after [`start_session`]: its outcome goes to the auth handle the shell provided.
-pub async fn boot_in_background(config: &RuntimeConfig) {
-    let boot = boot_started(config).await;
-    // `Starting`: the page is leaving to sign in again; the shell keeps what it shows.
-    if !matches!(boot.status, AuthStatus::Starting) {
-        set_status(boot.status);
-    }
-}
-
 async fn boot_started(config: &RuntimeConfig) -> Boot {
     let params = redirect::query_params();
     if let Some(answer) = admin_consent_return(&params) {
