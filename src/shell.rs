@@ -31,6 +31,7 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
     provide_config(config.clone());
     provide_auth(status);
     provide_write_service(config);
+    crate::context::provide_loaded_installations();
     let i18n = use_i18n();
     Effect::new(move |_| crate::readiness::mark_interactive("shell"));
     view! {

@@ -443,6 +443,7 @@ async fn one_change_in_the_consent_editor_updates_body_scope_and_validity_in_one
         publishing_state: None,
         description: None,
         last_modified_date_time: None,
+        bot: None,
         authorization: Some(Authorization {
             client_app_id: None,
             required_permission_set: Some(PermissionSet {

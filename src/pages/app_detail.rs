@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use portal_core::auth::scopes::Operation;
-use portal_core::graph::apps::{compare_versions, ConsentRequirement};
+use portal_core::graph::apps::{
+    compare_versions, install_counts, latest_published, ConsentRequirement,
+};
 use portal_core::graph::models::TeamsApp;
 use portal_core::graph::request;
 
@@ -67,6 +69,7 @@ fn AppDefinitions(app_id: String) -> impl IntoView {
 #[component]
 fn Definitions(app: TeamsApp) -> impl IntoView {
     let i18n = use_i18n();
+    let app_for_counts = app.clone();
     let mut definitions = app.app_definitions.clone();
     definitions.sort_by(|a, b| {
         compare_versions(
@@ -88,6 +91,7 @@ fn Definitions(app: TeamsApp) -> impl IntoView {
                 .as_ref()
                 .and_then(|a| a.client_app_id.clone())
                 .unwrap_or_else(|| "—".into());
+            let bot = d.bot.as_ref().map(|b| b.id.clone()).unwrap_or_else(|| "—".into());
             view! {
                 <tr data-version=d.version.clone().unwrap_or_default()>
                     <th scope="row">{d.version.clone().unwrap_or_default()}</th>
@@ -95,6 +99,7 @@ fn Definitions(app: TeamsApp) -> impl IntoView {
                     <td>{d.last_modified_date_time.clone().unwrap_or_default()}</td>
                     <td><RscList permissions=d.required_permissions() /><p class="muted">{move || i18n.t(rule_key)}</p></td>
                     <td><code>{client}</code></td>
+                    <td data-col="bot"><code>{bot}</code></td>
                 </tr>
             }
         })
@@ -117,9 +122,64 @@ fn Definitions(app: TeamsApp) -> impl IntoView {
                     <th scope="col">{move || i18n.t("page.app_detail.col.modified")}</th>
                     <th scope="col">{move || i18n.t("apps.col.required_rsc")}</th>
                     <th scope="col">{move || i18n.t("page.app_detail.col.client")}</th>
+                    <th scope="col">{move || i18n.t("page.app_detail.col.bot")}</th>
                 </tr>
             </thead>
             <tbody>{rows}</tbody>
         </table>
+        <InstalledAcrossUsers app=app_for_counts />
+    }
+}
+
+/// For the latest published definition: how many of the users whose apps were read in this
+/// session have the app, at which version (the data at hand; the tenant-wide view is the bulk
+/// audit's).
+#[component]
+fn InstalledAcrossUsers(app: TeamsApp) -> impl IntoView {
+    let i18n = use_i18n();
+    let loaded = use_context::<crate::context::LoadedInstallations>();
+    let latest = latest_published(&app)
+        .and_then(|d| d.version.clone())
+        .unwrap_or_default();
+    let app_id = app.id.clone();
+    let counts = move || {
+        loaded.map(|l| {
+            l.0.with(|map| install_counts(&app_id, map.values().map(Vec::as_slice)))
+        })
+    };
+    view! {
+        <section data-testid="installed-across-users" aria-labelledby="installed-across-title">
+            <h2 id="installed-across-title">{move || i18n.t("page.app_detail.installed.title")}</h2>
+            {move || match counts() {
+                Some(c) if c.users > 0 => {
+                    let latest = latest.clone();
+                    let rows = c
+                        .by_version
+                        .iter()
+                        .map(|(version, n)| {
+                            let key = if *version == latest {
+                                "page.app_detail.installed.latest"
+                            } else {
+                                "page.app_detail.installed.behind"
+                            };
+                            view! {
+                                <li data-version=version.clone()>
+                                    {i18n.tf(key, &[("version", version), ("count", &n.to_string())])}
+                                </li>
+                            }
+                        })
+                        .collect_view();
+                    view! {
+                        <p>{i18n.tf("page.app_detail.installed.of", &[("users", &c.users.to_string())])}</p>
+                        <ul>
+                            {rows}
+                            <li data-version="none">{i18n.tf("page.app_detail.installed.none", &[("count", &c.not_installed.to_string())])}</li>
+                        </ul>
+                    }
+                    .into_any()
+                }
+                _ => view! { <p class="muted">{i18n.t("page.app_detail.installed.no_data")}</p> }.into_any(),
+            }}
+        </section>
     }
 }

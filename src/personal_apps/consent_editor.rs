@@ -63,7 +63,7 @@ pub fn ConsentEditor(
     target: AppDefinition,
     #[prop(optional)] from: Option<AppDefinition>,
     #[prop(optional)] installation: Option<Installation>,
-    #[prop(optional)] grants: Option<Vec<PermissionGrant>>,
+    #[prop(optional_no_strip)] grants: Option<Vec<PermissionGrant>>,
     /// The permissions checked (owned by the flow, which derives what it sends from it with
     /// [`proposal_of`] and `validate`).
     selected: RwSignal<BTreeSet<String>>,

@@ -16,6 +16,31 @@ use crate::components::error_view::CallErrorView;
 use crate::graph_client::{use_graph, CallError};
 use crate::i18n::use_i18n;
 
+/// The user's grants once read, shared with the consent editor's "granted" column.
+#[derive(Clone, Copy)]
+pub struct UserGrants(pub RwSignal<Option<Vec<PermissionGrant>>>);
+
+/// Provides [`UserGrants`] (the feature's root does, once).
+pub fn provide_user_grants() -> RwSignal<Option<Vec<PermissionGrant>>> {
+    let grants = RwSignal::new(None);
+    provide_context(UserGrants(grants));
+    grants
+}
+
+/// The user's grants of the app whose Entra application id is `client_app_id`, if read.
+pub fn grants_of(client_app_id: Option<&str>) -> Option<Vec<PermissionGrant>> {
+    let all = use_context::<UserGrants>()?.0.get()?;
+    let Some(id) = client_app_id else {
+        return Some(Vec::new());
+    };
+    Some(
+        portal_core::graph::consent::grants_of_app(&all, id)
+            .into_iter()
+            .cloned()
+            .collect(),
+    )
+}
+
 /// The grants section of `user`, against `installations`; `rsc_switch` is the tenant setting.
 #[component]
 pub fn Grants(
@@ -33,6 +58,7 @@ pub fn Grants(
         .any(|p| p == Operation::ReadGrants.permission());
     let asked = RwSignal::new(held);
     let result = RwSignal::new(None::<Result<Vec<PermissionGrant>, CallError>>);
+    let shared = use_context::<UserGrants>();
     Effect::new(move |_| {
         if !asked.get() {
             return;
@@ -45,6 +71,9 @@ pub fn Grants(
                     Operation::ReadGrants,
                 )
                 .await;
+            if let (Some(shared), Ok(grants)) = (shared, &answer) {
+                let _ = shared.0.try_set(Some(grants.clone()));
+            }
             if !matches!(answer, Err(CallError::Aborted)) {
                 let _ = result.try_set(Some(answer));
             }

@@ -150,8 +150,11 @@ pub fn InstallFlow(
                 view! { <p class="muted" data-testid="install-version">{move || i18n.tf("install.version", &[("version", &version)])}</p> }
             })}
             <PreflightChecklist items=items />
-            {move || chosen.get().as_ref().and_then(latest_published).cloned().map(|target| view! {
-                <ConsentEditor target=target selected=consent_selected />
+            {move || chosen.get().as_ref().and_then(latest_published).cloned().map(|target| {
+                let grants = super::grants::grants_of(
+                    target.authorization.as_ref().and_then(|a| a.client_app_id.as_deref()),
+                );
+                view! { <ConsentEditor target=target selected=consent_selected grants=grants /> }
             })}
             {
                 let graph_base = graph_base.clone();

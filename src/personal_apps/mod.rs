@@ -29,7 +29,7 @@ use crate::i18n::use_i18n;
 use crate::write_service::{use_write_service, WriteState};
 
 use self::flow::{provide_open_flow, Flow};
-use self::grants::Grants;
+use self::grants::{provide_user_grants, Grants};
 use self::install::InstallFlow;
 use self::tables::{AvailableApps, InstallationTable};
 use self::uninstall::UninstallFlow;
@@ -107,6 +107,7 @@ pub fn PersonalApps(
 fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> impl IntoView {
     let i18n = use_i18n();
     provide_context(OtherUserScope(subject.user != UserRef::Me));
+    provide_user_grants();
     let graph = use_graph();
     let writes = use_write_service();
     let open_flow = provide_open_flow();
@@ -115,12 +116,30 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
     // Any write that settles (from this page or an earlier one) may change the list: reload
     // then, and only then (not on every step of a write in flight).
     let settled = Memo::new(move |_| writes.settled_count());
+    let loaded = use_context::<crate::context::LoadedInstallations>();
     let data = {
         let user = subject.user.clone();
+        let key = subject
+            .named
+            .key()
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
         LocalResource::new(move || {
             version.track();
             settled.track();
-            load(graph.clone(), user.clone())
+            let (graph, user, key) = (graph.clone(), user.clone(), key.clone());
+            async move {
+                let snapshot = load(graph, user).await?;
+                // Kept for App detail's counts over the users read in this session.
+                if let Some(loaded) = loaded {
+                    let installations = snapshot.installations.clone();
+                    loaded.0.update_untracked(|map| {
+                        map.insert(key, installations);
+                    });
+                    loaded.0.notify();
+                }
+                Ok::<_, CallError>(snapshot)
+            }
         })
     };
     let query = use_query_map();

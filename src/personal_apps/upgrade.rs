@@ -102,7 +102,18 @@ pub fn UpgradeFlow(
             <h3>{move || i18n.tf("upgrade.title", &[("app", &title_name)])}</h3>
             <p data-testid="upgrade-versions">{move || i18n.tf("upgrade.from_to", &[("from", &fv), ("to", &tv)])}</p>
             <RscChangeView change=change />
-            <ConsentEditor target=to.clone() from=from.clone() installation=installation.clone() selected=selected />
+            {
+                let (to, from, installation) = (to.clone(), from.clone(), installation.clone());
+                move || {
+                    // Re-rendered when the user's grants arrive (the choices live in `selected`).
+                    let grants = super::grants::grants_of(
+                        to.authorization.as_ref().and_then(|a| a.client_app_id.as_deref()),
+                    );
+                    view! {
+                        <ConsentEditor target=to.clone() from=from.clone() installation=installation.clone() selected=selected grants=grants />
+                    }
+                }
+            }
             {move || view! { <ShowRequest commands=commands() /> }}
             <p>
                 <button type="submit" data-testid="submit-upgrade" disabled=move || blocked().is_some()

@@ -290,9 +290,93 @@ pub fn installable<'a>(
     apps
 }
 
+/// How many of some users have an app installed, at which version.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstallCounts {
+    /// Users whose installations were looked at.
+    pub users: usize,
+    /// (version, users at it), newest version first.
+    pub by_version: Vec<(String, usize)>,
+    pub not_installed: usize,
+}
+
+/// Counts, over the users' installation lists given, who has the catalog app `app_id` at
+/// which version.
+pub fn install_counts<'a>(
+    app_id: &str,
+    users: impl IntoIterator<Item = &'a [Installation]>,
+) -> InstallCounts {
+    let mut counts = InstallCounts::default();
+    let mut versions: Vec<(String, usize)> = Vec::new();
+    for installations in users {
+        counts.users += 1;
+        let found = installations.iter().find(|i| {
+            i.teams_app
+                .as_ref()
+                .is_some_and(|a| a.id.eq_ignore_ascii_case(app_id))
+        });
+        match found {
+            None => counts.not_installed += 1,
+            Some(installation) => {
+                let version = installation
+                    .teams_app_definition
+                    .as_ref()
+                    .and_then(|d| d.version.clone())
+                    .unwrap_or_default();
+                match versions.iter_mut().find(|(v, _)| *v == version) {
+                    Some((_, n)) => *n += 1,
+                    None => versions.push((version, 1)),
+                }
+            }
+        }
+    }
+    versions.sort_by(|a, b| compare_versions(&b.0, &a.0));
+    counts.by_version = versions;
+    counts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn install_counts_group_users_by_version_newest_first() {
+        let at = |version: &str| Installation {
+            id: format!("i-{version}"),
+            consented_permission_set: None,
+            teams_app: Some(TeamsApp {
+                id: "APP".into(),
+                external_id: None,
+                display_name: None,
+                distribution_method: None,
+                app_definitions: vec![],
+            }),
+            teams_app_definition: Some(AppDefinition {
+                id: version.into(),
+                teams_app_id: None,
+                display_name: None,
+                version: Some(version.into()),
+                publishing_state: None,
+                description: None,
+                last_modified_date_time: None,
+                bot: None,
+                authorization: None,
+            }),
+        };
+        let lists: Vec<Vec<Installation>> = vec![
+            vec![at("1.0.0")],
+            vec![at("1.10.0")],
+            vec![at("1.0.0")],
+            vec![],
+        ];
+        let counts = install_counts("app", lists.iter().map(Vec::as_slice));
+        assert_eq!(counts.users, 4);
+        assert_eq!(counts.not_installed, 1);
+        assert_eq!(
+            counts.by_version,
+            vec![("1.10.0".to_string(), 1), ("1.0.0".to_string(), 2)]
+        );
+    }
 
     #[test]
     fn store_and_sideloaded_apps_are_not_gone_from_the_catalog() {
@@ -314,6 +398,7 @@ mod tests {
                 publishing_state: Some(PublishingState::Published),
                 description: None,
                 last_modified_date_time: None,
+                bot: None,
                 authorization: None,
             }),
         };
@@ -357,6 +442,7 @@ mod tests {
             publishing_state: Some(PublishingState::parse(state)),
             description: None,
             last_modified_date_time: None,
+            bot: None,
             authorization: Some(Authorization {
                 client_app_id: None,
                 required_permission_set: Some(PermissionSet {

@@ -127,6 +127,15 @@ pub struct AppDefinition {
     pub description: Option<String>,
     pub last_modified_date_time: Option<String>,
     pub authorization: Option<Authorization>,
+    /// `bot` (with `$expand=appDefinitions($expand=bot)` only): the app's bot, if it has one.
+    #[serde(default)]
+    pub bot: Option<TeamworkBot>,
+}
+
+/// `teamworkBot`: its `id` is the bot's Microsoft app id.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct TeamworkBot {
+    pub id: String,
 }
 
 impl AppDefinition {

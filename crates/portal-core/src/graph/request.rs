@@ -160,6 +160,14 @@ pub fn organization_catalog() -> GraphRequest {
         .query("$expand", "appDefinitions")
 }
 
+/// One catalog app with its definitions and their bots:
+/// `GET /appCatalogs/teamsApps?$filter=id eq '{id}'&$expand=appDefinitions($expand=bot)`.
+pub fn catalog_app(app: &CatalogAppId) -> GraphRequest {
+    GraphRequest::new(Method::Get, "/appCatalogs/teamsApps".into())
+        .query("$filter", format!("id eq {}", odata_string(app.as_str())))
+        .query("$expand", "appDefinitions($expand=bot)")
+}
+
 /// Users whose name, UPN or mail match `term` (`$search`, which needs `ConsistencyLevel`).
 pub fn search_users(term: &str, top: u32) -> GraphRequest {
     let clauses = ["displayName", "userPrincipalName", "mail"]

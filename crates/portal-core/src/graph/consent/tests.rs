@@ -22,6 +22,7 @@ fn definition(id: &str, required: Vec<ResourceSpecificPermission>) -> AppDefinit
         publishing_state: None,
         description: None,
         last_modified_date_time: None,
+        bot: None,
         authorization: Some(Authorization {
             client_app_id: Some(APP_ID.into()),
             required_permission_set: Some(PermissionSet {

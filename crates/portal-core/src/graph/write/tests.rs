@@ -361,6 +361,7 @@ fn installation(id: &str, app: &str, version: &str) -> Installation {
             publishing_state: None,
             description: None,
             last_modified_date_time: None,
+            bot: None,
             authorization: None,
         }),
     }
