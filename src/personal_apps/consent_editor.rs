@@ -104,7 +104,7 @@ pub fn ConsentEditor(
     let body = move || {
         proposal
             .get()
-            .map(|p| serde_json::to_string_pretty(&consent_body(&p)).unwrap_or_default())
+            .map(|p| portal_core::graph::write::pretty_json(&consent_body(&p)))
     };
     let scope = move || operation_for(proposal.get().as_deref());
     let held = move || {

@@ -564,10 +564,50 @@ pub fn http_text(request: &GraphRequest, graph_base: &str) -> String {
     }
     if let Some(body) = &request.body {
         text.push('\n');
-        text.push_str(&serde_json::to_string_pretty(body).unwrap_or_default());
+        text.push_str(&pretty_json(body));
         text.push('\n');
     }
     text
+}
+
+/// A JSON value indented as `serde_json::to_string_pretty` does (two spaces), written by hand:
+/// the compact serializer is in the binary anyway, the pretty one would cost kilobytes more.
+pub fn pretty_json(value: &Value) -> String {
+    fn write(out: &mut String, value: &Value, depth: usize) {
+        let pad = |out: &mut String, depth: usize| {
+            for _ in 0..depth {
+                out.push_str("  ");
+            }
+        };
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                out.push_str("{\n");
+                for (i, (key, item)) in map.iter().enumerate() {
+                    pad(out, depth + 1);
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push_str(": ");
+                    write(out, item, depth + 1);
+                    out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
+                }
+                pad(out, depth);
+                out.push('}');
+            }
+            Value::Array(items) if !items.is_empty() => {
+                out.push_str("[\n");
+                for (i, item) in items.iter().enumerate() {
+                    pad(out, depth + 1);
+                    write(out, item, depth + 1);
+                    out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+                }
+                pad(out, depth);
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(&mut out, value, 0);
+    out
 }
 
 /// A PowerShell single-quoted string: every character PowerShell takes as a single quote

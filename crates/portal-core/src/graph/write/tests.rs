@@ -603,3 +603,21 @@ fn writes_through_me_are_shown_with_the_signed_in_users_name_or_as_requests() {
         .powershell
         .contains("Invoke-MgGraphRequest -Method POST -Uri 'https://graph.microsoft.com/v1.0/me/"));
 }
+
+#[test]
+fn pretty_json_is_serde_jsons_pretty_form() {
+    let values = [
+        serde_json::json!({"consentedPermissionSet": {"resourceSpecificPermissions": [
+            {"permissionValue": "TeamsActivity.Send.User", "permissionType": "application"},
+            {"permissionValue": "Quote \"and\" \\ é", "permissionType": "delegated"}
+        ]}, "empty": {}, "list": [], "n": 1.5, "t": true, "z": null}),
+        serde_json::json!([]),
+        serde_json::json!("x"),
+    ];
+    for value in values {
+        assert_eq!(
+            pretty_json(&value),
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+    }
+}
