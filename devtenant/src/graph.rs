@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::ctx::{lock, Ctx, GrantIds};
 use crate::graph_error::GraphError;
 use crate::identity::{GRAPH_APP_ID, GRAPH_RESOURCE};
-use crate::odata::{parse_filter, parse_search, search_matches};
+use crate::odata::{parse_filter, parse_search, search_matches, ExpandItem};
 use crate::scope_table::OPERATION_SCOPES;
 use crate::seed::{canonical_permission_type, Rsc, SeedDefinition, SeedTeamsApp, SeedUser};
 use crate::store::{installation_id, latest_published, ExtraGrant, Installation, TenantState};
@@ -705,8 +705,10 @@ fn rsc_json(list: &[Rsc]) -> Value {
         .collect::<Vec<_>>())
 }
 
-fn definition_json(app: &SeedTeamsApp, definition: &SeedDefinition) -> Value {
-    json!({
+/// A definition as Graph answers it; with `bot` (`appDefinitions($expand=bot)`), its
+/// `teamworkBot` (`{"id": bot id}`) or `null` when it has none.
+fn definition_json(app: &SeedTeamsApp, definition: &SeedDefinition, bot: bool) -> Value {
+    let mut value = json!({
         "id": definition.id,
         "teamsAppId": app.id,
         "displayName": definition.display_name,
@@ -720,26 +722,106 @@ fn definition_json(app: &SeedTeamsApp, definition: &SeedDefinition) -> Value {
             "clientAppId": definition.client_app_id,
             "requiredPermissionSet": { "resourceSpecificPermissions": rsc_json(&definition.resource_specific_permissions) }
         }
-    })
+    });
+    if bot {
+        value["bot"] = match &definition.bot_id {
+            Some(id) => json!({ "id": id }),
+            None => Value::Null,
+        };
+    }
+    value
 }
 
-fn app_json(app: &SeedTeamsApp, with_definitions: bool) -> Value {
+fn app_json(app: &SeedTeamsApp, expand: &CatalogExpand) -> Value {
     let mut value = json!({
         "id": app.id,
         "externalId": app.external_id,
         "displayName": app.display_name,
         "distributionMethod": app.distribution_method,
     });
-    if with_definitions {
+    if expand.definitions {
         value["appDefinitions"] = json!(app
             .definitions
             .iter()
-            .map(|d| definition_json(app, d))
+            .map(|d| definition_json(app, d, expand.bot))
             .collect::<Vec<_>>());
     }
     value
 }
 
+/// What a catalog request expands: `appDefinitions`, and in each definition its `bot`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct CatalogExpand {
+    definitions: bool,
+    bot: bool,
+}
+
+impl CatalogExpand {
+    /// The select list of the answer's `@odata.context` (`(appDefinitions(bot()))`, as Graph
+    /// writes it for the nested expansion; nothing otherwise, as before).
+    fn context_suffix(&self) -> &'static str {
+        if self.bot {
+            "(appDefinitions(bot()))"
+        } else {
+            ""
+        }
+    }
+}
+
+/// The navigation properties `$expand` may name on the types of the catalog, with their types.
+fn navigation_properties(entity_type: &str) -> &'static [(&'static str, &'static str)] {
+    match entity_type {
+        "microsoft.graph.teamsApp" => &[("appDefinitions", "microsoft.graph.teamsAppDefinition")],
+        "microsoft.graph.teamsAppDefinition" => &[("bot", "microsoft.graph.teamworkBot")],
+        _ => &[],
+    }
+}
+
+/// Resolves expansion items against `entity_type`, recording each path expanded
+/// (`appDefinitions`, `appDefinitions/bot`); a property the type does not have, at any depth, is
+/// Graph's 400.
+fn resolve_expand(
+    items: &[ExpandItem],
+    entity_type: &str,
+    prefix: &str,
+    paths: &mut BTreeSet<String>,
+) -> Result<(), GraphError> {
+    for item in items {
+        let Some((name, target)) = navigation_properties(entity_type)
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(&item.property))
+        else {
+            return Err(GraphError::bad_request(format!(
+                "Parsing OData Select and Expand failed: Could not find a property named '{}' on type '{entity_type}'.",
+                item.property
+            )));
+        };
+        let path = format!("{prefix}{name}");
+        resolve_expand(&item.expand, target, &format!("{path}/"), paths)?;
+        paths.insert(path);
+    }
+    Ok(())
+}
+
+/// The catalog's `$expand`: `appDefinitions`, optionally with `($expand=bot)`; other options in
+/// the parentheses (`$select`, …) are accepted and not applied.
+fn parse_catalog_expand(query: &BTreeMap<String, String>) -> Result<CatalogExpand, GraphError> {
+    let Some(text) = query.get("$expand") else {
+        return Ok(CatalogExpand::default());
+    };
+    let items = crate::odata::parse_expand(text).map_err(|e| {
+        GraphError::bad_request(format!("Parsing OData Select and Expand failed: {e}"))
+    })?;
+    let mut paths = BTreeSet::new();
+    resolve_expand(&items, "microsoft.graph.teamsApp", "", &mut paths)?;
+    Ok(CatalogExpand {
+        definitions: paths.contains("appDefinitions"),
+        bot: paths.contains("appDefinitions/bot"),
+    })
+}
+
+/// The installed apps' `$expand` (`teamsApp`, `teamsAppDefinition`): top-level names only;
+/// options in parentheses are not looked at (nested expansion there is not modelled).
 fn parse_expand(
     query: &BTreeMap<String, String>,
     allowed: &[&str],
@@ -772,7 +854,7 @@ fn list_catalog(
 ) -> Result<GraphResponse, GraphError> {
     require_scope(caller, "GET", "/appcatalogs/teamsapps", None)?;
     throttle(ctx, caller, Category::GetAppCatalogs)?;
-    let expand = parse_expand(query, &["appDefinitions"])?;
+    let expand = parse_catalog_expand(query)?;
     let filter = match query.get("$filter") {
         Some(text) => Some(
             parse_filter(text)
@@ -787,10 +869,11 @@ fn list_catalog(
                 "The Teams app with id '{id}' was not found in the app catalog."
             ))
         })?;
-        let mut body = app_json(app, expand.contains("appDefinitions"));
+        let mut body = app_json(app, &expand);
         body["@odata.context"] = json!(format!(
-            "{}/v1.0/$metadata#appCatalogs/teamsApps/$entity",
-            ctx.urls.graph
+            "{}/v1.0/$metadata#appCatalogs/teamsApps{}/$entity",
+            ctx.urls.graph,
+            expand.context_suffix()
         ));
         return GraphResponse::json(body);
     }
@@ -808,14 +891,18 @@ fn list_catalog(
                 })
             })
         })
-        .map(|app| app_json(app, expand.contains("appDefinitions")))
+        .map(|app| app_json(app, &expand))
         .collect();
     drop(state);
     paged(
         ctx,
         request,
         query,
-        format!("{}/v1.0/$metadata#appCatalogs/teamsApps", ctx.urls.graph),
+        format!(
+            "{}/v1.0/$metadata#appCatalogs/teamsApps{}",
+            ctx.urls.graph,
+            expand.context_suffix()
+        ),
         value,
     )
 }
@@ -834,10 +921,10 @@ fn installation_json(
     });
     if let Some((app, definition)) = state.find_definition(&installation.definition_id) {
         if expand.contains("teamsApp") {
-            value["teamsApp"] = app_json(app, false);
+            value["teamsApp"] = app_json(app, &CatalogExpand::default());
         }
         if expand.contains("teamsAppDefinition") {
-            value["teamsAppDefinition"] = definition_json(app, definition);
+            value["teamsAppDefinition"] = definition_json(app, definition, false);
         }
     }
     value

@@ -1,6 +1,7 @@
 //! The OData query subset Graph accepts for the operations we serve: `$filter` with `eq`,
-//! `startswith`, `and`, `or` and parentheses over (possibly nested) properties, and `$search`
-//! clauses `"property:words"` joined by OR/AND.
+//! `startswith`, `and`, `or` and parentheses over (possibly nested) properties, `$search`
+//! clauses `"property:words"` joined by OR/AND, and `$expand` items with options in
+//! parentheses (`appDefinitions($expand=bot)`).
 
 /// A parsed `$filter`.
 #[derive(Debug, Clone, PartialEq)]
@@ -243,6 +244,108 @@ pub fn search_matches(text: &str, value: &str) -> bool {
     value.to_lowercase().split_whitespace().all(starts_a_word)
 }
 
+/// One item of a `$expand`: a navigation property, and the query options in its parentheses.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExpandItem {
+    /// As written.
+    pub property: String,
+    /// The nested `$expand` (`appDefinitions($expand=bot)`).
+    pub expand: Vec<ExpandItem>,
+    /// The other options in the parentheses (`$select`, `$filter`, …): lowercase name and value.
+    pub options: Vec<(String, String)>,
+}
+
+/// The query options OData allows inside an expansion's parentheses.
+const EXPAND_OPTIONS: [&str; 10] = [
+    "$select", "$expand", "$filter", "$orderby", "$top", "$skip", "$count", "$search", "$levels",
+    "$compute",
+];
+
+/// Splits `text` at each `separator` outside parentheses and single-quoted literals.
+fn split_outside(text: &str, separator: char) -> Result<Vec<&str>, String> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| format!("unbalanced ')' at position {i}"))?;
+            }
+            c if c == separator && !quoted && depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    if quoted {
+        return Err("unterminated string literal".into());
+    }
+    if depth != 0 {
+        return Err("unbalanced '(': a ')' is missing".into());
+    }
+    parts.push(&text[start..]);
+    Ok(parts)
+}
+
+/// Parses a `$expand` value: items separated by commas, each a property with, optionally,
+/// options in parentheses separated by semicolons (`appDefinitions($select=id;$expand=bot)`).
+/// A nested `$expand` is parsed the same way; the other options are kept, not interpreted.
+pub fn parse_expand(text: &str) -> Result<Vec<ExpandItem>, String> {
+    let mut items = Vec::new();
+    for item in split_outside(text, ',')? {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let (property, inner) = match item.split_once('(') {
+            Some((property, rest)) => {
+                let inner = rest.trim_end().strip_suffix(')').ok_or_else(|| {
+                    format!("unexpected text after the options of '{}'", property.trim())
+                })?;
+                (property.trim(), Some(inner))
+            }
+            None => (item, None),
+        };
+        if property.is_empty()
+            || !property
+                .chars()
+                .all(|c| c.is_alphanumeric() || "_./*".contains(c))
+        {
+            return Err(format!("'{property}' is not a property to expand"));
+        }
+        let mut parsed = ExpandItem {
+            property: property.to_string(),
+            ..ExpandItem::default()
+        };
+        for option in split_outside(inner.unwrap_or(""), ';')? {
+            let option = option.trim();
+            if option.is_empty() {
+                continue;
+            }
+            let (name, value) = option.split_once('=').ok_or_else(|| {
+                format!("'{option}' in the options of '{property}' is not name=value")
+            })?;
+            let name = name.trim().to_ascii_lowercase();
+            if !EXPAND_OPTIONS.contains(&name.as_str()) {
+                return Err(format!(
+                    "'{name}' is not a query option allowed in the options of '{property}'"
+                ));
+            }
+            if name == "$expand" {
+                parsed.expand.extend(parse_expand(value)?);
+            } else {
+                parsed.options.push((name, value.trim().to_string()));
+            }
+        }
+        items.push(parsed);
+    }
+    Ok(items)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +381,58 @@ mod tests {
         let f = parse_filter("startswith(displayName,'zo')").unwrap();
         assert!(f.matches(&|_| Some("Zoë Müller".into())));
         assert!(!f.matches(&|_| None));
+    }
+
+    #[test]
+    fn expand_items_with_nested_options() {
+        let items = parse_expand("appDefinitions($expand=bot)").unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].property, "appDefinitions");
+        assert_eq!(items[0].expand[0].property, "bot");
+        // Commas and semicolons inside parentheses or literals stay in their item.
+        let items = parse_expand(
+            "teamsApp, appDefinitions($select=id,version; $filter=displayName eq 'a,b)';$EXPAND=bot($select=id))",
+        )
+        .unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(
+            items[0],
+            ExpandItem {
+                property: "teamsApp".into(),
+                ..Default::default()
+            }
+        );
+        assert_eq!(items[1].expand[0].property, "bot");
+        assert_eq!(
+            items[1].expand[0].options,
+            vec![("$select".into(), "id".into())]
+        );
+        assert_eq!(
+            items[1].options,
+            vec![
+                ("$select".into(), "id,version".into()),
+                ("$filter".into(), "displayName eq 'a,b)'".into())
+            ]
+        );
+        assert_eq!(parse_expand("appDefinitions()").unwrap()[0].expand, vec![]);
+        assert_eq!(parse_expand(" , ").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn expand_syntax_errors() {
+        for bad in [
+            "appDefinitions($expand=bot",
+            "appDefinitions$expand=bot)",
+            "appDefinitions($expand=bot))",
+            "appDefinitions($expand=bot)x",
+            "appDefinitions(expand=bot)",
+            "appDefinitions($expand)",
+            "appDefinitions($filter=id eq 'x)",
+            "appDefinitions($expand=bot(",
+            "(bot)",
+        ] {
+            assert!(parse_expand(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

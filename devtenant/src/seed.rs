@@ -122,8 +122,17 @@ pub struct SeedDefinition {
     /// `clientId`); derived from `clientAppId` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_principal_id: Option<String>,
+    /// The Microsoft app id of the definition's bot (`teamsAppDefinition.bot`, a `teamworkBot`
+    /// whose `id` this is), for definitions that have one: a GUID, used by one app only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<String>,
     #[serde(default)]
     pub resource_specific_permissions: Vec<Rsc>,
+}
+
+/// Whether `text` is a GUID in its hyphenated form (`8-4-4-4-12` hex digits).
+pub fn is_guid(text: &str) -> bool {
+    text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
 }
 
 /// The members of `teamsAppResourceSpecificPermissionType`, as Graph spells them.
@@ -219,8 +228,25 @@ impl Seed {
         }
         let mut service_principals: std::collections::BTreeMap<String, String> =
             std::collections::BTreeMap::new();
+        // Bot id (lowercase) → the app that has it.
+        let mut bots: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
         for app in &self.teams_apps {
             for definition in &app.definitions {
+                if let Some(bot) = &definition.bot_id {
+                    if !is_guid(bot) {
+                        return Err(format!(
+                            "app {} {}: botId {bot} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+                            app.display_name, definition.version
+                        ));
+                    }
+                    let owner = bots.entry(bot.to_ascii_lowercase()).or_insert(&app.id);
+                    if *owner != app.id {
+                        return Err(format!(
+                            "app {} {}: botId {bot} is already the bot of app {owner} (a bot belongs to one app)",
+                            app.display_name, definition.version
+                        ));
+                    }
+                }
                 if let Some(sp) = &definition.service_principal_id {
                     let Some(client) = &definition.client_app_id else {
                         return Err(format!(
@@ -342,6 +368,7 @@ impl Seed {
                     last_modified_date_time: Some("2026-01-01T00:00:00Z".into()),
                     client_app_id: None,
                     service_principal_id: None,
+                    bot_id: None,
                     resource_specific_permissions: Vec::new(),
                 })
                 .collect();
@@ -486,6 +513,54 @@ mod tests {
             .check()
             .unwrap_err()
             .contains("permissionType Application"));
+    }
+
+    #[test]
+    fn bot_ids_are_guids_of_one_app_each() {
+        let seed = Seed::builtin().unwrap();
+        let bots: Vec<(&str, &str, Option<&str>)> = seed
+            .teams_apps
+            .iter()
+            .flat_map(|a| {
+                a.definitions.iter().map(move |d| {
+                    (
+                        a.display_name.as_str(),
+                        d.version.as_str(),
+                        d.bot_id.as_deref(),
+                    )
+                })
+            })
+            .collect();
+        // Some definitions have a bot, most have none, and one app gained its bot in a later
+        // version (Helpdesk 1.0.0 has none, 1.5.0 has one).
+        assert!(bots.iter().filter(|(_, _, b)| b.is_some()).count() >= 3);
+        assert!(bots.iter().any(|(_, _, b)| b.is_none()));
+        assert!(bots.contains(&("Helpdesk", "1.0.0", None)));
+        assert!(bots
+            .iter()
+            .any(|(app, version, b)| *app == "Helpdesk" && *version == "1.5.0" && b.is_some()));
+
+        let mut seed = Seed::builtin().unwrap();
+        seed.teams_apps
+            .iter_mut()
+            .flat_map(|a| a.definitions.iter_mut())
+            .find(|d| d.bot_id.is_none())
+            .unwrap()
+            .bot_id = Some("not-a-guid".into());
+        assert!(seed.check().unwrap_err().contains("is not a GUID"));
+        // The bot of one app given to another.
+        let mut seed = Seed::builtin().unwrap();
+        let taken = seed.teams_apps[0].definitions[0].bot_id.clone().unwrap();
+        let other = seed
+            .teams_apps
+            .iter_mut()
+            .find(|a| a.definitions.iter().all(|d| d.bot_id.is_none()))
+            .unwrap();
+        other.definitions[0].bot_id = Some(taken.to_uppercase());
+        assert!(seed.check().unwrap_err().contains("belongs to one app"));
+        assert!(is_guid("00a51a22-d6e1-5ac8-863d-8c464b173ef7"));
+        assert!(!is_guid("00a51a22d6e15ac8863d8c464b173ef7"));
+        assert!(!is_guid("{00a51a22-d6e1-5ac8-863d-8c464b173ef7}"));
     }
 
     #[test]

@@ -768,3 +768,238 @@ fn fault_rates_set_by_flags() {
         .unwrap();
     assert_eq!(response.status(), 400);
 }
+
+const STANDUP: &str = "061a77be-fb5e-5082-a688-dbd12930fe76";
+const HELPDESK: &str = "b2c2a2ca-af4c-52d8-a348-519ac5d86dd6";
+const STANDUP_BOT: &str = "00a51a22-d6e1-5ac8-863d-8c464b173ef7";
+const NOTIFY_BOT: &str = "5cfd7c35-599f-5bfa-8d06-b112a0e4d6a4";
+const HELPDESK_BOT: &str = "5194eb72-d417-5162-a2de-224b3fe914f8";
+
+/// `(app, version) → bot` of every definition of `apps` (each must carry a `bot` member).
+fn bots_of(apps: &[Value]) -> Vec<(String, String, Value)> {
+    apps.iter()
+        .flat_map(|app| {
+            app["appDefinitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |d| {
+                    let bot = d.get("bot").unwrap_or_else(|| panic!("no bot member: {d}"));
+                    (
+                        app["displayName"].as_str().unwrap().to_string(),
+                        d["version"].as_str().unwrap().to_string(),
+                        bot.clone(),
+                    )
+                })
+        })
+        .collect()
+}
+
+#[test]
+fn catalog_expands_each_definitions_bot() {
+    // Many catalog reads in a row: above the Teams limit of 30 a second, which is not the point.
+    let tenant = DevTenant::start(&["--throttle-rps", "1000"]);
+    let token = tenant.token(MEMBER, READ);
+    let bot = |id: &str| json!({ "id": id });
+
+    // The whole catalog, paged (2 a page), every definition with its bot or null.
+    let nested = "/appCatalogs/teamsApps?$expand=appDefinitions($expand=bot)";
+    let (apps, pages) = tenant.get_all_pages(nested, &token);
+    assert_eq!(apps.len(), 14);
+    assert!(pages > 1);
+    let bots = bots_of(&apps);
+    let with_bot: Vec<(&str, &str, &Value)> = bots
+        .iter()
+        .filter(|(_, _, b)| !b.is_null())
+        .map(|(a, v, b)| (a.as_str(), v.as_str(), b))
+        .collect();
+    assert_eq!(
+        with_bot,
+        vec![
+            ("Contoso Notify", "1.0.0", &bot(NOTIFY_BOT)),
+            ("Standup Bot", "2.0.0", &bot(STANDUP_BOT)),
+            ("Standup Bot", "2.1.0", &bot(STANDUP_BOT)),
+            ("Helpdesk", "1.5.0", &bot(HELPDESK_BOT)),
+            ("Helpdesk", "2.0.0", &bot(HELPDESK_BOT)),
+        ]
+    );
+    assert!(bots.contains(&("Helpdesk".into(), "1.0.0".into(), Value::Null)));
+    // The first page: Graph's context for the nested expansion, and a next link keeping the
+    // query as sent.
+    let (status, first) = tenant.get(nested, &token);
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        first["@odata.context"],
+        format!(
+            "{}/v1.0/$metadata#appCatalogs/teamsApps(appDefinitions(bot()))",
+            tenant.graph
+        )
+    );
+    assert!(first["@odata.nextLink"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!(
+            "{}/v1.0/appCatalogs/teamsApps?$expand=appDefinitions($expand=bot)&$skiptoken=",
+            tenant.graph
+        )));
+
+    // With the organization filter, the option percent-encoded: kept raw in the links.
+    let encoded = "/appCatalogs/teamsApps?$filter=distributionMethod%20eq%20'organization'&$expand=appDefinitions(%24expand%3Dbot)";
+    let (_, first) = tenant.get(encoded, &token);
+    let link = first["@odata.nextLink"].as_str().unwrap();
+    assert!(
+        link.contains("distributionMethod%20eq%20")
+            && link.contains("&$expand=appDefinitions(%24expand%3Dbot)&$skiptoken="),
+        "{link}"
+    );
+    let organization = tenant.get_all(encoded, &token);
+    assert_eq!(organization.len(), 12);
+    assert!(organization
+        .iter()
+        .all(|a| a["distributionMethod"] == "organization"));
+    assert_eq!(bots_of(&organization).len(), bots_of(&apps).len() - 2);
+    // A page link rebuilt without the nested expansion is refused (the token is bound to it).
+    let token_part = link.split("$skiptoken=").nth(1).unwrap();
+    let (status, _) = tenant.get(
+        &format!("/appCatalogs/teamsApps?$filter=distributionMethod%20eq%20'organization'&$expand=appDefinitions&$skiptoken={token_part}"),
+        &token,
+    );
+    assert_eq!(status, 400);
+
+    // By id, either order of the options, and the other options in the parentheses accepted.
+    for path in [
+        format!("/appCatalogs/teamsApps?$filter=id%20eq%20'{STANDUP}'&$expand=appDefinitions($expand=bot)"),
+        format!("/appCatalogs/teamsApps?$expand=appDefinitions($expand=bot)&$filter=id%20eq%20'{STANDUP}'"),
+        format!("/appCatalogs/teamsApps?$filter=id%20eq%20'{STANDUP}'&$expand=AppDefinitions($select=id,version;$expand=Bot)"),
+    ] {
+        let (status, body) = tenant.get(&path, &token);
+        assert_eq!(status, 200, "{path}: {body}");
+        let apps = value(&body);
+        assert_eq!(apps.len(), 1, "{path}");
+        let bots: Vec<Value> = bots_of(&apps).into_iter().map(|(_, _, b)| b).collect();
+        assert_eq!(bots, vec![bot(STANDUP_BOT), bot(STANDUP_BOT)], "{path}");
+    }
+
+    // One app: a definition without a bot has "bot": null.
+    let (status, helpdesk) = tenant.get(
+        &format!("/appCatalogs/teamsApps/{HELPDESK}?$expand=appDefinitions($expand=bot)"),
+        &token,
+    );
+    assert_eq!(status, 200, "{helpdesk}");
+    assert_eq!(
+        helpdesk["@odata.context"],
+        format!(
+            "{}/v1.0/$metadata#appCatalogs/teamsApps(appDefinitions(bot()))/$entity",
+            tenant.graph
+        )
+    );
+    let bots: Vec<Value> = bots_of(std::slice::from_ref(&helpdesk))
+        .into_iter()
+        .map(|(_, _, b)| b)
+        .collect();
+    assert_eq!(
+        bots,
+        vec![Value::Null, bot(HELPDESK_BOT), bot(HELPDESK_BOT)]
+    );
+    // The rest of a definition is as without the nested expansion.
+    let (_, plain) = tenant.get(
+        &format!("/appCatalogs/teamsApps/{HELPDESK}?$expand=appDefinitions"),
+        &token,
+    );
+    let mut stripped = helpdesk.clone();
+    for d in stripped["appDefinitions"].as_array_mut().unwrap() {
+        d.as_object_mut().unwrap().remove("bot");
+    }
+    assert_eq!(stripped["appDefinitions"], plain["appDefinitions"]);
+
+    // Without the nested expansion: no bot member, the context as before.
+    let (_, plain) = tenant.get("/appCatalogs/teamsApps?$expand=appDefinitions", &token);
+    assert_eq!(
+        plain["@odata.context"],
+        format!("{}/v1.0/$metadata#appCatalogs/teamsApps", tenant.graph)
+    );
+    let all = tenant.get_all("/appCatalogs/teamsApps?$expand=appDefinitions", &token);
+    assert!(all
+        .iter()
+        .flat_map(|a| a["appDefinitions"].as_array().unwrap())
+        .all(|d| d.get("bot").is_none()));
+    let (_, one) = tenant.get(
+        &format!("/appCatalogs/teamsApps/{STANDUP}?$expand=appDefinitions"),
+        &token,
+    );
+    assert!(one["appDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d.get("bot").is_none()));
+    let (_, bare) = tenant.get(&format!("/appCatalogs/teamsApps/{STANDUP}"), &token);
+    assert!(bare.get("appDefinitions").is_none());
+
+    // Inside $batch too.
+    let (_, batch) = tenant.post(
+        "/$batch",
+        &token,
+        json!({"requests": [{"id": "1", "method": "GET", "url": format!("/appCatalogs/teamsApps/{STANDUP}?$expand=appDefinitions($expand=bot)")}]}),
+    );
+    assert_eq!(batch["responses"][0]["status"], 200, "{batch}");
+    assert_eq!(
+        batch["responses"][0]["body"]["appDefinitions"][1]["bot"],
+        bot(STANDUP_BOT)
+    );
+
+    // A property the type does not have, at any depth, or broken syntax: Graph's 400.
+    for (expand, named) in [
+        (
+            "appDefinitions($expand=robot)",
+            Some(("robot", "microsoft.graph.teamsAppDefinition")),
+        ),
+        (
+            "appDefinitions($expand=bot($expand=owner))",
+            Some(("owner", "microsoft.graph.teamworkBot")),
+        ),
+        (
+            "appDefinitions($expand=version)",
+            Some(("version", "microsoft.graph.teamsAppDefinition")),
+        ),
+        ("bot", Some(("bot", "microsoft.graph.teamsApp"))),
+        ("appDefinitions($expand=bot", None),
+        ("appDefinitions(expand=bot)", None),
+    ] {
+        for path in [
+            format!("/appCatalogs/teamsApps?$expand={expand}"),
+            format!("/appCatalogs/teamsApps/{STANDUP}?$expand={expand}"),
+            format!("/appCatalogs/teamsApps?$filter=distributionMethod%20eq%20'organization'&$expand={expand}"),
+        ] {
+            let response = tenant
+                .graph_request(Method::GET, &path, &token)
+                .send()
+                .unwrap();
+            assert_eq!(
+                response.headers()["client-request-id"],
+                "11111111-2222-3333-4444-555555555555"
+            );
+            let (status, body) = status_json(response);
+            assert_eq!(status, 400, "{path}: {body}");
+            let error = &body["error"];
+            assert_eq!(error["code"], "BadRequest", "{path}");
+            let message = error["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("Parsing OData Select and Expand failed: "),
+                "{message}"
+            );
+            if let Some((property, on)) = named {
+                assert!(
+                    message.contains(&format!(
+                        "Could not find a property named '{property}' on type '{on}'."
+                    )),
+                    "{message}"
+                );
+            }
+            assert!(error["innerError"]["request-id"].is_string(), "{body}");
+            assert_eq!(
+                error["innerError"]["client-request-id"],
+                "11111111-2222-3333-4444-555555555555"
+            );
+        }
+    }
+}
