@@ -126,3 +126,31 @@ test("a user's RSC grants, grouped by app: orphans flagged, mixed case and unkno
   groups = await grantsOf('559eff36-ec6a-5d76-bc69-6a630e9ce158');
   await expect(groups.locator('tr[data-permission="Future.Capability.User"]')).toContainText('Consented and required');
 });
+
+test('App detail: each definition\'s bot, and how many of the users read in this session have it at which version', async ({ page }) => {
+  await admin('POST', '/adminConsent', {});
+  await signInAs(page, tenant, ADMIN);
+  await page.goto(new URL(`/catalog/${APPS.standup}`, tenant.urls.portal).href);
+  await expect(page.getByTestId('installed-across-users')).toContainText('Open some users');
+  await expect(page.locator('tr[data-version="2.1.0"] [data-col="bot"]')).toHaveText('00a51a22-d6e1-5ac8-863d-8c464b173ef7');
+  // Read two users' apps in this session (client-side navigation keeps the session's data).
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByTestId('user-search').fill("Seán O'Brien");
+  await page.getByTestId('user-results').getByRole('option').first().click();
+  await expect(page.getByTestId('installations')).toBeVisible();
+  await page.getByRole('link', { name: 'My apps' }).click();
+  await expect(page.getByTestId('available-apps').or(page.getByTestId('installations')).first()).toBeVisible();
+  await page.getByRole('link', { name: 'Catalog' }).click();
+  await page.getByRole('link', { name: 'Standup Bot' }).click();
+  const counts = page.getByTestId('installed-across-users');
+  await expect(counts).toContainText('Of the 2 users whose apps were read in this session');
+  // The counts agree with the dev tenant's state for those two users.
+  const state = await admin('GET', '/state');
+  const megan = state.users.find((u) => (u.userPrincipalName ?? u.upn) === ADMIN).id;
+  const have = state.installations.filter((i) => (i.appId ?? i.app_id) === APPS.standup
+    && [SEAN, megan].includes(i.userId ?? i.user_id)).length;
+  await expect(counts.locator('li[data-version="none"]')).toHaveText(`${2 - have} without it`);
+  const log = await graphLogOf(tenant)();
+  const detail = log.filter((e) => e.path === '/v1.0/appCatalogs/teamsApps' && decodeURIComponent(e.query ?? '').includes('$expand=appDefinitions($expand=bot)'));
+  expect(detail.length).toBeGreaterThan(0);
+});

@@ -8,6 +8,7 @@ use portal_core::auth::scopes::Operation;
 use portal_core::graph::apps::{
     compare_versions, install_counts, latest_published, ConsentRequirement,
 };
+use portal_core::graph::ids::CatalogAppId;
 use portal_core::graph::models::TeamsApp;
 use portal_core::graph::request;
 
@@ -45,8 +46,12 @@ fn AppDefinitions(app_id: String) -> impl IntoView {
     let data = LocalResource::new(move || {
         let (graph, app_id) = (graph.clone(), app_id.clone());
         async move {
+            // This app alone, with each definition's bot.
             let apps = graph
-                .get_all::<TeamsApp>(&request::organization_catalog(), Operation::ReadCatalog)
+                .get_all::<TeamsApp>(
+                    &request::catalog_app(&CatalogAppId::new(app_id.clone())),
+                    Operation::ReadCatalog,
+                )
                 .await?;
             Ok::<_, CallError>(
                 apps.into_iter()
