@@ -369,7 +369,22 @@ impl Seed {
                     client_app_id: None,
                     service_principal_id: None,
                     bot_id: None,
-                    resource_specific_permissions: Vec::new(),
+                    // The first generated app asks for the manifest's maximum of 16 RSC
+                    // permissions (the consent editor's benchmark).
+                    resource_specific_permissions: if n == 1 {
+                        (1..=16)
+                            .map(|i| Rsc {
+                                permission_value: format!("Generated.Permission{i:02}.User"),
+                                permission_type: if i % 4 == 0 {
+                                    "delegated".into()
+                                } else {
+                                    "application".into()
+                                },
+                            })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
                 })
                 .collect();
             self.teams_apps.push(SeedTeamsApp {
@@ -561,6 +576,19 @@ mod tests {
         assert!(is_guid("00a51a22-d6e1-5ac8-863d-8c464b173ef7"));
         assert!(!is_guid("00a51a22d6e15ac8863d8c464b173ef7"));
         assert!(!is_guid("{00a51a22-d6e1-5ac8-863d-8c464b173ef7}"));
+    }
+
+    #[test]
+    fn enlarge_gives_one_app_the_manifests_sixteen_permissions() {
+        let mut seed = Seed::builtin().unwrap();
+        seed.enlarge(60, 20);
+        let most = seed
+            .teams_apps
+            .iter()
+            .flat_map(|a| &a.definitions)
+            .map(|d| d.resource_specific_permissions.len())
+            .max();
+        assert_eq!(most, Some(16));
     }
 
     #[test]

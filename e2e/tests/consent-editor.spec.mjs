@@ -144,6 +144,7 @@ test('App detail: each definition\'s bot, and how many of the users read in this
   await page.getByRole('link', { name: 'Standup Bot' }).click();
   const counts = page.getByTestId('installed-across-users');
   await expect(counts).toContainText('Of the 2 users whose apps were read in this session');
+  await expectAccessible(page, 'App detail');
   // The counts agree with the dev tenant's state for those two users.
   const state = await admin('GET', '/state');
   const megan = state.users.find((u) => (u.userPrincipalName ?? u.upn) === ADMIN).id;

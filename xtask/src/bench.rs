@@ -41,7 +41,15 @@ pub fn run() -> Result<(), String> {
         Command::new("node")
             .args(["bench/load-time.mjs", &LOADS.to_string()])
             .current_dir("e2e")
-            .env("DEVTENANT_BIN", bin),
+            .env("DEVTENANT_BIN", &bin),
+    )
+    .map_err(|(message, _)| message)?;
+    step("the consent editor: one change to the DOM updated, 100 changes, 16 permissions");
+    run_tee(
+        Command::new("node")
+            .args(["bench/editor.mjs", "100"])
+            .current_dir("e2e")
+            .env("DEVTENANT_BIN", &bin),
     )
     .map_err(|(message, _)| message)?;
     Ok(())
