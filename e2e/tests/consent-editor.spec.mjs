@@ -122,6 +122,16 @@ test("a user's RSC grants, grouped by app: orphans flagged, mixed case and unkno
   // Mixed-case permissionType: matched and shown in place.
   groups = await grantsOf('d37dcced-2598-5232-a541-0f65fb8653bd');
   await expect(groups.filter({ hasText: 'Contoso Notify' }).locator('[data-col="state"]')).toHaveText('Consented and required');
+  // A consented set behind the latest definition: the grant is in place for the installed
+  // version, the drift says an update is available, and the upgrade's editor shows the added
+  // permission beside the granted one.
+  groups = await grantsOf('88378495-ffea-5c49-95d0-9e7a17c9b2d9');
+  await expect(groups.filter({ hasText: 'Field Service' }).locator('tr[data-permission="TeamsActivity.Send.User"] [data-col="state"]')).toHaveText('Consented and required');
+  await row(page, 'installations', APPS.fieldService).locator('[data-action="upgrade"]').click();
+  const editor = page.getByTestId('consent-editor');
+  await expect(editor.locator('tr[data-permission="TeamsActivity.Send.User"] [data-col="granted"]')).toHaveText('Yes');
+  await expect(editor.locator('tr[data-permission="TeamsAppInstallation.Read.User"] [data-col="change"]')).toHaveAttribute('data-change', 'added');
+  await expect(editor.locator('tr[data-permission="TeamsAppInstallation.Read.User"] [data-col="granted"]')).toHaveText('No');
   // unknownFutureValue: kept, shown as another kind.
   groups = await grantsOf('559eff36-ec6a-5d76-bc69-6a630e9ce158');
   await expect(groups.locator('tr[data-permission="Future.Capability.User"]')).toContainText('Consented and required');
