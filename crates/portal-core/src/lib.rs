@@ -7,6 +7,7 @@ pub mod cloud;
 pub mod config;
 pub mod graph;
 pub mod i18n;
+pub mod jobs;
 
 pub use cloud::{Cloud, PersonalInstallSupport};
 pub use config::{
