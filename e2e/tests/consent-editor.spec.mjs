@@ -2,13 +2,9 @@
 // set (lowercase types) with a token carrying the …AndConsent… scope; an upgrade whose new
 // version adds an application permission shows the diff and sends the new whole set; a partial
 // choice cannot be submitted and says why; axe finds nothing serious on the editor.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test, expect, closePages, addScriptFile } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
-import { ADMIN, SEAN, APPS, signInAs, appRow as row, adminOf, graphLogOf } from './portal.mjs';
-
-const AXE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', 'axe-core', 'axe.min.js');
+import { ADMIN, SEAN, APPS, signInAs, appRow as row, adminOf, graphLogOf, expectAccessible } from './portal.mjs';
 
 test.describe.configure({ mode: 'parallel' });
 
@@ -19,16 +15,6 @@ test.afterEach(async ({ context }) => { await closePages(context); await tenant?
 const admin = (...args) => adminOf(tenant)(...args);
 const graphLog = () => graphLogOf(tenant)();
 
-async function expectAccessible(page, name) {
-  await addScriptFile(page, AXE);
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  expect(violations, `axe on ${name}`).toEqual([]);
-}
 
 /** The scopes of the last token request (code or refresh) the portal made. */
 async function lastTokenScopes() {

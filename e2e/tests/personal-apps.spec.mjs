@@ -3,14 +3,10 @@
 // 403 policy, 403 scope, a 429 burst, a 500 then success, a dropped answer) show the right
 // outcome; the request log holds exactly the requests sent; axe finds no serious or critical
 // violation on any page. Each test has a dev tenant of its own.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test, expect, waitForPortal, screenshot, addScriptFile, closePages } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
-import { ADMIN, MEMBER, SEAN, ALEX, APPS, signInAs, appRow, adminOf, graphLogOf } from './portal.mjs';
+import { ADMIN, MEMBER, SEAN, ALEX, APPS, signInAs, appRow, adminOf, graphLogOf, expectAccessible } from './portal.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const AXE = path.resolve(here, '..', 'node_modules', 'axe-core', 'axe.min.js');
 
 test.describe.configure({ mode: 'parallel' });
 
@@ -29,17 +25,6 @@ const signIn = (page, upn) => signInAs(page, tenant, upn);
 const graphLog = () => graphLogOf(tenant)();
 const header = (entry, name) => entry.headers.find(([k]) => k.toLowerCase() === name)?.[1];
 
-/** axe-core on the current page: no serious or critical violation. */
-async function expectAccessible(page, name) {
-  await addScriptFile(page, AXE);
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  expect(violations, `axe on ${name}`).toEqual([]);
-}
 
 const row = appRow;
 

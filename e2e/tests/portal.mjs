@@ -1,7 +1,23 @@
 // What the specs share about the portal and its seeded tenant: who signs in, the seeded ids,
 // signing in through the dev tenant's account picker, and finding rows of the app tables.
-import { expect, waitForPortal } from './fixtures.mjs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, waitForPortal, addScriptFile } from './fixtures.mjs';
 import { devTenantAdmin } from '../devtenant.mjs';
+
+const AXE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', 'axe-core', 'axe.min.js');
+
+/** axe-core on the current page: no serious or critical violation. */
+export async function expectAccessible(page, name) {
+  await addScriptFile(page, AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  expect(violations, `axe on ${name}`).toEqual([]);
+}
 
 export const ADMIN = 'megan.bowen@contoso.onmicrosoft.com';
 export const MEMBER = 'zoe.muller@contoso.onmicrosoft.com';
