@@ -60,6 +60,7 @@ export async function startDevTenant(extraArgs = []) {
  */
 export function devTenantFlags({
   applyThenErrorRate, applyThenErrorStatus, readAfterWriteLagMs, strictSelfOnly, pageSize, latencyMs,
+  tokenErrorNext, tokenErrorStatus, grantIds, large,
 } = {}) {
   const args = [];
   const add = (flag, value) => { if (value !== undefined) args.push(flag, String(value)); };
@@ -68,7 +69,11 @@ export function devTenantFlags({
   add('--read-after-write-lag-ms', readAfterWriteLagMs);
   add('--page-size', pageSize);
   add('--latency-ms', latencyMs);
+  add('--token-error-next', tokenErrorNext);
+  add('--token-error-status', tokenErrorStatus);
+  add('--grant-ids', grantIds);
   if (strictSelfOnly) args.push('--strict-self-only');
+  if (large) args.push('--large');
   return args;
 }
 
