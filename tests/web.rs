@@ -431,7 +431,7 @@ mod personal_apps_components {
 /// preview and the scope in the same tick; an upgrade row shows its diff.
 #[wasm_bindgen_test]
 async fn one_change_in_the_consent_editor_updates_body_scope_and_validity_in_one_tick() {
-    use portal::personal_apps::consent_editor::ConsentEditor;
+    use portal::personal_apps::consent_editor::{ConsentChoice, ConsentEditor};
     use portal_core::graph::models::{
         AppDefinition, Authorization, PermissionSet, PermissionType, ResourceSpecificPermission,
     };
@@ -474,8 +474,8 @@ async fn one_change_in_the_consent_editor_updates_body_scope_and_validity_in_one
     let root = container();
     let handle = leptos::mount::mount_to(root.clone(), move || {
         provide_i18n_with(Lang::En);
-        let selected = RwSignal::new(std::collections::BTreeSet::new());
-        view! { <ConsentEditor target=to.clone() from=from.clone() selected=selected /> }
+        let choice = ConsentChoice::new(Signal::stored(to.required_permissions()));
+        view! { <ConsentEditor target=to.clone() from=from.clone() choice=choice /> }
     });
     assert_eq!(
         query(

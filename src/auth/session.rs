@@ -81,6 +81,17 @@ fn auth() -> Option<Auth> {
     with_core(|c| c.auth).flatten()
 }
 
+/// The signed-in account's login hint (the live one, else the stored one).
+fn account_hint(config: &RuntimeConfig) -> Option<String> {
+    with_core(|c| {
+        c.account
+            .as_ref()
+            .and_then(|a| a.hint().map(str::to_string))
+    })
+    .flatten()
+    .or_else(|| stored_account(config).and_then(|a| a.hint().map(str::to_string)))
+}
+
 fn set_status(status: AuthStatus) {
     if let Some(auth) = auth() {
         if auth.status.get_untracked() != status {
@@ -592,13 +603,7 @@ fn fall_back_interactively(
     let operations = operations.to_vec();
     let challenge = challenge.cloned();
     let return_to = current_path();
-    let hint = with_core(|c| {
-        c.account
-            .as_ref()
-            .and_then(|a| a.hint().map(str::to_string))
-    })
-    .flatten()
-    .or_else(|| stored_account(&config).and_then(|a| a.hint().map(str::to_string)));
+    let hint = account_hint(&config);
     leptos::task::spawn_local(async move {
         if let Err(e) = redirect::sign_in_redirect_to(
             &config,
@@ -746,13 +751,7 @@ pub async fn sign_out() {
     };
     super::redirect_gate::settled().await;
     let id_token = with_core(|c| c.id_token.clone()).flatten();
-    let hint = with_core(|c| {
-        c.account
-            .as_ref()
-            .and_then(|a| a.hint().map(str::to_string))
-    })
-    .flatten()
-    .or_else(|| stored_account(&config).and_then(|a| a.hint().map(str::to_string)));
+    let hint = account_hint(&config);
     end_locally();
     broadcast::announce_sign_out();
     let end = match provider(&config).await {

@@ -20,7 +20,7 @@ use crate::i18n::use_i18n;
 
 /// The consent a choice proposes: the required permissions checked, `None` when none is
 /// (the consent is omitted).
-pub fn proposal_of(
+fn proposal_of(
     required: &[ResourceSpecificPermission],
     selected: &BTreeSet<String>,
 ) -> Option<Vec<ResourceSpecificPermission>> {
@@ -41,6 +41,33 @@ fn names(list: &[ResourceSpecificPermission]) -> String {
         .map(|p| p.permission_value.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A flow's consent choice: what it sends and why Graph would refuse it (if it would), from
+/// the target definition's required set and the permissions checked. The flow owns these; the
+/// editor shows them.
+#[derive(Clone, Copy)]
+pub struct ConsentChoice {
+    pub selected: RwSignal<BTreeSet<String>>,
+    pub proposal: Memo<Option<Vec<ResourceSpecificPermission>>>,
+    pub invalid: Memo<Option<Invalid>>,
+}
+
+impl ConsentChoice {
+    /// A choice (nothing checked yet) over `required`.
+    pub fn new(required: Signal<Vec<ResourceSpecificPermission>>) -> ConsentChoice {
+        let selected = RwSignal::new(BTreeSet::new());
+        let proposal = Memo::new(move |_| required.with(|r| proposal_of(r, &selected.get())));
+        let invalid = Memo::new(move |_| {
+            let proposal = proposal.get();
+            required.with(|r| validate(r, proposal.as_deref())).err()
+        });
+        ConsentChoice {
+            selected,
+            proposal,
+            invalid,
+        }
+    }
 }
 
 /// The words for an invalid choice.
@@ -64,9 +91,8 @@ pub fn ConsentEditor(
     #[prop(optional)] from: Option<AppDefinition>,
     #[prop(optional)] installation: Option<Installation>,
     #[prop(optional_no_strip)] grants: Option<Vec<PermissionGrant>>,
-    /// The permissions checked (owned by the flow, which derives what it sends from it with
-    /// [`proposal_of`] and `validate`).
-    selected: RwSignal<BTreeSet<String>>,
+    /// The flow's choice, which the editor changes and shows.
+    choice: ConsentChoice,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
@@ -82,15 +108,11 @@ pub fn ConsentEditor(
     let has_application = required
         .iter()
         .any(|p| p.permission_type == PermissionType::Application);
-    let required_stored = StoredValue::new(required.clone());
-    let proposal =
-        Memo::new(move |_| required_stored.with_value(|r| proposal_of(r, &selected.get())));
-    let invalid = Memo::new(move |_| {
-        let proposal = proposal.get();
-        required_stored
-            .with_value(|r| validate(r, proposal.as_deref()))
-            .err()
-    });
+    let ConsentChoice {
+        selected,
+        proposal,
+        invalid,
+    } = choice;
     if required.is_empty() {
         return view! { <p class="muted" data-testid="consent-none">{move || i18n.t("consent.editor.none")}</p> }
             .into_any();
@@ -197,11 +219,7 @@ fn EditorRow(
             i18n.t("consent.editor.no")
         }
     };
-    let kind = i18n.t(match row.kind {
-        PermissionType::Application => "rsc.application",
-        PermissionType::Delegated => "rsc.delegated",
-        PermissionType::UnknownFutureValue => "rsc.other",
-    });
+    let kind = i18n.t(row.kind.label_key());
     let allows = match describe(&row.permission) {
         Some((key, reaches)) => format!(
             "{} {}: {}",

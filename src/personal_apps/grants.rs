@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::consent::{group_grants, GrantGroup, PermissionState};
 use portal_core::graph::encode::UserRef;
-use portal_core::graph::models::{Installation, PermissionGrant, PermissionType};
+use portal_core::graph::models::{Installation, PermissionGrant};
 use portal_core::graph::preflight::Lookup;
 use portal_core::graph::request;
 
@@ -120,11 +120,7 @@ fn GrantTable(group: GrantGroup) -> impl IntoView {
         .rows
         .into_iter()
         .map(|row| {
-            let kind = i18n.t(match row.kind {
-                PermissionType::Application => "rsc.application",
-                PermissionType::Delegated => "rsc.delegated",
-                PermissionType::UnknownFutureValue => "rsc.other",
-            });
+            let kind = i18n.t(row.kind.label_key());
             let state = i18n.t(if group.orphan {
                 "grants.state.orphan"
             } else {

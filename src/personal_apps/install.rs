@@ -9,11 +9,7 @@ use portal_core::graph::personal_apps::{can_submit, installation_of};
 use portal_core::graph::preflight::{self, Lookup};
 use portal_core::graph::write::Write;
 
-use std::collections::BTreeSet;
-
-use portal_core::graph::consent::validate;
-
-use super::consent_editor::{proposal_of, ConsentEditor};
+use super::consent_editor::{ConsentChoice, ConsentEditor};
 use super::write_status::{use_flow_write, FlowWriteStatus};
 use super::{Snapshot, Subject};
 use crate::auth::{use_auth, AuthStatus};
@@ -44,8 +40,6 @@ pub fn InstallFlow(
             .or_else(|| installable_ids.first().cloned())
             .unwrap_or_default(),
     );
-    // The consent editor's choice: the permissions checked.
-    let consent_selected = RwSignal::new(BTreeSet::<String>::new());
     let flow_write = use_flow_write();
     let choices = snapshot.catalog.clone();
     let snapshot = StoredValue::new(snapshot);
@@ -91,9 +85,8 @@ pub fn InstallFlow(
             .map(|d| d.required_permissions())
             .unwrap_or_default()
     });
-    let proposal = Memo::new(move |_| required.with(|r| proposal_of(r, &consent_selected.get())));
-    let consent_valid =
-        Memo::new(move |_| required.with(|r| validate(r, proposal.get().as_deref()).is_ok()));
+    let consent = ConsentChoice::new(required.into());
+    let proposal = consent.proposal;
     let write = Memo::new(move |_| {
         let app = chosen.get()?;
         requirement.get()?;
@@ -108,7 +101,7 @@ pub fn InstallFlow(
         can_submit(
             preflight::ready(&items.get()),
             requirement.get().as_ref(),
-            consent_valid.get(),
+            consent.invalid.with(Option::is_none),
             flow_write.in_flight(),
         )
         .err()
@@ -138,7 +131,7 @@ pub fn InstallFlow(
                 " "
                 <select id="install-app" data-testid="install-app" on:change=move |ev| {
                     selected.set(event_target_value(&ev));
-                    consent_selected.set(BTreeSet::new());
+                    consent.selected.set(Default::default());
                 }>
                     <AppOptions choices=choices installable_ids=installable_ids selected=selected />
                 </select>
@@ -154,7 +147,7 @@ pub fn InstallFlow(
                 let grants = super::grants::grants_of(
                     target.authorization.as_ref().and_then(|a| a.client_app_id.as_deref()),
                 );
-                view! { <ConsentEditor target=target selected=consent_selected grants=grants /> }
+                view! { <ConsentEditor target=target choice=consent grants=grants /> }
             })}
             {
                 let graph_base = graph_base.clone();

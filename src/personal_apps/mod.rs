@@ -133,10 +133,9 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
                 // Kept for App detail's counts over the users read in this session.
                 if let Some(loaded) = loaded {
                     let installations = snapshot.installations.clone();
-                    loaded.0.update_untracked(|map| {
+                    loaded.0.update(|map| {
                         map.insert(key, installations);
                     });
-                    loaded.0.notify();
                 }
                 Ok::<_, CallError>(snapshot)
             }

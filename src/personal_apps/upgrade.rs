@@ -10,11 +10,7 @@ use portal_core::graph::models::{Installation, TeamsApp};
 use portal_core::graph::personal_apps::can_submit;
 use portal_core::graph::write::Write;
 
-use std::collections::BTreeSet;
-
-use portal_core::graph::consent::validate;
-
-use super::consent_editor::{proposal_of, ConsentEditor};
+use super::consent_editor::{ConsentChoice, ConsentEditor};
 use super::write_status::{use_flow_write, FlowWriteStatus};
 use super::Subject;
 use crate::components::rsc_list::RscList;
@@ -41,12 +37,8 @@ pub fn UpgradeFlow(
     let to_version = to.version.clone().unwrap_or_default();
     let change = RscChange::between(&from, &to);
     let requirement = ConsentRequirement::of(&to);
-    let required = StoredValue::new(to.required_permissions());
-    // The consent editor's choice: the permissions checked.
-    let selected = RwSignal::new(BTreeSet::<String>::new());
-    let proposal = Memo::new(move |_| required.with_value(|r| proposal_of(r, &selected.get())));
-    let consent_valid =
-        Memo::new(move |_| required.with_value(|r| validate(r, proposal.get().as_deref()).is_ok()));
+    let consent = ConsentChoice::new(Signal::stored(to.required_permissions()));
+    let proposal = consent.proposal;
     let (user, app_id, installation_id, version) = (
         subject.user.clone(),
         CatalogAppId::new(app.id.clone()),
@@ -75,7 +67,7 @@ pub fn UpgradeFlow(
             can_submit(
                 true,
                 Some(&requirement),
-                consent_valid.get(),
+                consent.invalid.with(Option::is_none),
                 flow_write.in_flight(),
             )
             .err()
@@ -105,12 +97,12 @@ pub fn UpgradeFlow(
             {
                 let (to, from, installation) = (to.clone(), from.clone(), installation.clone());
                 move || {
-                    // Re-rendered when the user's grants arrive (the choices live in `selected`).
+                    // Re-rendered when the user's grants arrive (the choices live in `consent`).
                     let grants = super::grants::grants_of(
                         to.authorization.as_ref().and_then(|a| a.client_app_id.as_deref()),
                     );
                     view! {
-                        <ConsentEditor target=to.clone() from=from.clone() installation=installation.clone() selected=selected grants=grants />
+                        <ConsentEditor target=to.clone() from=from.clone() installation=installation.clone() choice=consent grants=grants />
                     }
                 }
             }

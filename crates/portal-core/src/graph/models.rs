@@ -87,6 +87,17 @@ graph_enum!(
     }
 );
 
+impl PermissionType {
+    /// The i18n key of the kind's name, as the portal shows it beside a permission.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            PermissionType::Application => "rsc.application",
+            PermissionType::Delegated => "rsc.delegated",
+            PermissionType::UnknownFutureValue => "rsc.other",
+        }
+    }
+}
+
 /// `teamsAppResourceSpecificPermission`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
