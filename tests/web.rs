@@ -294,6 +294,7 @@ mod personal_apps_components {
             mail: None,
             user_type: Some(portal_core::graph::models::UserType::parse(user_type)),
             job_title: None,
+            account_enabled: Some(true),
         }
     }
 

@@ -45,7 +45,7 @@ pub fn user_path(user: &UserRef) -> String {
 
 /// Whose personal scope a request addresses. An object id and a UPN are kept apart because
 /// the commands shown to the user name them differently (`--userId` against `--userName`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum UserRef {
     /// The signed-in user (self-service).
     Me,

@@ -219,6 +219,9 @@ pub struct User {
     pub user_type: Option<UserType>,
     /// `null` under `User.ReadBasic.All`.
     pub job_title: Option<String>,
+    /// `false` for a disabled account; `null` under `User.ReadBasic.All` (not known).
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
 }
 
 impl User {

@@ -11,6 +11,7 @@
 //! names none of the request's properties (Graph's known transient backend failure; its text is
 //! not ours to guess) is read back, then retried once.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::apps::compare_versions;
@@ -23,7 +24,7 @@ use super::retry::RetryPolicy;
 use crate::auth::scopes::Operation;
 
 /// What a write does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum WriteKind {
     Install,
     Upgrade,
@@ -41,7 +42,7 @@ impl WriteKind {
 }
 
 /// The write's own data, by kind.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum WriteAction {
     /// `POST {user}/teamwork/installedApps`.
     Install {
@@ -58,7 +59,7 @@ pub enum WriteAction {
 }
 
 /// One write in a user's personal scope.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Write {
     pub user: UserRef,
     /// The catalog app the write is about (what a read-back filters on).
@@ -275,7 +276,7 @@ pub enum Event {
 }
 
 /// How the write is known to be applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Confirmed {
     /// Graph answered 2xx.
     Answered,
@@ -287,7 +288,7 @@ pub enum Confirmed {
 }
 
 /// Why the write did not go through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Failure {
     /// Graph refused it; nothing was applied. The last error is the reason.
     Refused,
@@ -315,7 +316,7 @@ pub enum Step {
 }
 
 /// The limits of one write's run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WritePolicy {
     /// Sends in all, the first included.
     pub max_sends: u32,
@@ -339,7 +340,7 @@ impl Default for WritePolicy {
 }
 
 /// The state of one write's run: feed it every event, do what it says.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WriteRun {
     kind: WriteKind,
     policy: WritePolicy,
