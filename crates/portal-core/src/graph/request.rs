@@ -192,6 +192,20 @@ pub fn get_user(user: &UserRef) -> GraphRequest {
         .query("$select", "id,displayName,userPrincipalName,mail,userType")
 }
 
+/// `GET /users/{key}` with what a job's plan shows and `accountEnabled` (a disabled user is
+/// flagged, not written to).
+pub fn resolve_user(user: &UserRef) -> GraphRequest {
+    GraphRequest::new(Method::Get, user_path(user))
+        .query("$select", "id,displayName,userPrincipalName,accountEnabled")
+}
+
+/// `GET /users?$select=…&$top=999`: everyone, in pages (an audit of the whole tenant).
+pub fn all_users() -> GraphRequest {
+    GraphRequest::new(Method::Get, "/users".into())
+        .query("$select", "id,displayName,userPrincipalName,accountEnabled")
+        .query("$top", "999")
+}
+
 /// `GET {user}/permissionGrants` (no OData options: filtered client-side).
 pub fn permission_grants(user: &UserRef) -> GraphRequest {
     GraphRequest::new(Method::Get, format!("{}/permissionGrants", user_path(user)))

@@ -3,6 +3,8 @@
 //! CSV exports safe to open in a spreadsheet. No browser, no clock: the caller passes the time.
 
 pub mod batch;
+pub mod engine;
 pub mod export;
 pub mod pacing;
+pub mod plan;
 pub mod users;

@@ -1,0 +1,907 @@
+//! The job engine: many tasks (one per user) sent to Graph in `$batch`es of up to 20, paced by
+//! the token buckets of [`Pacer`] so 429s stay rare, with a bounded number of batches in
+//! flight, cancellable at any time and resumable from what was persisted. Clock-free and
+//! browser-free: the caller asks [`Executor::next`] what to do at time `now_ms`, sends the
+//! batch it gets, and feeds the answer back with [`Executor::on_batch`].
+//!
+//! Two kinds of task use it: a [`ReadTask`] (the dry run's and the audit's reads, safe to
+//! resend) and a [`WriteTask`], whose every decision is the write model's ([`WriteRun`]): a
+//! lost answer, a 5xx to the batch or to the inner write, means "maybe applied" and is read
+//! back before anything is resent, so no user ever gets a second install.
+//!
+//! Persistence is write-ahead: [`Executor::take_dirty`] names the tasks changed since the last
+//! call, once a batch is handed out (its tasks are marked in flight) and again once its answer
+//! is applied. A task found in flight on [`Executor::resume`] may have been applied, and is
+//! handled as a lost answer.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::batch::{longest_retry_after, InnerAnswer, MAX_BATCH};
+use super::pacing::{CallClass, Pacer};
+use crate::graph::error::{parse_error, GraphError};
+use crate::graph::models::{Collection, Installation};
+use crate::graph::request::{next_page, GraphRequest};
+use crate::graph::retry::RetryPolicy;
+use crate::graph::write::{
+    Confirmed, Event, Failure, ReadBackResult, SendResult, Step, Write, WriteKind, WritePolicy,
+    WriteRun,
+};
+
+/// What a user needs to see of a failed answer: status, Graph's code, message and request id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorSummary {
+    /// `None`: no answer arrived.
+    pub status: Option<u16>,
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+impl ErrorSummary {
+    pub fn of(error: &GraphError) -> ErrorSummary {
+        ErrorSummary {
+            status: Some(error.status),
+            code: error.code.clone(),
+            message: error.message.clone(),
+            request_id: error.request_id.clone(),
+        }
+    }
+
+    /// No answer arrived (the connection broke, the tab closed).
+    pub fn lost() -> ErrorSummary {
+        ErrorSummary {
+            status: None,
+            code: "noAnswer".into(),
+            message: "No answer arrived; the request may have been applied.".into(),
+            request_id: None,
+        }
+    }
+}
+
+/// An inner (or outer) error answer as Graph's error.
+fn graph_error(status: u16, retry_after_s: Option<u64>, body: Option<&Value>) -> GraphError {
+    let headers: Vec<(String, String)> = retry_after_s
+        .map(|s| vec![("Retry-After".to_string(), s.to_string())])
+        .unwrap_or_default();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    parse_error(status, &headers, body.as_bytes())
+}
+
+/// What came back for one task's request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// An answer, inner or the batch's own error.
+    Status {
+        status: u16,
+        retry_after_s: Option<u64>,
+        body: Option<Value>,
+    },
+    /// No answer: it may have been applied.
+    Lost,
+    /// Surely not executed (the batch was refused with 401 or 429): send again as it was.
+    NotSent,
+}
+
+/// What a task wants next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Its next request, after a wait.
+    After(u64),
+    /// Its next request, with a renewed token.
+    RenewToken,
+    Done,
+}
+
+/// One user's work in a job.
+pub trait Task {
+    /// The request to send now.
+    fn request(&self, graph_host: &str) -> GraphRequest;
+    /// Takes the answer to that request.
+    fn on_answer(&mut self, answer: Answer, now_ms: u64, jitter: f64) -> Next;
+    /// The job was cancelled: `true` when the task stopped (nothing more to send), `false`
+    /// when it must still settle a doubt (read back) first.
+    fn cancel(&mut self) -> bool;
+    fn is_done(&self) -> bool;
+    fn in_flight(&self) -> bool;
+    fn set_in_flight(&mut self, in_flight: bool);
+}
+
+/// The engine's limits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecutorConfig {
+    /// Batches in flight at once.
+    pub max_in_flight: usize,
+    /// Requests per batch (at most [`MAX_BATCH`]).
+    pub batch_size: usize,
+    /// The share of the tenant's Teams limits the job may use (see [`Pacer::new`]).
+    pub share: f64,
+    /// The cloud's Graph host, for `teamsApp@odata.bind`.
+    pub graph_host: String,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> ExecutorConfig {
+        ExecutorConfig {
+            max_in_flight: 4,
+            batch_size: MAX_BATCH,
+            share: 0.9,
+            graph_host: "graph.microsoft.com".into(),
+        }
+    }
+}
+
+/// A batch to send: inner ids are the task indexes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    pub id: u64,
+    pub requests: Vec<(String, GraphRequest)>,
+}
+
+/// What the caller does now.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Poll {
+    Send(Batch),
+    /// Renew the access token, then call [`Executor::token_renewed`].
+    RenewToken,
+    /// Nothing to send before this many milliseconds (or before an answer arrives).
+    Wait(u64),
+    /// Batches are in flight and nothing else may go: wait for an answer.
+    Busy,
+    Finished,
+}
+
+/// How a batch came back.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BatchOutcome {
+    /// `200` with the inner answers.
+    Answered(Vec<InnerAnswer>),
+    /// The batch itself was answered with an error (status, `Retry-After`, body).
+    Refused {
+        status: u16,
+        retry_after_s: Option<u64>,
+        body: Option<Value>,
+    },
+    /// No answer.
+    Lost,
+}
+
+/// The engine over `tasks`.
+#[derive(Debug)]
+pub struct Executor<T: Task> {
+    tasks: Vec<T>,
+    config: ExecutorConfig,
+    pacer: Pacer,
+    /// Waiting tasks by due time.
+    queue: BTreeSet<(u64, usize)>,
+    in_flight: BTreeMap<u64, Vec<usize>>,
+    next_batch: u64,
+    dirty: BTreeSet<usize>,
+    cancelled: bool,
+    renew_token: bool,
+    /// 429s seen (inner and outer), for the figures.
+    pub throttled: u64,
+    /// Requests sent, batches sent.
+    pub requests_sent: u64,
+    pub batches_sent: u64,
+}
+
+impl<T: Task> Executor<T> {
+    /// A new job: every task not done is due now.
+    pub fn new(tasks: Vec<T>, config: ExecutorConfig, now_ms: u64) -> Executor<T> {
+        let queue = tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !t.is_done())
+            .map(|(i, _)| (now_ms, i))
+            .collect();
+        Executor {
+            pacer: Pacer::new(config.share, now_ms),
+            tasks,
+            config,
+            queue,
+            in_flight: BTreeMap::new(),
+            next_batch: 1,
+            dirty: BTreeSet::new(),
+            cancelled: false,
+            renew_token: false,
+            throttled: 0,
+            requests_sent: 0,
+            batches_sent: 0,
+        }
+    }
+
+    /// A job picked up again from persisted tasks: a task found in flight may have been
+    /// applied, so it takes a lost answer (a write reads back before anything is resent).
+    pub fn resume(mut tasks: Vec<T>, config: ExecutorConfig, now_ms: u64) -> Executor<T> {
+        let mut dirty = BTreeSet::new();
+        for (i, task) in tasks.iter_mut().enumerate() {
+            if task.in_flight() {
+                task.set_in_flight(false);
+                task.on_answer(Answer::Lost, now_ms, 0.5);
+                dirty.insert(i);
+            }
+        }
+        let mut executor = Executor::new(tasks, config, now_ms);
+        executor.dirty = dirty;
+        executor
+    }
+
+    pub fn tasks(&self) -> &[T] {
+        &self.tasks
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    /// Tasks changed since the last call (to persist), in index order.
+    pub fn take_dirty(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.dirty).into_iter().collect()
+    }
+
+    /// Stops the job: nothing new is sent; a write in doubt is still read back to settle it.
+    pub fn cancel(&mut self) {
+        self.cancelled = true;
+        let queued: Vec<(u64, usize)> = self.queue.iter().copied().collect();
+        for (due, i) in queued {
+            if self.tasks[i].cancel() {
+                self.queue.remove(&(due, i));
+                self.dirty.insert(i);
+            }
+        }
+    }
+
+    /// The access token was renewed.
+    pub fn token_renewed(&mut self) {
+        self.renew_token = false;
+    }
+
+    /// What to do at `now_ms`.
+    pub fn next(&mut self, now_ms: u64) -> Poll {
+        if self.queue.is_empty() && self.in_flight.is_empty() {
+            return Poll::Finished;
+        }
+        if self.renew_token {
+            return if self.in_flight.is_empty() {
+                Poll::RenewToken
+            } else {
+                Poll::Busy
+            };
+        }
+        if self.in_flight.len() >= self.config.max_in_flight.max(1) {
+            return Poll::Busy;
+        }
+        let size = self.config.batch_size.clamp(1, MAX_BATCH);
+        let mut chosen = Vec::new();
+        let mut exhausted: BTreeSet<CallClass> = BTreeSet::new();
+        let mut pacing_wait: Option<u64> = None;
+        let mut scanned = 0;
+        for &(due, i) in self.queue.iter() {
+            if due > now_ms || chosen.len() >= size || exhausted.len() == CallClass::ALL.len() {
+                break;
+            }
+            scanned += 1;
+            if scanned > size * 8 {
+                break;
+            }
+            let request = self.tasks[i].request(&self.config.graph_host);
+            let class = CallClass::of(&request);
+            if exhausted.contains(&class) {
+                continue;
+            }
+            match self.pacer.take(&request, now_ms) {
+                Ok(()) => chosen.push((due, i, request)),
+                Err(wait) => {
+                    exhausted.insert(class);
+                    pacing_wait = Some(pacing_wait.map_or(wait, |w: u64| w.min(wait)));
+                }
+            }
+        }
+        if chosen.is_empty() {
+            if let Some(wait) = pacing_wait {
+                return Poll::Wait(wait.max(1));
+            }
+            return match self.queue.iter().next() {
+                Some(&(due, _)) if due > now_ms => Poll::Wait(due - now_ms),
+                _ => Poll::Busy,
+            };
+        }
+        let id = self.next_batch;
+        self.next_batch += 1;
+        let mut members = Vec::with_capacity(chosen.len());
+        let mut requests = Vec::with_capacity(chosen.len());
+        for (due, i, request) in chosen {
+            self.queue.remove(&(due, i));
+            self.tasks[i].set_in_flight(true);
+            self.dirty.insert(i);
+            members.push(i);
+            requests.push((i.to_string(), request));
+        }
+        self.in_flight.insert(id, members);
+        self.batches_sent += 1;
+        self.requests_sent += requests.len() as u64;
+        Poll::Send(Batch { id, requests })
+    }
+
+    /// Takes the answer to batch `id`; `jitter` in [0, 1).
+    pub fn on_batch(&mut self, id: u64, outcome: BatchOutcome, now_ms: u64, jitter: f64) {
+        let Some(members) = self.in_flight.remove(&id) else {
+            return;
+        };
+        let mut answers: BTreeMap<usize, Answer> = BTreeMap::new();
+        match outcome {
+            BatchOutcome::Answered(inner) => {
+                // Throttled inner requests are all retried after the longest `Retry-After`.
+                let longest = longest_retry_after(&inner);
+                for answer in inner {
+                    let Ok(i) = answer.id.parse::<usize>() else {
+                        continue;
+                    };
+                    if !members.contains(&i) {
+                        continue;
+                    }
+                    let mut retry_after_s = answer.retry_after_s;
+                    if answer.status == 429 {
+                        self.throttled += 1;
+                        retry_after_s = longest.or(retry_after_s);
+                        let class = CallClass::of(&self.tasks[i].request(&self.config.graph_host));
+                        self.pacer
+                            .throttled(class, now_ms, retry_after_s.unwrap_or(1));
+                    }
+                    answers.insert(
+                        i,
+                        Answer::Status {
+                            status: answer.status,
+                            retry_after_s,
+                            body: answer.body,
+                        },
+                    );
+                }
+            }
+            BatchOutcome::Refused {
+                status,
+                retry_after_s,
+                body,
+            } => {
+                let answer = match status {
+                    // Not executed: send again as it was (with a new token after a 401).
+                    401 | 429 => {
+                        if status == 401 {
+                            self.renew_token = true;
+                        } else {
+                            self.throttled += 1;
+                            for class in CallClass::ALL {
+                                self.pacer
+                                    .throttled(class, now_ms, retry_after_s.unwrap_or(1));
+                            }
+                        }
+                        Answer::NotSent
+                    }
+                    // Maybe executed: as if every inner answer was lost.
+                    500..=599 => {
+                        if let Some(s) = retry_after_s {
+                            for class in CallClass::ALL {
+                                self.pacer.throttled(class, now_ms, s);
+                            }
+                        }
+                        Answer::Lost
+                    }
+                    _ => Answer::Status {
+                        status,
+                        retry_after_s,
+                        body,
+                    },
+                };
+                for &i in &members {
+                    answers.insert(i, answer.clone());
+                }
+            }
+            BatchOutcome::Lost => {}
+        }
+        for i in members {
+            let answer = answers.remove(&i).unwrap_or(Answer::Lost);
+            let task = &mut self.tasks[i];
+            task.set_in_flight(false);
+            let next = task.on_answer(answer, now_ms, jitter);
+            self.dirty.insert(i);
+            let next = if self.cancelled && next != Next::Done && task.cancel() {
+                Next::Done
+            } else {
+                next
+            };
+            match next {
+                Next::Done => {}
+                // A refused batch's tasks wait on the paused buckets, not here.
+                Next::After(ms) => {
+                    self.queue.insert((now_ms.saturating_add(ms), i));
+                }
+                Next::RenewToken => {
+                    self.renew_token = true;
+                    self.queue.insert((now_ms, i));
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------- writes
+
+/// What the next request of a write task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    Send,
+    ReadBack,
+    /// A first 409 to an install: read back to verify the app is there.
+    Verify,
+}
+
+/// How a user's write ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Applied, and how that is known.
+    Applied(Confirmed),
+    /// A first 409 to an install, and a read-back shows the app installed: already there.
+    AlreadyInstalled,
+    Failed(Failure),
+    /// Cancelled before it was applied (known not applied).
+    Cancelled,
+}
+
+impl Outcome {
+    /// The i18n key (and CSV value) of the outcome.
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::Applied(_) => "applied",
+            Outcome::AlreadyInstalled => "already_installed",
+            Outcome::Failed(Failure::Refused) => "refused",
+            Outcome::Failed(Failure::NotApplied) => "not_applied",
+            Outcome::Failed(Failure::Unsettled) => "unsettled",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_success(self) -> bool {
+        matches!(self, Outcome::Applied(_) | Outcome::AlreadyInstalled)
+    }
+}
+
+/// One user's write in a job: the write, its run, where it stands, and how it ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WriteTask {
+    pub write: Write,
+    pub run: WriteRun,
+    pub phase: Phase,
+    pub in_flight: bool,
+    /// When the first send went out (the write's elapsed time counts from it).
+    pub first_sent_ms: Option<u64>,
+    pub outcome: Option<Outcome>,
+    pub last_error: Option<ErrorSummary>,
+    /// Read-back failures while verifying a first 409.
+    verify_failures: u32,
+}
+
+impl WriteTask {
+    pub fn new(write: Write, policy: WritePolicy) -> WriteTask {
+        WriteTask {
+            run: WriteRun::new(write.kind(), policy),
+            write,
+            phase: Phase::Send,
+            in_flight: false,
+            first_sent_ms: None,
+            outcome: None,
+            last_error: None,
+            verify_failures: 0,
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome) -> Next {
+        self.outcome = Some(outcome);
+        self.phase = Phase::Send;
+        Next::Done
+    }
+
+    fn read_back_result(&mut self, answer: Answer) -> ReadBackResult {
+        match answer {
+            Answer::Status {
+                status: 200..=299,
+                body,
+                ..
+            } => {
+                let installations = body
+                    .and_then(|b| serde_json::from_value::<Collection<Installation>>(b).ok())
+                    .map(|c| c.value);
+                match installations {
+                    Some(list) if self.write.applied_in(&list) => ReadBackResult::Applied,
+                    Some(_) => ReadBackResult::NotApplied,
+                    None => ReadBackResult::Failed {
+                        status: Some(200),
+                        retry_after_s: None,
+                    },
+                }
+            }
+            Answer::Status {
+                status,
+                retry_after_s,
+                body,
+            } => {
+                self.last_error = Some(ErrorSummary::of(&graph_error(
+                    status,
+                    retry_after_s,
+                    body.as_ref(),
+                )));
+                ReadBackResult::Failed {
+                    status: Some(status),
+                    retry_after_s,
+                }
+            }
+            Answer::Lost | Answer::NotSent => ReadBackResult::Failed {
+                status: None,
+                retry_after_s: None,
+            },
+        }
+    }
+
+    fn follow(&mut self, step: Step) -> Next {
+        match step {
+            Step::Send {
+                after_ms,
+                renew_token,
+            } => {
+                self.phase = Phase::Send;
+                if renew_token {
+                    Next::RenewToken
+                } else {
+                    Next::After(after_ms)
+                }
+            }
+            Step::ReadBack { after_ms } => {
+                self.phase = Phase::ReadBack;
+                Next::After(after_ms)
+            }
+            Step::Done(confirmed) => self.finish(Outcome::Applied(confirmed)),
+            Step::Fail(Failure::Refused)
+                if self.write.kind() == WriteKind::Install
+                    && self.last_error.as_ref().and_then(|e| e.status) == Some(409) =>
+            {
+                // Installed already (by someone else, or before this job): verify, then
+                // count it as already installed.
+                self.phase = Phase::Verify;
+                Next::After(0)
+            }
+            Step::Fail(failure) => self.finish(Outcome::Failed(failure)),
+        }
+    }
+}
+
+impl Task for WriteTask {
+    fn request(&self, graph_host: &str) -> GraphRequest {
+        match self.phase {
+            Phase::Send => self.write.request(graph_host),
+            Phase::ReadBack | Phase::Verify => self.write.read_back(),
+        }
+    }
+
+    fn on_answer(&mut self, answer: Answer, now_ms: u64, jitter: f64) -> Next {
+        if self.outcome.is_some() {
+            return Next::Done;
+        }
+        if answer == Answer::NotSent {
+            return Next::After(0);
+        }
+        let elapsed = now_ms.saturating_sub(*self.first_sent_ms.get_or_insert(now_ms));
+        match self.phase {
+            Phase::Send => {
+                let result = match answer {
+                    Answer::Status {
+                        status: 200..=299, ..
+                    } => SendResult::Applied,
+                    Answer::Status {
+                        status,
+                        retry_after_s,
+                        body,
+                    } => {
+                        let error = graph_error(status, retry_after_s, body.as_ref());
+                        self.last_error = Some(ErrorSummary::of(&error));
+                        SendResult::of_error(&error)
+                    }
+                    Answer::Lost | Answer::NotSent => {
+                        self.last_error = Some(ErrorSummary::lost());
+                        SendResult::Lost
+                    }
+                };
+                let step = self.run.on(Event::Sent(result), elapsed, jitter);
+                self.follow(step)
+            }
+            Phase::ReadBack => {
+                let result = self.read_back_result(answer);
+                let step = self.run.on(Event::ReadBack(result), elapsed, jitter);
+                self.follow(step)
+            }
+            Phase::Verify => match self.read_back_result(answer) {
+                ReadBackResult::Applied => self.finish(Outcome::AlreadyInstalled),
+                ReadBackResult::NotApplied => self.finish(Outcome::Failed(Failure::Refused)),
+                ReadBackResult::Failed { retry_after_s, .. } => {
+                    self.verify_failures += 1;
+                    if self.verify_failures > 4 {
+                        self.finish(Outcome::Failed(Failure::Refused))
+                    } else {
+                        Next::After(retry_after_s.map_or(1000, |s| s.saturating_mul(1000)))
+                    }
+                }
+            },
+        }
+    }
+
+    fn cancel(&mut self) -> bool {
+        if self.outcome.is_some() {
+            return true;
+        }
+        match self.phase {
+            // Not sent yet, or known not applied (a read-back round said so, a 401, a 429).
+            Phase::Send => {
+                self.outcome = Some(Outcome::Cancelled);
+                true
+            }
+            // Settle the doubt first; a verify is harmless too.
+            Phase::ReadBack | Phase::Verify => false,
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.outcome.is_some()
+    }
+
+    fn in_flight(&self) -> bool {
+        self.in_flight
+    }
+
+    fn set_in_flight(&mut self, in_flight: bool) {
+        self.in_flight = in_flight;
+    }
+}
+
+/// The write policy of a job: a job is paced and may wait longer than a page would.
+pub fn job_write_policy() -> WritePolicy {
+    WritePolicy {
+        retry: RetryPolicy {
+            max_elapsed_ms: 300_000,
+            ..RetryPolicy::default()
+        },
+        max_sends: 6,
+        max_failed_read_backs: 12,
+        ..WritePolicy::default()
+    }
+}
+
+// -------------------------------------------------------------------------------------- reads
+
+/// One user's reads (the dry run's, the audit's): each request in turn, pages followed,
+/// resent after a 429, a 5xx or a lost answer (reads are safe to resend).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadTask {
+    /// Reads still to make, each with its label (what the caller calls it).
+    reads: VecDeque<(u8, GraphRequest)>,
+    /// Answers of successful reads, by label, pages in order.
+    pub answers: Vec<(u8, Value)>,
+    /// Why the task stopped early (404 to a read: `status` 404).
+    pub error: Option<ErrorSummary>,
+    graph_base: String,
+    failures: u32,
+    in_flight: bool,
+    done: bool,
+}
+
+/// Transient failures a read is resent after, at most.
+const MAX_READ_FAILURES: u32 = 8;
+
+impl ReadTask {
+    /// `reads` in order; `graph_base` (`https://graph.microsoft.com/v1.0`) to follow pages.
+    pub fn new(reads: Vec<(u8, GraphRequest)>, graph_base: &str) -> ReadTask {
+        ReadTask {
+            done: reads.is_empty(),
+            reads: reads.into(),
+            answers: Vec::new(),
+            error: None,
+            graph_base: graph_base.trim_end_matches('/').to_string(),
+            failures: 0,
+            in_flight: false,
+        }
+    }
+
+    /// The values of the collections read under `label`, all pages.
+    pub fn collection(&self, label: u8) -> Vec<Value> {
+        self.answers
+            .iter()
+            .filter(|(l, _)| *l == label)
+            .flat_map(|(_, body)| {
+                body.get("value")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// The single object read under `label`.
+    pub fn object(&self, label: u8) -> Option<&Value> {
+        self.answers
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map(|(_, body)| body)
+    }
+
+    fn stop(&mut self, error: Option<ErrorSummary>) -> Next {
+        self.error = error;
+        self.reads.clear();
+        self.done = true;
+        Next::Done
+    }
+}
+
+impl Task for ReadTask {
+    fn request(&self, _graph_host: &str) -> GraphRequest {
+        self.reads
+            .front()
+            .map(|(_, r)| r.clone())
+            // A finished task is never asked; any harmless read stands in.
+            .unwrap_or_else(crate::graph::request::tenant_settings)
+    }
+
+    fn on_answer(&mut self, answer: Answer, _now_ms: u64, jitter: f64) -> Next {
+        if self.done {
+            return Next::Done;
+        }
+        let retry = |failures: u32, retry_after_s: Option<u64>| {
+            retry_after_s.map_or_else(
+                || RetryPolicy::default().backoff_ms(failures, jitter),
+                |s| s.saturating_mul(1000),
+            )
+        };
+        match answer {
+            Answer::NotSent => Next::After(0),
+            Answer::Status {
+                status: 200..=299,
+                body,
+                ..
+            } => {
+                self.failures = 0;
+                let Some((label, first)) = self.reads.pop_front() else {
+                    return self.stop(None);
+                };
+                let body = body.unwrap_or(Value::Null);
+                let next_link = body
+                    .get("@odata.nextLink")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                self.answers.push((label, body));
+                if let Some(link) = next_link {
+                    match next_page(&first, &self.graph_base, &link) {
+                        Some(mut page) => {
+                            // In a batch the URL is relative to the version.
+                            page.exact_url =
+                                link.strip_prefix(&self.graph_base).map(str::to_string);
+                            self.reads.push_front((label, page));
+                        }
+                        None => {
+                            return self.stop(Some(ErrorSummary {
+                                status: Some(200),
+                                code: "foreignNextLink".into(),
+                                message: format!("A next page outside Graph was refused: {link}"),
+                                request_id: None,
+                            }))
+                        }
+                    }
+                }
+                if self.reads.is_empty() {
+                    self.done = true;
+                    Next::Done
+                } else {
+                    Next::After(0)
+                }
+            }
+            Answer::Status {
+                status: status @ (429 | 500..=599),
+                retry_after_s,
+                body,
+            } => {
+                self.failures += 1;
+                if self.failures > MAX_READ_FAILURES {
+                    return self.stop(Some(ErrorSummary::of(&graph_error(
+                        status,
+                        retry_after_s,
+                        body.as_ref(),
+                    ))));
+                }
+                Next::After(retry(self.failures, retry_after_s))
+            }
+            Answer::Status {
+                status,
+                retry_after_s,
+                body,
+            } => self.stop(Some(ErrorSummary::of(&graph_error(
+                status,
+                retry_after_s,
+                body.as_ref(),
+            )))),
+            Answer::Lost => {
+                self.failures += 1;
+                if self.failures > MAX_READ_FAILURES {
+                    return self.stop(Some(ErrorSummary::lost()));
+                }
+                Next::After(retry(self.failures, None))
+            }
+        }
+    }
+
+    fn cancel(&mut self) -> bool {
+        if !self.done {
+            self.stop(Some(ErrorSummary {
+                status: None,
+                code: "cancelled".into(),
+                message: "Cancelled before it was read.".into(),
+                request_id: None,
+            }));
+        }
+        true
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn in_flight(&self) -> bool {
+        self.in_flight
+    }
+
+    fn set_in_flight(&mut self, in_flight: bool) {
+        self.in_flight = in_flight;
+    }
+}
+
+/// Counts, rate and time left of a job.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub total: usize,
+    pub done: usize,
+    /// Outcome key → count.
+    pub by_outcome: BTreeMap<&'static str, usize>,
+    /// Tasks finished a second since the job started.
+    pub rate_per_s: f64,
+    /// Time left at that rate.
+    pub eta_ms: Option<u64>,
+}
+
+/// The progress of write tasks, `elapsed_ms` since the job (re)started and `done_then` the
+/// tasks already done at that start (so a resumed job's rate is its own).
+pub fn progress(tasks: &[WriteTask], done_then: usize, elapsed_ms: u64) -> Progress {
+    let mut by_outcome = BTreeMap::new();
+    let mut done: usize = 0;
+    for task in tasks {
+        if let Some(outcome) = task.outcome {
+            done += 1;
+            *by_outcome.entry(outcome.key()).or_insert(0) += 1;
+        }
+    }
+    let fresh = done.saturating_sub(done_then);
+    let rate_per_s = if elapsed_ms > 0 {
+        fresh as f64 * 1000.0 / elapsed_ms as f64
+    } else {
+        0.0
+    };
+    let left = tasks.len() - done;
+    let eta_ms = (rate_per_s > 0.0).then(|| (left as f64 / rate_per_s * 1000.0) as u64);
+    Progress {
+        total: tasks.len(),
+        done,
+        by_outcome,
+        rate_per_s,
+        eta_ms,
+    }
+}
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;
