@@ -42,6 +42,14 @@ fn bad(message: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// `GET /_devtenant/log`: the request log, oldest first (see [`crate::log`]). Each entry:
+/// `seq`, `origin` (`identity`, `graph`, or `graph-batch` for a request inside a `$batch`),
+/// `method`, `path`, `query`, `headers`, `body`, `status`, `time`, `durationMs`, `dropped`, and
+/// when they apply `fault` (`serverError`, `applyThenError`, `tokenError`), `grantType`, and
+/// `batch`. A `$batch` is its outer `POST /v1.0/$batch` entry (`origin: "graph"`) followed at
+/// once by one entry per inner request (424s included) with the inner method, its path as a
+/// `/v1.0/...` path, its query, headers, body and own status, `dropped` as the batch's, and
+/// `batch: {"seq": <outer seq>, "requestId": <the batch answer's request-id>, "id": <inner id>}`.
 async fn log(State(ctx): State<Arc<Ctx>>) -> Response {
     Json(ctx.log.entries()).into_response()
 }

@@ -12,17 +12,25 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Random extra latency, 0..=jitter_ms.
     pub jitter_ms: u64,
-    /// Fraction (0..1) of Graph requests answered 500 or 503 (alternating) without effect.
+    /// Fraction (0..1) of Graph requests answered 500 or 503 (at random) without effect. A
+    /// `$batch` draws once as a whole (a 5xx for the whole batch, nothing run) and then once per
+    /// inner request (that request answered 500, or 503 with an inner `Retry-After`, and not run).
     pub server_error_rate: f64,
-    /// The next N Graph requests are answered with `server_error_status` without effect.
+    /// The next N Graph requests are answered with `server_error_status` without effect (a
+    /// `$batch` counts as one request: the whole batch fails).
     pub server_error_next: u32,
-    /// 500 or 503 for `server_error_next` (default 500).
+    /// The next N requests inside `$batch`es (not the outer `POST $batch`) are answered with
+    /// `server_error_status` (503 with an inner `Retry-After`) without effect; the rest of the
+    /// batch runs.
+    pub batch_item_error_next: u32,
+    /// 500 or 503 for `server_error_next` and `batch_item_error_next` (default 500).
     pub server_error_status: Option<u16>,
     /// Fraction of installs answered with the known transient 400 (no effect).
     pub transient_install_400_rate: f64,
     /// The next N installs answer the transient 400.
     pub transient_install_400_next: u32,
-    /// Fraction of Graph writes applied whose answer is then lost (connection dropped).
+    /// Fraction of Graph writes applied whose answer is then lost (connection dropped). A
+    /// `POST $batch` is one write: its inner requests ran, the whole answer is lost.
     pub drop_rate: f64,
     /// The next N Graph writes (POST, DELETE) are applied and their answer dropped.
     pub drop_next: u32,
@@ -37,7 +45,7 @@ pub struct Faults {
     pub missing_scope_next: u32,
     /// Fraction of personal-app writes (install, upgrade, uninstall) applied and then answered
     /// with `apply_then_error_status` (a 5xx in Graph's error shape), as when Graph times out
-    /// after doing the work.
+    /// after doing the work. Inside a `$batch` it is the inner answer that is replaced.
     pub apply_then_error_rate: f64,
     /// The next N personal-app writes that succeed are applied and then answered with
     /// `apply_then_error_status`.
@@ -205,9 +213,11 @@ mod tests {
             "applyThenErrorNext": 2,
             "applyThenErrorStatus": 504,
             "applyThenErrorRate": 0.5,
-            "readAfterWriteLagMs": 2000
+            "readAfterWriteLagMs": 2000,
+            "batchItemErrorNext": 3
         }))
         .unwrap();
+        assert_eq!(faults.batch_item_error_next, 3);
         assert_eq!(faults.apply_then_error_next, 2);
         assert_eq!(faults.apply_then_error_status, Some(504));
         assert_eq!(faults.apply_then_error_rate, 0.5);

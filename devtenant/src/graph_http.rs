@@ -1,5 +1,13 @@
 //! The Graph origin over HTTP: CORS as Graph answers it, request ids, fault injection (latency,
 //! server errors, dropped answers), the request log, and `$batch`.
+//!
+//! Inside a `$batch` each inner request meets the faults a request alone would: the server-error
+//! fault (`serverErrorRate`, and `batchItemErrorNext` for exact tests) answers it 500, or 503
+//! with `Retry-After` in its inner headers, without running it; throttling answers it 429 with
+//! its own inner `Retry-After`; an applied personal-app write may be answered a 5xx
+//! (`applyThenError*`). The batch as a whole draws the server-error fault once first (a 5xx for
+//! the whole batch, nothing run), and, being a write, may have its answer dropped after its inner
+//! requests ran (`dropRate`, `dropNext`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -14,7 +22,7 @@ use serde_json::{json, Value};
 use crate::ctx::{iso_time, lock, Ctx};
 use crate::graph::{dispatch, GraphRequest, GraphResponse};
 use crate::graph_error::{GraphError, RequestIds};
-use crate::log::{LogEntry, HIDDEN_HEADERS};
+use crate::log::{BatchRef, LogEntry, HIDDEN_HEADERS};
 
 const EXPOSED: &str =
     "request-id, client-request-id, Retry-After, WWW-Authenticate, Location, x-ms-ags-diagnostic";
@@ -42,6 +50,7 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
             dropped: false,
             fault: None,
             grant_type: None,
+            batch: None,
         });
         return response;
     }
@@ -51,7 +60,11 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
     let ids = RequestIds::from_headers(&parts.headers, iso_time(ctx.now()));
 
     inject_latency(&ctx).await;
+    let mut fault = None;
+    // The entries of a batch's inner requests, logged right after the batch's own.
+    let mut inner_entries = Vec::new();
     let outcome = if let Some(error) = injected_server_error(&ctx) {
+        fault = Some("serverError");
         Err(error)
     } else if let Some(rest) = path.strip_prefix("/v1.0") {
         let graph_request = GraphRequest {
@@ -62,7 +75,7 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
             body: body.clone(),
         };
         if rest.eq_ignore_ascii_case("/$batch") && parts.method == Method::POST {
-            batch(&ctx, &graph_request)
+            batch(&ctx, &graph_request, &ids.request_id, &mut inner_entries)
         } else {
             dispatch(&ctx, &graph_request)
         }
@@ -74,7 +87,6 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
         ))
     };
     let write = parts.method == Method::POST || parts.method == Method::DELETE;
-    let mut fault = None;
     let mut response = match outcome {
         Ok(graph_response) => {
             let applied = graph_response.status.as_u16() < 400;
@@ -94,7 +106,11 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
     decorate(&mut response, &ids, origin);
     let status = response.status().as_u16();
     let dropped = write && status < 400 && should_drop(&ctx);
-    ctx.log.push(LogEntry {
+    // The inner answers of a dropped batch were lost with it.
+    for entry in &mut inner_entries {
+        entry.dropped = dropped;
+    }
+    let outer = LogEntry {
         seq: 0,
         origin: "graph",
         method: parts.method.to_string(),
@@ -108,7 +124,9 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
         dropped,
         fault,
         grant_type: None,
-    });
+        batch: None,
+    };
+    ctx.log.push_batch(outer, inner_entries);
     if dropped {
         return lost_mid_answer(response);
     }
@@ -231,21 +249,45 @@ async fn inject_latency(ctx: &Ctx) {
     }
 }
 
+/// The server-error fault for a request alone or a whole `$batch`: `serverErrorNext` first
+/// (with `serverErrorStatus`), then `serverErrorRate` (500 or 503 at random).
 fn injected_server_error(ctx: &Ctx) -> Option<GraphError> {
     let mut faults = lock(&ctx.faults);
     let status = if faults.server_error_next > 0 {
         faults.server_error_next -= 1;
         faults.server_error_status.unwrap_or(500)
-    } else if faults.server_error_rate > 0.0 && lock(&ctx.dice).roll() < faults.server_error_rate {
-        if lock(&ctx.dice).roll() < 0.5 {
-            500
-        } else {
-            503
-        }
     } else {
-        return None;
+        drawn_server_error(ctx, faults.server_error_rate)?
     };
-    Some(if status == 503 {
+    Some(server_error(status))
+}
+
+/// The server-error fault for a request inside a `$batch`: `batchItemErrorNext` first (with
+/// `serverErrorStatus`), then `serverErrorRate` (500 or 503 at random).
+fn injected_inner_server_error(ctx: &Ctx) -> Option<GraphError> {
+    let mut faults = lock(&ctx.faults);
+    let status = if faults.batch_item_error_next > 0 {
+        faults.batch_item_error_next -= 1;
+        faults.server_error_status.unwrap_or(500)
+    } else {
+        drawn_server_error(ctx, faults.server_error_rate)?
+    };
+    Some(server_error(status))
+}
+
+/// A draw against `rate`: `Some(500 or 503)` when it hits.
+fn drawn_server_error(ctx: &Ctx, rate: f64) -> Option<u16> {
+    let mut dice = lock(&ctx.dice);
+    if rate > 0.0 && dice.roll() < rate {
+        Some(if dice.roll() < 0.5 { 500 } else { 503 })
+    } else {
+        None
+    }
+}
+
+/// Graph's 503 (with `Retry-After: 1`) or 500.
+fn server_error(status: u16) -> GraphError {
+    if status == 503 {
         GraphError {
             retry_after: Some(1),
             ..GraphError::new(
@@ -260,7 +302,7 @@ fn injected_server_error(ctx: &Ctx) -> Option<GraphError> {
             "InternalServerError",
             "An internal server error occurred (fault injection).",
         )
-    })
+    }
 }
 
 /// Install (`POST …/installedApps`), upgrade (`POST …/installedApps/{id}/upgrade`) or uninstall
@@ -311,7 +353,15 @@ fn should_drop(ctx: &Ctx) -> bool {
 
 // ---------------------------------------------------------------- $batch
 
-fn batch(ctx: &Ctx, outer: &GraphRequest) -> Result<GraphResponse, GraphError> {
+/// Runs a `$batch`: checks it whole (400 for a malformed one, nothing run), then runs its
+/// requests in dependency order, each through [`run_inner`]. `log` receives one entry per inner
+/// request, 424s included (`batch.seq` is filled in when the outer entry is logged).
+fn batch(
+    ctx: &Ctx,
+    outer: &GraphRequest,
+    outer_request_id: &str,
+    log: &mut Vec<LogEntry>,
+) -> Result<GraphResponse, GraphError> {
     let body: Value = serde_json::from_slice(&outer.body)
         .map_err(|e| GraphError::bad_request(format!("Invalid batch payload: {e}")))?;
     let requests = body
@@ -393,7 +443,9 @@ fn batch(ctx: &Ctx, outer: &GraphRequest) -> Result<GraphResponse, GraphError> {
             ));
         };
         let request = pending.remove(index);
+        let started = Instant::now();
         let id = request["id"].as_str().unwrap_or("").to_string();
+        let inner = inner_request(outer, request);
         let failed_dependency = request
             .get("dependsOn")
             .and_then(Value::as_array)
@@ -405,30 +457,45 @@ fn batch(ctx: &Ctx, outer: &GraphRequest) -> Result<GraphResponse, GraphError> {
                     .is_some_and(|s| *s >= 400)
             });
         let request_ids = RequestIds::from_headers(&outer.headers, iso_time(ctx.now()));
-        let (status, headers, body) = if let Some(dependency) = failed_dependency {
-            let error = GraphError::new(
-                StatusCode::FAILED_DEPENDENCY,
-                "FailedDependency",
-                format!(
-                    "The request depends on '{}', which failed.",
-                    dependency.as_str().unwrap_or("")
+        let answer = if let Some(dependency) = failed_dependency {
+            InnerAnswer::error(
+                GraphError::new(
+                    StatusCode::FAILED_DEPENDENCY,
+                    "FailedDependency",
+                    format!(
+                        "The request depends on '{}', which failed.",
+                        dependency.as_str().unwrap_or("")
+                    ),
                 ),
-            );
-            (
-                424,
-                json!({"content-type": "application/json"}),
-                Some(error.body(
-                    &request_ids.request_id,
-                    request_ids.client_request_id.as_deref(),
-                    &request_ids.date,
-                )),
+                &request_ids,
+                None,
             )
         } else {
-            run_inner(ctx, outer, request, &request_ids)
+            run_inner(ctx, &inner, &request_ids)
         };
-        statuses.insert(id.clone(), status);
-        let mut entry = json!({ "id": id, "status": status, "headers": headers });
-        if let Some(body) = body {
+        statuses.insert(id.clone(), answer.status);
+        log.push(LogEntry {
+            seq: 0,
+            origin: "graph-batch",
+            method: inner.method.to_string(),
+            path: format!("/v1.0{}", inner.path),
+            query: (!inner.query.is_empty()).then(|| inner.query.clone()),
+            headers: visible_headers(&inner.headers),
+            body: String::from_utf8_lossy(&inner.body).into_owned(),
+            status: answer.status,
+            time: request_ids.date.clone(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            dropped: false,
+            fault: answer.fault,
+            grant_type: None,
+            batch: Some(BatchRef {
+                seq: 0,
+                request_id: outer_request_id.to_string(),
+                id: id.clone(),
+            }),
+        });
+        let mut entry = json!({ "id": id, "status": answer.status, "headers": answer.headers });
+        if let Some(body) = answer.body {
             entry["body"] = body;
         }
         responses.push(entry);
@@ -442,12 +509,36 @@ fn batch(ctx: &Ctx, outer: &GraphRequest) -> Result<GraphResponse, GraphError> {
     })
 }
 
-fn run_inner(
-    ctx: &Ctx,
-    outer: &GraphRequest,
-    request: &Value,
-    ids: &RequestIds,
-) -> (u16, Value, Option<Value>) {
+/// One inner answer of a `$batch`.
+struct InnerAnswer {
+    status: u16,
+    headers: Value,
+    body: Option<Value>,
+    /// The fault that made this answer, for the log.
+    fault: Option<&'static str>,
+}
+
+impl InnerAnswer {
+    /// An error answer: Graph's error body, and `Retry-After` among the inner headers when the
+    /// error carries one.
+    fn error(error: GraphError, ids: &RequestIds, fault: Option<&'static str>) -> InnerAnswer {
+        let mut headers = serde_json::Map::new();
+        headers.insert("content-type".into(), json!("application/json"));
+        if let Some(seconds) = error.retry_after {
+            headers.insert("Retry-After".into(), json!(seconds.to_string()));
+        }
+        InnerAnswer {
+            status: error.status.as_u16(),
+            headers: Value::Object(headers),
+            body: Some(error.body(&ids.request_id, ids.client_request_id.as_deref(), &ids.date)),
+            fault,
+        }
+    }
+}
+
+/// An inner request as a Graph request: its relative URL split into path and query, the outer
+/// request's `Authorization`, its own headers, its body (a JSON value sent as JSON text).
+fn inner_request(outer: &GraphRequest, request: &Value) -> GraphRequest {
     let url = request["url"].as_str().unwrap_or("");
     let url = if url.starts_with('/') {
         url.to_string()
@@ -482,15 +573,31 @@ fn run_inner(
     };
     let method = Method::from_bytes(request["method"].as_str().unwrap_or("GET").as_bytes())
         .unwrap_or(Method::GET);
-    let inner = GraphRequest {
+    GraphRequest {
         method,
         path,
         query,
         headers,
         body,
-    };
-    match dispatch(ctx, &inner) {
+    }
+}
+
+/// Runs one inner request as Graph runs a request alone: the server-error fault first (500, or
+/// 503 with `Retry-After`, nothing run), then the request (throttling answers 429 with its own
+/// `Retry-After`), then, for an applied personal-app write, the apply-then-error fault.
+fn run_inner(ctx: &Ctx, inner: &GraphRequest, ids: &RequestIds) -> InnerAnswer {
+    if let Some(error) = injected_inner_server_error(ctx) {
+        return InnerAnswer::error(error, ids, Some("serverError"));
+    }
+    match dispatch(ctx, inner) {
         Ok(response) => {
+            let write = inner.method == Method::POST || inner.method == Method::DELETE;
+            let applied = response.status.as_u16() < 400;
+            if write && applied && is_personal_app_write(&format!("/v1.0{}", inner.path)) {
+                if let Some(error) = apply_then_error(ctx) {
+                    return InnerAnswer::error(error, ids, Some("applyThenError"));
+                }
+            }
             let mut headers = serde_json::Map::new();
             if response.body.is_some() {
                 headers.insert("content-type".into(), json!("application/json"));
@@ -498,23 +605,13 @@ fn run_inner(
             for (k, v) in response.headers {
                 headers.insert(k, json!(v));
             }
-            (
-                response.status.as_u16(),
-                Value::Object(headers),
-                response.body,
-            )
-        }
-        Err(error) => {
-            let mut headers = serde_json::Map::new();
-            headers.insert("content-type".into(), json!("application/json"));
-            if let Some(seconds) = error.retry_after {
-                headers.insert("Retry-After".into(), json!(seconds.to_string()));
+            InnerAnswer {
+                status: response.status.as_u16(),
+                headers: Value::Object(headers),
+                body: response.body,
+                fault: None,
             }
-            (
-                error.status.as_u16(),
-                Value::Object(headers),
-                Some(error.body(&ids.request_id, ids.client_request_id.as_deref(), &ids.date)),
-            )
         }
+        Err(error) => InnerAnswer::error(error, ids, None),
     }
 }

@@ -55,6 +55,7 @@ pub async fn log_identity(State(ctx): State<Arc<Ctx>>, request: Request, next: N
         dropped: false,
         fault,
         grant_type,
+        batch: None,
     });
     response
 }

@@ -113,6 +113,9 @@ struct Args {
     /// does is unverified.
     #[arg(long, value_enum, default_value_t = GrantIds::Named)]
     grant_ids: GrantIds,
+    /// How many entries the request log keeps (the oldest go first).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    log_capacity: usize,
     /// Seed of the fault dice (reproducible runs).
     #[arg(long, default_value_t = 42)]
     fault_seed: u64,
@@ -208,7 +211,7 @@ async fn run(args: Args) -> Result<(), String> {
         faults: Mutex::new(faults),
         dice: Mutex::new(Dice::new(args.fault_seed)),
         throttle: Mutex::new(Throttle::new(limits)),
-        log: log::RequestLog::new(10_000),
+        log: log::RequestLog::new(args.log_capacity.max(1)),
         clock_offset: Mutex::new(0),
         visibility: Mutex::new(Default::default()),
     });
