@@ -88,6 +88,15 @@ graph_enum!(
 );
 
 impl PermissionType {
+    /// The value as Graph spells it in a request body.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PermissionType::Application => "application",
+            PermissionType::Delegated => "delegated",
+            PermissionType::UnknownFutureValue => "unknownFutureValue",
+        }
+    }
+
     /// The i18n key of the kind's name, as the portal shows it beside a permission.
     pub fn label_key(self) -> &'static str {
         match self {

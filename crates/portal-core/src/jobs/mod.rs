@@ -2,6 +2,7 @@
 //! token buckets per Teams call class, the user lists an administrator pastes or uploads, and
 //! CSV exports safe to open in a spreadsheet. No browser, no clock: the caller passes the time.
 
+pub mod audit;
 pub mod batch;
 pub mod engine;
 pub mod export;
