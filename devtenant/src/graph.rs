@@ -16,7 +16,10 @@ use crate::identity::{GRAPH_APP_ID, GRAPH_RESOURCE};
 use crate::odata::{parse_filter, parse_search, search_matches, ExpandItem};
 use crate::scope_table::OPERATION_SCOPES;
 use crate::seed::{canonical_permission_type, Rsc, SeedDefinition, SeedTeamsApp, SeedUser};
-use crate::store::{installation_id, latest_published, ExtraGrant, Installation, TenantState};
+use crate::store::{
+    installation_id, latest_published, AppRoleAssignment, ExtraGrant, Installation, TenantState,
+    GRAPH_DISPLAY_NAME,
+};
 use crate::throttle::Category;
 
 /// One Graph request, already split.
@@ -320,10 +323,19 @@ pub fn dispatch(ctx: &Ctx, request: &GraphRequest) -> Result<GraphResponse, Grap
                 "/serviceprincipals/{id}/approleassignments",
                 None,
             )?;
-            service_principal(ctx, &segments[1], true)?;
+            let principal = service_principal(ctx, &segments[1], true)?;
+            let principal_id = principal["id"].as_str().unwrap_or_default();
+            let value: Vec<Value> = ctx
+                .store
+                .read()
+                .app_role_assignments
+                .iter()
+                .filter(|a| a.principal_id.eq_ignore_ascii_case(principal_id))
+                .map(app_role_assignment_json)
+                .collect();
             GraphResponse::json(json!({
                 "@odata.context": format!("{}/v1.0/$metadata#servicePrincipals('{}')/appRoleAssignments", ctx.urls.graph, segments[1]),
-                "value": []
+                "value": value
             }))
         }
         _ if user_ref.is_some() => user_scoped(
@@ -1581,7 +1593,7 @@ fn service_principal(ctx: &Ctx, key: &str, by_object_id: bool) -> Result<Value, 
             }
         }
     }
-    known.push((GRAPH_APP_ID.to_string(), "Microsoft Graph".to_string()));
+    known.push((GRAPH_APP_ID.to_string(), GRAPH_DISPLAY_NAME.to_string()));
     let found = known.into_iter().find(|(app_id, _)| {
         if by_object_id {
             state.service_principal_of(app_id).eq_ignore_ascii_case(key)
@@ -1600,6 +1612,21 @@ fn service_principal(ctx: &Ctx, key: &str, by_object_id: bool) -> Result<Value, 
         "servicePrincipalType": "Application",
         "accountEnabled": true,
     }))
+}
+
+/// An `appRoleAssignment` as Graph answers it (a directory object: `deletedDateTime` too).
+fn app_role_assignment_json(assignment: &AppRoleAssignment) -> Value {
+    json!({
+        "id": assignment.id,
+        "deletedDateTime": null,
+        "appRoleId": assignment.app_role_id,
+        "createdDateTime": assignment.created_date_time,
+        "principalDisplayName": assignment.principal_display_name,
+        "principalId": assignment.principal_id,
+        "principalType": assignment.principal_type,
+        "resourceDisplayName": assignment.resource_display_name,
+        "resourceId": assignment.resource_id,
+    })
 }
 
 fn oauth2_permission_grants(

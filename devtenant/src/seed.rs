@@ -26,6 +26,10 @@ pub struct Seed {
     /// than the dev tenant spells the ones it derives).
     #[serde(default)]
     pub extra_grants: Vec<SeedGrant>,
+    /// Application permissions of Microsoft Graph granted to the service principals of catalog
+    /// apps (`GET /servicePrincipals/{id}/appRoleAssignments`).
+    #[serde(default)]
+    pub app_role_assignments: Vec<SeedAppRoleAssignment>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -186,6 +190,25 @@ pub struct SeedGrant {
     pub permission_type: String,
 }
 
+/// An app role of Microsoft Graph (an application permission) assigned to the service principal
+/// of a catalog app's Entra application: answered as Graph's `appRoleAssignment` with that
+/// service principal as the principal (`principalType` `ServicePrincipal`) and Microsoft Graph's
+/// service principal as the resource.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedAppRoleAssignment {
+    /// Catalog app id: the principal is the service principal of its Entra application
+    /// (`clientAppId` of its latest definition that has one).
+    pub app: String,
+    /// The id of the app role of Microsoft Graph (an application permission's id), a GUID.
+    pub app_role_id: String,
+    /// That permission's name, for people reading the seed (Graph does not answer it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    /// When it was granted (RFC 3339, UTC).
+    pub created_date_time: String,
+}
+
 impl SeedTeamsApp {
     /// The Entra application id of the app: `clientAppId` of its latest definition that has one.
     pub fn client_app_id(&self) -> Option<&str> {
@@ -325,6 +348,41 @@ impl Seed {
                 ));
             }
         }
+        let mut assigned = std::collections::BTreeSet::new();
+        for assignment in &self.app_role_assignments {
+            let what = format!(
+                "app role assignment {} of app {}",
+                assignment.app_role_id, assignment.app
+            );
+            let Some(app) = self.teams_apps.iter().find(|a| a.id == assignment.app) else {
+                return Err(format!("{what} names an unknown app"));
+            };
+            if app.client_app_id().is_none() {
+                return Err(format!(
+                    "{what}: the app has no clientAppId (an Entra application whose service principal is assigned)"
+                ));
+            }
+            if !is_guid(&assignment.app_role_id) {
+                return Err(format!("{what}: appRoleId is not a GUID"));
+            }
+            if time::OffsetDateTime::parse(
+                &assignment.created_date_time,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .is_err()
+            {
+                return Err(format!(
+                    "{what}: createdDateTime {} is not an RFC 3339 time",
+                    assignment.created_date_time
+                ));
+            }
+            if !assigned.insert((
+                assignment.app.to_ascii_lowercase(),
+                assignment.app_role_id.to_ascii_lowercase(),
+            )) {
+                return Err(format!("{what} is assigned twice"));
+            }
+        }
         Ok(())
     }
 
@@ -418,6 +476,14 @@ mod tests {
             .iter()
             .any(|u| u.user_principal_name.contains('+') && u.user_principal_name.contains('#')));
         assert!(seed.users.iter().any(|u| u.user_type == "Guest"));
+        // A disabled account (bulk jobs and audits must flag it).
+        let disabled: Vec<&SeedUser> = seed.users.iter().filter(|u| !u.account_enabled).collect();
+        assert_eq!(disabled.len(), 1);
+        assert_eq!(
+            disabled[0].user_principal_name,
+            "former.employee@contoso.onmicrosoft.com"
+        );
+        assert_eq!(disabled[0].id, "92500eda-dd37-5969-a470-22fea8ea7227");
         assert!(
             seed.users
                 .iter()
@@ -576,6 +642,54 @@ mod tests {
         assert!(is_guid("00a51a22-d6e1-5ac8-863d-8c464b173ef7"));
         assert!(!is_guid("00a51a22d6e15ac8863d8c464b173ef7"));
         assert!(!is_guid("{00a51a22-d6e1-5ac8-863d-8c464b173ef7}"));
+    }
+
+    #[test]
+    fn app_role_assignments_are_seeded_and_checked() {
+        let seed = Seed::builtin().unwrap();
+        let notify = "12345678-9abc-def0-123456789a";
+        assert!(
+            seed.app_role_assignments
+                .iter()
+                .filter(|a| a.app == notify)
+                .count()
+                >= 2
+        );
+        let assignment = |app: &str, role: &str, created: &str| SeedAppRoleAssignment {
+            app: app.into(),
+            app_role_id: role.into(),
+            permission: None,
+            created_date_time: created.into(),
+        };
+        let user_read_all = "df021288-bdef-4463-88db-98f22de89214";
+        let polls = "321b182d-454e-50b3-bb11-3d323a34746b";
+        let created = "2026-01-01T00:00:00Z";
+        for (bad, error) in [
+            (
+                assignment("no-such-app", user_read_all, created),
+                "unknown app",
+            ),
+            (assignment(polls, user_read_all, created), "no clientAppId"),
+            (assignment(notify, "User.Read.All", created), "not a GUID"),
+            (
+                assignment(notify, "b2a1c3d4-0000-4000-8000-000000000001", "yesterday"),
+                "RFC 3339",
+            ),
+            (
+                assignment(notify, &user_read_all.to_uppercase(), created),
+                "assigned twice",
+            ),
+        ] {
+            let mut seed = Seed::builtin().unwrap();
+            seed.app_role_assignments.push(bad);
+            let message = seed.check().unwrap_err();
+            assert!(message.contains(error), "{message}");
+        }
+        // Seeds without the member still load.
+        let mut value = serde_json::to_value(Seed::builtin().unwrap()).unwrap();
+        value.as_object_mut().unwrap().remove("appRoleAssignments");
+        let seed: Seed = serde_json::from_value(value).unwrap();
+        assert!(seed.app_role_assignments.is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use crate::identity::GRAPH_APP_ID;
 use crate::seed::{Rsc, Seed, SeedApplication, SeedDefinition, SeedTeamsApp, SeedTenant, SeedUser};
 
 /// A personal-scope installation.
@@ -39,6 +40,24 @@ pub struct ExtraGrant {
     pub permission_type: String,
 }
 
+/// An app role assigned to a service principal, in Graph's `appRoleAssignment` shape (as
+/// `GET /servicePrincipals/{principalId}/appRoleAssignments` answers it, less the
+/// `deletedDateTime` every directory object has, always null here).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRoleAssignment {
+    /// Opaque, in the form Graph's take (43 base64url characters).
+    pub id: String,
+    pub app_role_id: String,
+    pub created_date_time: String,
+    pub principal_display_name: String,
+    pub principal_id: String,
+    /// `ServicePrincipal` (`User` and `Group` are not seeded).
+    pub principal_type: String,
+    pub resource_display_name: String,
+    pub resource_id: String,
+}
+
 /// Everything that changes while the dev tenant runs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,6 +71,10 @@ pub struct TenantState {
     /// Grants apart from installations (absent from state files written before they existed).
     #[serde(default)]
     pub extra_grants: Vec<ExtraGrant>,
+    /// Application permissions granted to service principals (absent from state files written
+    /// before they existed).
+    #[serde(default)]
+    pub app_role_assignments: Vec<AppRoleAssignment>,
     /// Tenant-wide (admin) consent: client id → scope names.
     pub admin_consents: BTreeMap<String, BTreeSet<String>>,
     /// A user's own consent: "client id|user id" → scope names.
@@ -77,6 +100,7 @@ impl TenantState {
             teams_apps: seed.teams_apps,
             installations: Vec::new(),
             extra_grants: Vec::new(),
+            app_role_assignments: Vec::new(),
             admin_consents: BTreeMap::new(),
             user_consents: BTreeMap::new(),
             revocations: BTreeMap::new(),
@@ -117,6 +141,26 @@ impl TenantState {
                 client_app_id,
                 permission: seeded.permission,
                 permission_type: seeded.permission_type,
+            });
+        }
+        let graph = state.service_principal_of(GRAPH_APP_ID);
+        for seeded in seed.app_role_assignments {
+            let Some(app) = state.teams_apps.iter().find(|a| a.id == seeded.app) else {
+                continue;
+            };
+            let Some(client_app_id) = app.client_app_id() else {
+                continue;
+            };
+            let principal_id = state.service_principal_of(client_app_id);
+            state.app_role_assignments.push(AppRoleAssignment {
+                id: app_role_assignment_id(&principal_id, &seeded.app_role_id, &graph),
+                app_role_id: seeded.app_role_id.to_ascii_lowercase(),
+                created_date_time: seeded.created_date_time,
+                principal_display_name: app.display_name.clone(),
+                principal_id,
+                principal_type: "ServicePrincipal".into(),
+                resource_display_name: GRAPH_DISPLAY_NAME.into(),
+                resource_id: graph.clone(),
             });
         }
         state
@@ -166,6 +210,27 @@ impl TenantState {
             .iter()
             .find(|a| a.app_id.eq_ignore_ascii_case(client_id))
     }
+}
+
+/// The display name of Microsoft Graph's service principal.
+pub const GRAPH_DISPLAY_NAME: &str = "Microsoft Graph";
+
+/// An app role assignment's id: opaque, stable, in the form Graph's take (43 base64url
+/// characters: 32 bytes, the first 16 the principal's object id).
+pub fn app_role_assignment_id(principal_id: &str, app_role_id: &str, resource_id: &str) -> String {
+    let principal = uuid::Uuid::parse_str(principal_id).unwrap_or_default();
+    let rest = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!(
+            "devtenant-app-role-assignment:{}:{}",
+            app_role_id.to_ascii_lowercase(),
+            resource_id.to_ascii_lowercase()
+        )
+        .as_bytes(),
+    );
+    let mut bytes = principal.to_bytes_le().to_vec();
+    bytes.extend_from_slice(rest.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A service principal object id derived from an app id, for apps the seed gives none.
@@ -305,6 +370,57 @@ mod tests {
         old.as_object_mut().unwrap().remove("extraGrants");
         let reloaded: TenantState = serde_json::from_value(old).unwrap();
         assert!(reloaded.extra_grants.is_empty());
+    }
+
+    #[test]
+    fn seeded_app_role_assignments_have_graphs_shape() {
+        let state = TenantState::from_seed(Seed::builtin().unwrap());
+        let notify_sp = "d0a57ef7-f531-52fb-98ab-da20d94e2abd";
+        let notify: Vec<&AppRoleAssignment> = state
+            .app_role_assignments
+            .iter()
+            .filter(|a| a.principal_id == notify_sp)
+            .collect();
+        assert_eq!(notify.len(), 2);
+        let graph = state.service_principal_of(GRAPH_APP_ID);
+        for a in &notify {
+            assert_eq!(a.principal_type, "ServicePrincipal");
+            assert_eq!(a.principal_display_name, "Contoso Notify");
+            assert_eq!(a.resource_id, graph);
+            assert_eq!(a.resource_display_name, "Microsoft Graph");
+            assert_eq!(a.id.len(), 43);
+            assert!(a.id.starts_with(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(uuid::Uuid::parse_str(notify_sp).unwrap().to_bytes_le())[..21]
+            ));
+        }
+        assert_ne!(notify[0].id, notify[1].id);
+        let json = serde_json::to_value(notify[0]).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "appRoleId",
+                "createdDateTime",
+                "id",
+                "principalDisplayName",
+                "principalId",
+                "principalType",
+                "resourceDisplayName",
+                "resourceId"
+            ]
+        );
+        // State files written before app role assignments existed still load.
+        let mut old = serde_json::to_value(&state).unwrap();
+        old.as_object_mut().unwrap().remove("appRoleAssignments");
+        let reloaded: TenantState = serde_json::from_value(old).unwrap();
+        assert!(reloaded.app_role_assignments.is_empty());
     }
 
     #[test]

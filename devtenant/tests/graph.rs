@@ -709,6 +709,109 @@ fn catalog_and_delegated_consent_views() {
 }
 
 #[test]
+fn seeded_app_role_assignments_of_a_service_principal() {
+    let tenant = DevTenant::start(&[]);
+    let admin = tenant.token(ADMIN, &format!("{CONSENT} Directory.Read.All"));
+    // Contoso Notify's service principal holds two of Microsoft Graph's application permissions.
+    let notify_sp = "d0a57ef7-f531-52fb-98ab-da20d94e2abd";
+    let (status, body) = tenant.get(
+        &format!("/servicePrincipals/{notify_sp}/appRoleAssignments"),
+        &admin,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body["@odata.context"].as_str().unwrap().ends_with(&format!(
+        "/v1.0/$metadata#servicePrincipals('{notify_sp}')/appRoleAssignments"
+    )));
+    let (_, graph_sp) = tenant.get(
+        "/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')",
+        &admin,
+    );
+    let assignments = value(&body);
+    let mut roles: Vec<&str> = assignments
+        .iter()
+        .map(|a| a["appRoleId"].as_str().unwrap())
+        .collect();
+    roles.sort();
+    assert_eq!(
+        roles,
+        [
+            "9ce09611-f4f7-4abd-a629-a05450422a97",
+            "df021288-bdef-4463-88db-98f22de89214"
+        ]
+    );
+    for a in &assignments {
+        let mut keys: Vec<&str> = a.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "appRoleId",
+                "createdDateTime",
+                "deletedDateTime",
+                "id",
+                "principalDisplayName",
+                "principalId",
+                "principalType",
+                "resourceDisplayName",
+                "resourceId"
+            ]
+        );
+        assert_eq!(a["principalId"], notify_sp);
+        assert_eq!(a["principalType"], "ServicePrincipal");
+        assert_eq!(a["principalDisplayName"], "Contoso Notify");
+        assert_eq!(a["resourceId"], graph_sp["id"]);
+        assert_eq!(a["resourceDisplayName"], "Microsoft Graph");
+        assert!(a["deletedDateTime"].is_null());
+        assert!(a["createdDateTime"].as_str().unwrap().ends_with('Z'));
+    }
+    // The same in the admin state.
+    let state = tenant.admin(Method::GET, "/state", None);
+    let in_state: Vec<&Value> = state["appRoleAssignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["principalId"] == notify_sp)
+        .collect();
+    assert_eq!(in_state.len(), 2);
+    assert!(in_state
+        .iter()
+        .all(|a| assignments.iter().any(|b| b["id"] == a["id"])));
+    // Another app's principal with none, an unknown one, and a missing scope.
+    let (_, portal_sp) = tenant.get(
+        &format!("/servicePrincipals(appId='{}')", tenant.client_id),
+        &admin,
+    );
+    let (status, body) = tenant.get(
+        &format!(
+            "/servicePrincipals/{}/appRoleAssignments",
+            portal_sp["id"].as_str().unwrap()
+        ),
+        &admin,
+    );
+    assert_eq!(status, 200);
+    assert!(value(&body).is_empty());
+    assert_eq!(
+        tenant
+            .get(
+                "/servicePrincipals/00000000-0000-0000-0000-000000000001/appRoleAssignments",
+                &admin
+            )
+            .0,
+        404
+    );
+    let member = tenant.token(MEMBER, READ);
+    assert_eq!(
+        tenant
+            .get(
+                &format!("/servicePrincipals/{notify_sp}/appRoleAssignments"),
+                &member
+            )
+            .0,
+        403
+    );
+}
+
+#[test]
 fn chat_with_an_installed_app() {
     let tenant = DevTenant::start(&[]);
     let token = tenant.token(MEMBER, READ);
