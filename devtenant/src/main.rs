@@ -52,6 +52,11 @@ struct Args {
     /// Generate a large tenant (10,000 users, 100 apps) for benchmarks.
     #[arg(long)]
     large: bool,
+    /// Add N generated users (`user00001@{domain}`, … "Generated User 00001": enabled members
+    /// with no role and no installation), after --large if both are given.
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    users: u32,
     /// Throttle every Teams call category at this many requests per second per tenant per app
     /// (default: the published Teams limits).
     #[arg(long)]
@@ -163,6 +168,7 @@ async fn run(args: Args) -> Result<(), String> {
     if args.large {
         seed.enlarge(10_000, 100);
     }
+    seed.add_generated_users(args.users as usize);
     let store = match &args.state {
         Some(path) => Store::open(path, || TenantState::from_seed(seed))?,
         None => Store::in_memory(TenantState::from_seed(seed)),

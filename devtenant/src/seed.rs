@@ -134,6 +134,9 @@ pub struct SeedDefinition {
     pub resource_specific_permissions: Vec<Rsc>,
 }
 
+/// The UUID namespace of generated users and apps (`--large`, `--users`).
+const GENERATED_NAMESPACE: u128 = 0x5eed_0000_0000_4000_8000_0000_0000_0001;
+
 /// Whether `text` is a GUID in its hyphenated form (`8-4-4-4-12` hex digits).
 pub fn is_guid(text: &str) -> bool {
     text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
@@ -388,12 +391,31 @@ impl Seed {
 
     /// Adds generated users and apps until there are `users` and `apps` of each (benchmarks).
     pub fn enlarge(&mut self, users: usize, apps: usize) {
-        let namespace = uuid::Uuid::from_u128(0x5eed_0000_0000_4000_8000_0000_0000_0001);
+        self.add_generated_users(users.saturating_sub(self.users.len()));
+        self.add_generated_apps(apps);
+    }
+
+    /// Adds `count` generated users: `user{n:05}@{domain}` ("Generated User {n:05}"), numbered
+    /// from 1 on, skipping numbers already taken (so calls add up), each an enabled member with
+    /// no role, no installation and no grant, whose id is derived from the UPN (stable across
+    /// runs).
+    pub fn add_generated_users(&mut self, count: usize) {
+        let namespace = uuid::Uuid::from_u128(GENERATED_NAMESPACE);
         let domain = self.tenant.domain.clone();
+        let mut taken: std::collections::HashSet<String> = self
+            .users
+            .iter()
+            .map(|u| u.user_principal_name.to_ascii_lowercase())
+            .collect();
         let mut n = 0;
-        while self.users.len() < users {
+        let mut added = 0;
+        while added < count {
             n += 1;
             let upn = format!("user{n:05}@{domain}");
+            if !taken.insert(upn.to_ascii_lowercase()) {
+                continue;
+            }
+            added += 1;
             self.users.push(SeedUser {
                 id: uuid::Uuid::new_v5(&namespace, upn.as_bytes()).to_string(),
                 display_name: format!("Generated User {n:05}"),
@@ -409,6 +431,11 @@ impl Seed {
                 roles: Vec::new(),
             });
         }
+    }
+
+    /// Adds generated apps until there are `apps`.
+    fn add_generated_apps(&mut self, apps: usize) {
+        let namespace = uuid::Uuid::from_u128(GENERATED_NAMESPACE);
         let mut n = 0;
         while self.teams_apps.len() < apps {
             n += 1;
@@ -703,6 +730,56 @@ mod tests {
             .map(|d| d.resource_specific_permissions.len())
             .max();
         assert_eq!(most, Some(16));
+    }
+
+    #[test]
+    fn generated_users_add_up_without_clashing() {
+        let mut seed = Seed::builtin().unwrap();
+        let seeded = seed.users.len();
+        let first_ids: Vec<String> = {
+            let mut probe = Seed::builtin().unwrap();
+            probe.add_generated_users(3);
+            probe.users[seeded..].iter().map(|u| u.id.clone()).collect()
+        };
+        seed.add_generated_users(3);
+        seed.add_generated_users(2);
+        assert_eq!(seed.users.len(), seeded + 5);
+        let generated = &seed.users[seeded..];
+        let upns: Vec<&str> = generated
+            .iter()
+            .map(|u| u.user_principal_name.as_str())
+            .collect();
+        assert_eq!(
+            upns,
+            [
+                "user00001@contoso.onmicrosoft.com",
+                "user00002@contoso.onmicrosoft.com",
+                "user00003@contoso.onmicrosoft.com",
+                "user00004@contoso.onmicrosoft.com",
+                "user00005@contoso.onmicrosoft.com"
+            ]
+        );
+        // Stable ids, derived from the UPN.
+        let ids: Vec<&str> = generated[..3].iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids, first_ids);
+        assert!(generated
+            .iter()
+            .all(|u| is_guid(&u.id) && u.account_enabled && u.roles.is_empty()));
+        let distinct: std::collections::BTreeSet<&str> =
+            seed.users.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(distinct.len(), seed.users.len());
+        seed.check().unwrap();
+        // After --large, --users adds on top.
+        let mut seed = Seed::builtin().unwrap();
+        seed.enlarge(200, 14);
+        seed.add_generated_users(10);
+        assert_eq!(seed.users.len(), 210);
+        let distinct: std::collections::BTreeSet<&str> = seed
+            .users
+            .iter()
+            .map(|u| u.user_principal_name.as_str())
+            .collect();
+        assert_eq!(distinct.len(), 210);
     }
 
     #[test]
