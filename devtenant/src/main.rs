@@ -76,17 +76,19 @@ struct Args {
     /// Fault: random extra latency up to this many milliseconds.
     #[arg(long, default_value_t = 0)]
     jitter_ms: u64,
-    /// Fault: fraction (0..1) of Graph requests answered 500 or 503.
+    /// Fault: fraction (0..1) of Graph requests answered 500 or 503 (503 with Retry-After)
+    /// without effect; inside a $batch each inner request draws on its own, after the batch.
     #[arg(long, default_value_t = 0.0)]
     server_error_rate: f64,
     /// Fault: fraction of installs answered with the known transient 400.
     #[arg(long, default_value_t = 0.0)]
     transient_install_400_rate: f64,
-    /// Fault: fraction of Graph writes applied whose answer is dropped.
+    /// Fault: fraction of Graph writes applied whose answer is dropped (a POST $batch is one
+    /// write: its inner requests ran, the whole answer is lost).
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
     /// Fault: fraction of personal-app writes (install, upgrade, uninstall) applied and then
-    /// answered with a 5xx (--apply-then-error-status).
+    /// answered with a 5xx (--apply-then-error-status); inside a $batch, the inner answer.
     #[arg(long, default_value_t = 0.0)]
     apply_then_error_rate: f64,
     /// Fault: the 5xx of applied-then-failed writes: 500, 502 or 504.
