@@ -13,6 +13,8 @@ use portal_core::graph::error::{parse_error, ErrorKind, GraphError};
 use portal_core::graph::models::Collection;
 use portal_core::graph::request::{next_page, GraphRequest, Method};
 use portal_core::graph::retry::{Decision, GiveUp, Outcome, Progress, RetryPolicy};
+use portal_core::jobs::batch::{batch_body, parse_batch_answer};
+use portal_core::jobs::engine::BatchOutcome;
 use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -89,7 +91,7 @@ fn now_ms() -> f64 {
 
 type RawAnswer = (u16, Vec<(String, String)>, Vec<u8>);
 
-async fn send_once(
+pub(crate) async fn send_once(
     graph_base: &str,
     request: &GraphRequest,
     token: &str,
@@ -293,6 +295,51 @@ pub async fn attempt(
         }
         Err(detail) => Attempt::Lost(detail),
     }
+}
+
+/// Sends one `$batch` of `requests` with a token for `operations` (renewed first when
+/// `renew`): its outcome for the job engine, or the sign-in error (nothing was sent).
+pub async fn send_batch(
+    graph_base: &str,
+    requests: &[(String, GraphRequest)],
+    operations: &[Operation],
+    renew: bool,
+) -> Result<BatchOutcome, AuthError> {
+    let token = if renew {
+        auth::renewed_access_token(operations, None).await
+    } else {
+        auth::access_token(operations, None).await
+    }?;
+    let body = match batch_body(requests) {
+        Ok(body) => body,
+        // The engine never builds such a batch; if it did, nothing is sent.
+        Err(message) => {
+            return Ok(BatchOutcome::Refused {
+                status: 400,
+                retry_after_s: None,
+                body: Some(
+                    serde_json::json!({"error": {"code": "invalidBatch", "message": message}}),
+                ),
+            })
+        }
+    };
+    let request = portal_core::graph::request::batch(body);
+    Ok(match send_once(graph_base, &request, &token, None).await {
+        Ok((200, _, body)) => match serde_json::from_slice::<Value>(&body)
+            .map_err(|e| e.to_string())
+            .and_then(|v| parse_batch_answer(&v))
+        {
+            Ok(answers) => BatchOutcome::Answered(answers),
+            // An answer cut short: the inner requests may have run.
+            Err(_) => BatchOutcome::Lost,
+        },
+        Ok((status, headers, body)) => BatchOutcome::Refused {
+            status,
+            retry_after_s: parse_error(status, &headers, &body).retry_after,
+            body: serde_json::from_slice(&body).ok(),
+        },
+        Err(_) => BatchOutcome::Lost,
+    })
 }
 
 /// A page's Graph client: the configured Graph base and cloud host, and an abort signal that

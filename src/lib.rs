@@ -8,6 +8,8 @@ pub mod config_loader;
 pub mod context;
 pub mod graph_client;
 pub mod i18n;
+pub mod job_store;
+pub mod jobs;
 pub mod pages;
 pub mod personal_apps;
 pub mod readiness;

@@ -30,7 +30,8 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
         .then(|| (config.authority_origin(), config.graph_base_url()));
     provide_config(config.clone());
     provide_auth(status);
-    provide_write_service(config);
+    provide_write_service(config.clone());
+    crate::jobs::provide_job_service(config);
     crate::context::provide_loaded_installations();
     let i18n = use_i18n();
     Effect::new(move |_| crate::readiness::mark_interactive("shell"));

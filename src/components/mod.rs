@@ -3,6 +3,7 @@
 pub mod account;
 pub mod auth_banner;
 pub mod copy_button;
+pub mod download;
 pub mod drift_badge;
 pub mod error_view;
 pub mod header;

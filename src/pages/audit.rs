@@ -1,15 +1,445 @@
-//! Audit: what the portal changed, by whom, with Graph request ids.
+//! The consent audit: for one app or all, across listed users or everyone (paged), each
+//! installation with its version and consented set against the latest definition, the user's
+//! RSC grants (missing, orphaned), and each app's tenant-wide delegated grants and app-role
+//! assignments through its service principal. Filters, and export to CSV and JSON.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use leptos::prelude::*;
+use portal_core::auth::scopes::Operation;
+use portal_core::graph::ids::CatalogAppId;
+use portal_core::graph::models::{TeamsApp, User};
+use portal_core::graph::request;
+use portal_core::jobs::audit::{
+    app_role_assignments, audit_task, delegated_grants, rows_of_user, to_csv_text, to_json_text,
+    user_of, AuditFilter, AuditRow, Flag, TenantGrants,
+};
+use portal_core::jobs::engine::{ErrorSummary, Executor, ExecutorConfig, ReadTask, Task};
+use portal_core::jobs::plan::users_of;
+use portal_core::jobs::users::UserList;
+use serde_json::Value;
 
-use crate::components::not_built_yet::NotBuiltYet;
+use crate::components::download::download;
+use crate::components::error_view::boundary_fallback;
 use crate::components::page_title::PageTitle;
+use crate::components::signed_in::SignedIn;
+use crate::context::use_config;
+use crate::graph_client::{use_graph, CallError, Graph};
+use crate::i18n::use_i18n;
+use crate::jobs::runner::{drive, now_ms, RunEnd, Unsaved};
+use crate::jobs::users_input::{user_key, UsersInput};
 
-/// Audit: what the portal changed, by whom, with Graph request ids.
+/// Rows per page.
+const PAGE_ROWS: usize = 50;
+
+/// The operations an audit reads with.
+const AUDIT_OPERATIONS: [Operation; 4] = [
+    Operation::ReadUsers,
+    Operation::ReadInstallations,
+    Operation::ReadGrants,
+    Operation::ReadCatalog,
+];
+
+/// The consent audit.
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let graph = use_graph();
+    let catalog = LocalResource::new(move || {
+        let graph = graph.clone();
+        async move {
+            graph
+                .get_all::<TeamsApp>(&request::organization_catalog(), Operation::ReadCatalog)
+                .await
+        }
+    });
     view! {
         <PageTitle key="page.audit.title" />
-        <NotBuiltYet  what_key="page.audit.planned" />
+        <p class="lead">{move || i18n.t("page.audit.intro")}</p>
+        <SignedIn>
+            <Transition fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+                <ErrorBoundary fallback=boundary_fallback>
+                    {move || catalog.get().map(|r| r.map(|apps| view! { <Audit apps=apps /> }))}
+                </ErrorBoundary>
+            </Transition>
+        </SignedIn>
+    }
+}
+
+fn flag_key(flag: Flag) -> &'static str {
+    match flag {
+        Flag::VersionBehind => "audit.flag.version_behind",
+        Flag::ConsentBehind => "audit.flag.consent_behind",
+        Flag::MissingGrants => "audit.flag.missing_grants",
+        Flag::OrphanGrants => "audit.flag.orphan_grants",
+        Flag::ReadFailed => "audit.flag.read_failed",
+    }
+}
+
+/// An app's tenant-wide grants through its service principal.
+async fn tenant_grants_of(graph: &Graph, app: &TeamsApp) -> Option<TenantGrants> {
+    let client = portal_core::graph::apps::latest_published(app)
+        .and_then(|d| d.authorization.as_ref())
+        .and_then(|a| a.client_app_id.clone())?;
+    let mut grants = TenantGrants {
+        app_id: app.id.clone(),
+        app_name: app.display_name.clone().unwrap_or_default(),
+        client_app_id: client.clone(),
+        ..TenantGrants::default()
+    };
+    let fail = |e: CallError| {
+        Some(match e.graph_error() {
+            Some(g) => ErrorSummary::of(g),
+            None => ErrorSummary {
+                status: None,
+                code: "noAnswer".into(),
+                message: e.to_string(),
+                request_id: None,
+            },
+        })
+    };
+    let sp = match graph
+        .get::<Value>(
+            &request::service_principal_of(&client),
+            Operation::ReadServicePrincipals,
+        )
+        .await
+    {
+        Ok(sp) => sp,
+        Err(e) => {
+            grants.error = fail(e);
+            return Some(grants);
+        }
+    };
+    let Some(sp_id) = sp.get("id").and_then(Value::as_str).map(str::to_string) else {
+        return Some(grants);
+    };
+    grants.service_principal_id = Some(sp_id.clone());
+    match graph
+        .get_all::<Value>(
+            &request::delegated_grants_of(&sp_id),
+            Operation::ReadDelegatedGrants,
+        )
+        .await
+    {
+        Ok(values) => grants.delegated = delegated_grants(&values),
+        Err(e) => grants.error = fail(e),
+    }
+    match graph
+        .get_all::<Value>(
+            &request::app_role_assignments_of(&sp_id),
+            Operation::ReadServicePrincipals,
+        )
+        .await
+    {
+        Ok(values) => grants.app_roles = app_role_assignments(&values),
+        Err(e) => grants.error = grants.error.take().or_else(|| fail(e)),
+    }
+    Some(grants)
+}
+
+/// Runs read tasks through the engine, reporting how many are done.
+async fn read_all(
+    tasks: Vec<ReadTask>,
+    graph_base: &str,
+    graph_host: &str,
+    operations: Vec<Operation>,
+    progress: impl Fn(usize, usize) + 'static,
+) -> (Vec<ReadTask>, Option<String>) {
+    let total = tasks.len();
+    let config = ExecutorConfig {
+        graph_host: graph_host.to_string(),
+        ..ExecutorConfig::default()
+    };
+    let executor = Rc::new(RefCell::new(Executor::new(tasks, config, now_ms())));
+    let watched = executor.clone();
+    let sink = Unsaved(move || {
+        let done = watched
+            .borrow()
+            .tasks()
+            .iter()
+            .filter(|t| t.is_done())
+            .count();
+        progress(done, total);
+    });
+    let end = drive(executor.clone(), graph_base.to_string(), operations, sink).await;
+    let tasks = executor.borrow().tasks().to_vec();
+    let stopped = match end {
+        RunEnd::Finished => None,
+        RunEnd::Paused(reason) => Some(reason),
+    };
+    (tasks, stopped)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Everyone,
+    Listed,
+}
+
+#[component]
+fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
+    let i18n = use_i18n();
+    let graph = use_graph();
+    let config = use_config();
+    let names = StoredValue::new(
+        apps.iter()
+            .map(|a| {
+                (
+                    a.id.clone(),
+                    a.display_name.clone().unwrap_or_else(|| a.id.clone()),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    let app_options = move || {
+        names.with_value(|list| {
+            list.iter()
+                .map(|(id, name)| view! { <option value=id.clone()>{name.clone()}</option> })
+                .collect_view()
+        })
+    };
+    let apps = StoredValue::new(apps);
+    let scope = RwSignal::new(Scope::Everyone);
+    let app = RwSignal::new(String::new());
+    let chosen = RwSignal::new(UserList::default());
+    let rows: RwSignal<Vec<AuditRow>> = RwSignal::new(Vec::new());
+    let tenant: RwSignal<Vec<TenantGrants>> = RwSignal::new(Vec::new());
+    let reading = RwSignal::new(None::<(usize, usize)>);
+    let stopped = RwSignal::new(None::<String>);
+    let ran = RwSignal::new(false);
+    let filter = RwSignal::new(AuditFilter::default());
+    let page = RwSignal::new(0usize);
+    let graph_base = config.graph_base_url();
+    let graph_host = config.cloud.graph_host();
+    let run = move |_| {
+        let graph = graph.clone();
+        let base = graph_base.clone();
+        let only: Option<CatalogAppId> = Some(app.get_untracked())
+            .filter(|a| !a.is_empty())
+            .map(CatalogAppId::new);
+        let listed: Vec<String> = chosen.with_untracked(|l| l.users.iter().map(user_key).collect());
+        let everyone = scope.get_untracked() == Scope::Everyone;
+        rows.set(Vec::new());
+        tenant.set(Vec::new());
+        stopped.set(None);
+        reading.set(Some((0, 0)));
+        leptos::task::spawn_local(async move {
+            let catalog: Vec<TeamsApp> = apps.get_value();
+            // Everyone: the tenant's users, in pages, through the same engine.
+            let (keys, known): (Vec<String>, Vec<Option<User>>) = if everyone {
+                let list = ReadTask::new(vec![(0, request::all_users())], &base);
+                let (done, stop) = read_all(
+                    vec![list],
+                    &base,
+                    graph_host,
+                    vec![Operation::ReadUsers],
+                    |_, _| {},
+                )
+                .await;
+                if let Some(reason) = stop {
+                    stopped.set(Some(reason));
+                }
+                let users = done
+                    .first()
+                    .map(|t| users_of(&t.collection(0)))
+                    .unwrap_or_default();
+                users.into_iter().map(|u| (u.id.clone(), Some(u))).unzip()
+            } else {
+                let n = listed.len();
+                (listed, vec![None; n])
+            };
+            let tasks: Vec<ReadTask> = keys
+                .iter()
+                .map(|k| audit_task(k, only.as_ref(), &base, !everyone))
+                .collect();
+            let total = tasks.len();
+            reading.set(Some((0, total)));
+            let progress = move |done, total| reading.set(Some((done, total)));
+            let (done, stop) = read_all(
+                tasks,
+                &base,
+                graph_host,
+                AUDIT_OPERATIONS.to_vec(),
+                progress,
+            )
+            .await;
+            if let Some(reason) = stop {
+                stopped.set(Some(reason));
+            }
+            let mut all = Vec::new();
+            for ((key, known), reads) in keys.iter().zip(&known).zip(&done) {
+                let user = user_of(reads, known.as_ref(), key);
+                all.extend(rows_of_user(&user, reads, &catalog));
+            }
+            rows.set(all);
+            let mut grants = Vec::new();
+            for app in catalog
+                .iter()
+                .filter(|a| only.as_ref().is_none_or(|o| o.matches(&a.id)))
+            {
+                if let Some(g) = tenant_grants_of(&graph, app).await {
+                    grants.push(g);
+                }
+            }
+            tenant.set(grants);
+            reading.set(None);
+            ran.set(true);
+        });
+    };
+    let shown = Memo::new(move |_| {
+        let filter = filter.get();
+        rows.with(|rows| {
+            rows.iter()
+                .enumerate()
+                .filter(|(_, r)| filter.keeps(r))
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        })
+    });
+    let export_error = RwSignal::new(None::<String>);
+    let export = move |json: bool| {
+        let result = rows.with_untracked(|all| {
+            let kept: Vec<&AuditRow> = shown.get_untracked().iter().map(|&i| &all[i]).collect();
+            if json {
+                let text = tenant.with_untracked(|t| to_json_text(&kept, t));
+                download("consent-audit.json", "application/json", &text)
+            } else {
+                to_csv_text(&kept).and_then(|csv| download("consent-audit.csv", "text/csv", &csv))
+            }
+        });
+        export_error.set(result.err());
+    };
+    let flag_options = move || {
+        Flag::ALL
+            .into_iter()
+            .map(|f| view! { <option value=f.as_str()>{move || i18n.t(flag_key(f))}</option> })
+            .collect_view()
+    };
+    view! {
+        <fieldset>
+            <legend>{move || i18n.t("audit.scope")}</legend>
+            <p>
+                <label for="audit-app">{move || i18n.t("audit.app")}</label> " "
+                <select id="audit-app" data-testid="audit-app" on:change=move |ev| app.set(event_target_value(&ev))>
+                    <option value="">{move || i18n.t("audit.all_apps")}</option>
+                    {app_options}
+                </select>
+            </p>
+            <p>
+                <input type="radio" id="audit-everyone" name="audit-scope" checked=true
+                    on:change=move |_| scope.set(Scope::Everyone) />
+                <label for="audit-everyone">{move || i18n.t("audit.everyone")}</label> " "
+                <input type="radio" id="audit-listed" name="audit-scope" data-testid="audit-listed"
+                    on:change=move |_| scope.set(Scope::Listed) />
+                <label for="audit-listed">{move || i18n.t("audit.listed")}</label>
+            </p>
+        </fieldset>
+        {move || (scope.get() == Scope::Listed).then(|| view! { <UsersInput chosen=chosen /> })}
+        <p class="muted">{move || i18n.tf("jobs.new.permissions", &[("permissions", "User.Read.All, TeamsAppInstallation.ReadForUser, ResourceSpecificPermissionGrant.ReadForUser, Application.Read.All, Directory.Read.All")])}</p>
+        <p class="actions">
+            <button type="button" class="primary" data-testid="audit-run" disabled=move || reading.get().is_some() on:click=run>
+                {move || i18n.t("audit.run")}
+            </button>
+        </p>
+        {move || reading.get().map(|(done, total)| view! {
+            <p role="status" data-testid="audit-progress">
+                <progress max=total.to_string() value=done.to_string()></progress>
+                " " {i18n.tf("jobs.new.reading", &[("done", &done.to_string()), ("total", &total.to_string())])}
+            </p>
+        })}
+        {move || stopped.get().map(|reason| view! { <p class="error" role="alert">{i18n.tf("jobs.new.stopped", &[("reason", &reason)])}</p> })}
+        <Show when=move || ran.get()>
+            <section data-testid="audit-results">
+                <h2>{move || i18n.t("audit.results")}</h2>
+                <p class="filters">
+                    <label for="audit-filter-app">{move || i18n.t("audit.app")}</label> " "
+                    <select id="audit-filter-app" on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.app = (!v.is_empty()).then_some(v)); page.set(0); }>
+                        <option value="">{move || i18n.t("audit.all_apps")}</option>
+                        {app_options}
+                    </select>
+                    " "
+                    <label for="audit-filter-user">{move || i18n.t("audit.user")}</label> " "
+                    <input id="audit-filter-user" type="search" on:input=move |ev| { filter.update(|f| f.user = event_target_value(&ev)); page.set(0); } />
+                    " "
+                    <label for="audit-filter-state">{move || i18n.t("audit.state")}</label> " "
+                    <select id="audit-filter-state" on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.flag = Flag::ALL.into_iter().find(|x| x.as_str() == v)); page.set(0); }>
+                        <option value="">{move || i18n.t("audit.any_state")}</option>
+                        {flag_options}
+                    </select>
+                    " "
+                    <input type="checkbox" id="audit-mismatch" data-testid="audit-mismatch"
+                        on:change=move |ev| { filter.update(|f| f.mismatch_only = event_target_checked(&ev)); page.set(0); } />
+                    <label for="audit-mismatch">{move || i18n.t("audit.mismatch_only")}</label>
+                </p>
+                <p>
+                    <span data-testid="audit-count">{move || i18n.tf("audit.count", &[("shown", &shown.with(Vec::len).to_string()), ("total", &rows.with(Vec::len).to_string())])}</span>
+                    " "
+                    <button type="button" data-testid="audit-export-csv" on:click=move |_| export(false)>{move || i18n.t("audit.export_csv")}</button>
+                    " "
+                    <button type="button" data-testid="audit-export-json" on:click=move |_| export(true)>{move || i18n.t("audit.export_json")}</button>
+                </p>
+                {move || export_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <table class="data-table" data-testid="audit-rows">
+                    <thead><tr>
+                        <th scope="col">{move || i18n.t("jobs.col.user")}</th>
+                        <th scope="col">{move || i18n.t("audit.col.app")}</th>
+                        <th scope="col">{move || i18n.t("audit.col.version")}</th>
+                        <th scope="col">{move || i18n.t("audit.col.consented")}</th>
+                        <th scope="col">{move || i18n.t("audit.col.granted")}</th>
+                        <th scope="col">{move || i18n.t("audit.state")}</th>
+                    </tr></thead>
+                    <tbody>
+                        {move || {
+                            let start = page.get() * PAGE_ROWS;
+                            shown.with(|ids| rows.with(|all| ids.iter().skip(start).take(PAGE_ROWS).map(|&i| {
+                                let r = &all[i];
+                                let version = format!("{} → {}", r.installed_version.clone().unwrap_or_else(|| "–".into()), r.latest_version.clone().unwrap_or_else(|| "–".into()));
+                                let state = if r.flags.is_empty() { i18n.t("audit.flag.ok") } else { r.flags.iter().map(|f| i18n.t(flag_key(*f))).collect::<Vec<_>>().join(", ") };
+                                let error = r.error.as_ref().map(|e| format!(" ({} {}, {})", e.status.map(|s| s.to_string()).unwrap_or_default(), e.code, e.request_id.clone().unwrap_or_default()));
+                                view! {
+                                    <tr data-testid="audit-row">
+                                        <td>{if r.user_principal_name.is_empty() { r.user_id.clone() } else { r.user_principal_name.clone() }}</td>
+                                        <td>{r.app_name.clone()}</td>
+                                        <td>{version}</td>
+                                        <td>{r.consented.join(", ")}</td>
+                                        <td>{r.granted.join(", ")}</td>
+                                        <td>{state}{error}</td>
+                                    </tr>
+                                }
+                            }).collect_view()))
+                        }}
+                    </tbody>
+                </table>
+                <p class="pager">
+                    <button type="button" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>{move || i18n.t("jobs.page.previous")}</button>
+                    " " {move || i18n.tf("jobs.page.of", &[("page", &(page.get() + 1).to_string()), ("pages", &shown.with(|s| s.len().div_ceil(PAGE_ROWS).max(1)).to_string())])} " "
+                    <button type="button" disabled=move || (page.get() + 1) * PAGE_ROWS >= shown.with(Vec::len) on:click=move |_| page.update(|p| *p += 1)>{move || i18n.t("jobs.page.next")}</button>
+                </p>
+                <h3>{move || i18n.t("audit.tenant.title")}</h3>
+                <table class="data-table" data-testid="audit-tenant">
+                    <thead><tr>
+                        <th scope="col">{move || i18n.t("audit.col.app")}</th>
+                        <th scope="col">{move || i18n.t("audit.tenant.sp")}</th>
+                        <th scope="col">{move || i18n.t("audit.tenant.delegated")}</th>
+                        <th scope="col">{move || i18n.t("audit.tenant.roles")}</th>
+                    </tr></thead>
+                    <tbody>
+                        {move || tenant.get().into_iter().map(|t| {
+                            let error = t.error.as_ref().map(|e| format!(" ({} {}, {})", e.status.map(|s| s.to_string()).unwrap_or_default(), e.code, e.request_id.clone().unwrap_or_default()));
+                            view! {
+                                <tr>
+                                    <td>{t.app_name.clone()}</td>
+                                    <td><code>{t.service_principal_id.clone().unwrap_or_else(|| "–".into())}</code>{error}</td>
+                                    <td>{t.delegated.join("; ")}</td>
+                                    <td>{t.app_roles.join("; ")}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+        </Show>
     }
 }

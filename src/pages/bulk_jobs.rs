@@ -1,15 +1,244 @@
-//! Bulk jobs: throttle-aware, resumable installs and upgrades across many users.
+//! Bulk jobs: install, upgrade, uninstall or "ensure latest" one app across many users. The
+//! users are pasted, uploaded or searched; the app's RSC consent is chosen once in the consent
+//! editor; a dry run resolves every user and reads their state, and its plan is shown; only a
+//! confirmed plan is written, by the job service (throttle-aware, resumable, one tab at a time).
 
 use leptos::prelude::*;
+use portal_core::auth::scopes::Operation;
+use portal_core::graph::apps::latest_published;
+use portal_core::graph::consent::operation_for;
+use portal_core::graph::ids::CatalogAppId;
+use portal_core::graph::models::TeamsApp;
+use portal_core::graph::request;
+use portal_core::jobs::plan::{JobAction, JobPlan};
+use portal_core::jobs::users::UserList;
 
-use crate::components::not_built_yet::NotBuiltYet;
+use crate::auth::request_consent;
+use crate::components::error_view::boundary_fallback;
 use crate::components::page_title::PageTitle;
+use crate::components::signed_in::SignedIn;
+use crate::context::use_config;
+use crate::graph_client::use_graph;
+use crate::i18n::use_i18n;
+use crate::jobs::dry_run::{dry_run, DryRunInput};
+use crate::jobs::use_job_service;
+use crate::jobs::users_input::{user_key, UsersInput};
+use crate::jobs::views::{action_key, ActiveJobPanel, JobList, PlanView};
+use crate::personal_apps::consent_editor::{ConsentChoice, ConsentEditor};
 
-/// Bulk jobs: throttle-aware, resumable installs and upgrades across many users.
+/// Bulk jobs across many users.
 #[component]
 pub fn BulkJobsPage() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <PageTitle key="page.jobs.title" />
-        <NotBuiltYet  what_key="page.jobs.planned" />
+        <p class="lead">{move || i18n.t("page.jobs.intro")}</p>
+        <SignedIn>
+            <JobsProblem />
+            <ActiveJobPanel />
+            <NewJob />
+            <JobList />
+        </SignedIn>
+    }
+}
+
+/// Storage or locks the browser refuses.
+#[component]
+fn JobsProblem() -> impl IntoView {
+    let service = use_job_service();
+    move || {
+        service
+            .problem
+            .get()
+            .map(|p| view! { <p class="error" role="alert" data-testid="jobs-problem">{p}</p> })
+    }
+}
+
+#[component]
+fn NewJob() -> impl IntoView {
+    let i18n = use_i18n();
+    let graph = use_graph();
+    let catalog = LocalResource::new(move || {
+        let graph = graph.clone();
+        async move {
+            let mut apps = graph
+                .get_all::<TeamsApp>(&request::organization_catalog(), Operation::ReadCatalog)
+                .await?;
+            apps.retain(|a| latest_published(a).is_some());
+            apps.sort_by_key(|a| a.display_name.clone().unwrap_or_default().to_lowercase());
+            Ok::<_, crate::graph_client::CallError>(apps)
+        }
+    });
+    view! {
+        <section class="job-new" data-testid="job-new">
+            <h2>{move || i18n.t("jobs.new.title")}</h2>
+            <Transition fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
+                <ErrorBoundary fallback=boundary_fallback>
+                    {move || catalog.get().map(|r| r.map(|apps| view! { <NewJobForm apps=apps /> }))}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
+    let i18n = use_i18n();
+    let service = use_job_service();
+    let config = use_config();
+    let first = apps.first().map(|a| a.id.clone()).unwrap_or_default();
+    let options = apps
+        .iter()
+        .map(|a| {
+            let name = a.display_name.clone().unwrap_or_else(|| a.id.clone());
+            view! { <option value=a.id.clone()>{name}</option> }
+        })
+        .collect_view();
+    let apps = StoredValue::new(apps);
+    let app_id = RwSignal::new(first);
+    let action = RwSignal::new(JobAction::Install);
+    let chosen = RwSignal::new(UserList::default());
+    let latest = Memo::new(move |_| {
+        let id = app_id.get();
+        apps.with_value(|list| {
+            list.iter()
+                .find(|a| a.id == id)
+                .and_then(latest_published)
+                .cloned()
+        })
+    });
+    let required = Signal::derive(move || {
+        latest
+            .get()
+            .map(|d| d.required_permissions())
+            .unwrap_or_default()
+    });
+    let choice = ConsentChoice::new(required);
+    let consents = move || action.get() != JobAction::Uninstall && !required.with(Vec::is_empty);
+    let plan = RwSignal::new(None::<JobPlan>);
+    let stopped = RwSignal::new(None::<String>);
+    let reading = RwSignal::new(None::<(usize, usize)>);
+    let start_error = RwSignal::new(None::<String>);
+    let operations = move || {
+        let proposal = if action.get() == JobAction::Uninstall {
+            None
+        } else {
+            choice.proposal.get()
+        };
+        vec![
+            Operation::ReadUsers,
+            Operation::ReadInstallations,
+            operation_for(proposal.as_deref()),
+        ]
+    };
+    let blocked = move || {
+        chosen.with(|l| l.users.is_empty())
+            || reading.get().is_some()
+            || latest.with(Option::is_none)
+            || (consents() && choice.invalid.get().is_some())
+    };
+    let graph_base = config.graph_base_url();
+    let graph_host = config.cloud.graph_host();
+    let run_dry = move |_| {
+        let Some(definition) = latest.get_untracked() else {
+            return;
+        };
+        let app = app_id.get_untracked();
+        let app_name = apps.with_value(|list| {
+            list.iter()
+                .find(|a| a.id == app)
+                .and_then(|a| a.display_name.clone())
+                .unwrap_or_else(|| app.clone())
+        });
+        let input = DryRunInput {
+            keys: chosen.with_untracked(|l| l.users.iter().map(user_key).collect()),
+            action: action.get_untracked(),
+            app: CatalogAppId::new(app),
+            app_name,
+            latest_version: definition.version.clone().unwrap_or_default(),
+            consent: if consents() {
+                choice.proposal.get_untracked()
+            } else {
+                None
+            },
+        };
+        plan.set(None);
+        stopped.set(None);
+        reading.set(Some((0, input.keys.len())));
+        let base = graph_base.clone();
+        leptos::task::spawn_local(async move {
+            let progress = move |done, total| reading.set(Some((done, total)));
+            let (made, stop) = dry_run(input, base, graph_host, progress).await;
+            reading.set(None);
+            stopped.set(stop);
+            plan.set(Some(made));
+        });
+    };
+    let confirm = move |_| {
+        let Some(confirmed) = plan.get_untracked() else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            match service.start(confirmed).await {
+                Ok(()) => {
+                    plan.set(None);
+                    start_error.set(None);
+                }
+                Err(e) => start_error.set(Some(e)),
+            }
+        });
+    };
+    let action_options = JobAction::ALL
+        .into_iter()
+        .map(|a| view! { <option value=a.as_str() selected=a == JobAction::Install>{move || i18n.t(action_key(a))}</option> })
+        .collect_view();
+    view! {
+        <UsersInput chosen=chosen />
+        <fieldset>
+            <legend>{move || i18n.t("jobs.new.what")}</legend>
+            <p>
+                <label for="job-app">{move || i18n.t("jobs.new.app")}</label> " "
+                <select id="job-app" data-testid="job-app" on:change=move |ev| app_id.set(event_target_value(&ev))>{options}</select>
+                " "
+                <label for="job-action">{move || i18n.t("jobs.new.action")}</label> " "
+                <select id="job-action" data-testid="job-action"
+                    on:change=move |ev| if let Some(a) = JobAction::parse(&event_target_value(&ev)) { action.set(a) }>
+                    {action_options}
+                </select>
+            </p>
+            <p class="muted">{move || latest.get().map(|d| i18n.tf("jobs.new.latest", &[("version", &d.version.unwrap_or_default())]))}</p>
+        </fieldset>
+        {move || (consents()).then(|| latest.get().map(|target| view! { <ConsentEditor target=target choice=choice /> })).flatten()}
+        <p class="muted" data-testid="job-permissions">
+            {move || i18n.tf("jobs.new.permissions", &[("permissions", &operations().iter().map(|o| o.permission()).collect::<Vec<_>>().join(", "))])}
+            " "
+            <button type="button" on:click=move |_| request_consent(operations())>{move || i18n.t("jobs.new.grant")}</button>
+        </p>
+        <p class="actions">
+            <button type="button" class="primary" data-testid="job-dry-run" disabled=blocked on:click=run_dry>
+                {move || i18n.t("jobs.new.dry_run")}
+            </button>
+        </p>
+        {move || reading.get().map(|(done, total)| view! {
+            <p role="status" data-testid="dry-run-progress">
+                <progress max=total.to_string() value=done.to_string()></progress>
+                " " {i18n.tf("jobs.new.reading", &[("done", &done.to_string()), ("total", &total.to_string())])}
+            </p>
+        })}
+        {move || stopped.get().map(|reason| view! { <p class="error" role="alert">{i18n.tf("jobs.new.stopped", &[("reason", &reason)])}</p> })}
+        {move || plan.get().map(|p| {
+            let writes = p.rows.iter().filter(|r| r.action.is_write()).count();
+            view! {
+                <PlanView plan=p />
+                <p class="actions">
+                    <button type="button" class="primary" data-testid="job-confirm" disabled=writes == 0 on:click=confirm>
+                        {i18n.tf("jobs.new.confirm", &[("writes", &writes.to_string())])}
+                    </button>
+                    " "
+                    <button type="button" on:click=move |_| plan.set(None)>{i18n.t("jobs.new.discard")}</button>
+                </p>
+            }
+        })}
+        {move || start_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
     }
 }

@@ -22,10 +22,17 @@ pub enum Operation {
     WriteInstallations,
     /// Install or upgrade an app consenting to its application RSC.
     WriteInstallationsWithConsent,
+    /// Read users with what the basic profile hides (`accountEnabled`): a job flags disabled
+    /// users.
+    ReadUsers,
+    /// Read an app's service principal and its app-role assignments (the consent audit).
+    ReadServicePrincipals,
+    /// Read tenant-wide delegated grants, `oauth2PermissionGrants` (the consent audit).
+    ReadDelegatedGrants,
 }
 
 /// Every operation, least privileged first.
-pub const ALL_OPERATIONS: [Operation; 8] = [
+pub const ALL_OPERATIONS: [Operation; 11] = [
     Operation::ReadProfile,
     Operation::FindUsers,
     Operation::ReadInstallations,
@@ -34,6 +41,9 @@ pub const ALL_OPERATIONS: [Operation; 8] = [
     Operation::ReadGrants,
     Operation::WriteInstallations,
     Operation::WriteInstallationsWithConsent,
+    Operation::ReadUsers,
+    Operation::ReadServicePrincipals,
+    Operation::ReadDelegatedGrants,
 ];
 
 /// OpenID Connect scopes of every sign-in (`openid` is added by the openidconnect crate itself).
@@ -62,6 +72,10 @@ impl Operation {
             Operation::WriteInstallationsWithConsent => {
                 "TeamsAppInstallation.ReadWriteAndConsentForUser"
             }
+            Operation::ReadUsers => "User.Read.All",
+            Operation::ReadServicePrincipals => "Application.Read.All",
+            // The catalogue's only delegated permission for `GET /oauth2PermissionGrants`.
+            Operation::ReadDelegatedGrants => "Directory.Read.All",
         }
     }
 
@@ -80,6 +94,9 @@ impl Operation {
             Operation::ReadGrants
                 | Operation::WriteInstallations
                 | Operation::WriteInstallationsWithConsent
+                | Operation::ReadUsers
+                | Operation::ReadServicePrincipals
+                | Operation::ReadDelegatedGrants
         )
     }
 

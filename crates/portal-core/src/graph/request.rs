@@ -228,6 +228,43 @@ pub fn next_page(first: &GraphRequest, graph_base: &str, next_link: &str) -> Opt
     Some(request)
 }
 
+/// `POST /$batch` with `body` (see `jobs::batch::batch_body`).
+pub fn batch(body: Value) -> GraphRequest {
+    GraphRequest::new(Method::Post, "/$batch".into()).json(body)
+}
+
+/// `GET /servicePrincipals(appId='{app_id}')`: an app's service principal in the tenant.
+pub fn service_principal_of(app_id: &str) -> GraphRequest {
+    GraphRequest::new(
+        Method::Get,
+        format!(
+            "/servicePrincipals(appId={})",
+            path_segment(&odata_string(app_id))
+        ),
+    )
+    .query("$select", "id,appId,displayName")
+}
+
+/// `GET /oauth2PermissionGrants?$filter=clientId eq '{sp}'`: tenant-wide delegated grants of a
+/// service principal.
+pub fn delegated_grants_of(service_principal_id: &str) -> GraphRequest {
+    GraphRequest::new(Method::Get, "/oauth2PermissionGrants".into()).query(
+        "$filter",
+        format!("clientId eq {}", odata_string(service_principal_id)),
+    )
+}
+
+/// `GET /servicePrincipals/{id}/appRoleAssignments`: the app roles a service principal holds.
+pub fn app_role_assignments_of(service_principal_id: &str) -> GraphRequest {
+    GraphRequest::new(
+        Method::Get,
+        format!(
+            "/servicePrincipals/{}/appRoleAssignments",
+            path_segment(service_principal_id)
+        ),
+    )
+}
+
 /// `GET /teamwork/teamsAppSettings`.
 pub fn tenant_settings() -> GraphRequest {
     GraphRequest::new(Method::Get, "/teamwork/teamsAppSettings".into())

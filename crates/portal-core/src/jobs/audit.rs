@@ -23,17 +23,41 @@ use crate::graph::request;
 /// The labels of an audit's reads.
 pub const READ_INSTALLATIONS: u8 = 0;
 pub const READ_GRANTS: u8 = 1;
+pub const READ_USER: u8 = 2;
 
-/// One user's audit reads: their installations (of `app`, or all) and their RSC grants.
-pub fn audit_task(user_id: &str, app: Option<&CatalogAppId>, graph_base: &str) -> ReadTask {
-    let user = UserRef::ObjectId(user_id.to_string());
-    ReadTask::new(
-        vec![
-            (READ_INSTALLATIONS, request::list_installations(&user, app)),
-            (READ_GRANTS, request::permission_grants(&user)),
-        ],
-        graph_base,
-    )
+/// One user's audit reads: the user first when `resolve` (a listed id or UPN; users from the
+/// tenant's list are known already), their installations (of `app`, or all) and RSC grants.
+pub fn audit_task(
+    key: &str,
+    app: Option<&CatalogAppId>,
+    graph_base: &str,
+    resolve: bool,
+) -> ReadTask {
+    let user = UserRef::from_key(key);
+    let mut reads = Vec::with_capacity(3);
+    if resolve {
+        reads.push((READ_USER, request::resolve_user(&user)));
+    }
+    reads.push((READ_INSTALLATIONS, request::list_installations(&user, app)));
+    reads.push((READ_GRANTS, request::permission_grants(&user)));
+    ReadTask::new(reads, graph_base)
+}
+
+/// The user a task resolved, else `known`, else one named by `key` alone.
+pub fn user_of(reads: &ReadTask, known: Option<&User>, key: &str) -> User {
+    reads
+        .object(READ_USER)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .or_else(|| known.cloned())
+        .unwrap_or_else(|| User {
+            id: key.to_string(),
+            display_name: None,
+            user_principal_name: None,
+            mail: None,
+            user_type: None,
+            job_title: None,
+            account_enabled: None,
+        })
 }
 
 /// What is wrong with a row (none: as it should be).
@@ -425,7 +449,7 @@ mod tests {
 
     fn reads(installations: Value, grants: Value) -> ReadTask {
         use super::super::engine::{Answer, Task};
-        let mut task = audit_task("u1", None, "https://graph.microsoft.com/v1.0");
+        let mut task = audit_task("u1", None, "https://graph.microsoft.com/v1.0", false);
         for body in [installations, grants] {
             task.on_answer(
                 Answer::Status {

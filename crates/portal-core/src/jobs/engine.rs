@@ -326,6 +326,21 @@ impl<T: Task> Executor<T> {
         Poll::Send(Batch { id, requests })
     }
 
+    /// Batch `id` was not sent after all (no token, the write-ahead could not be stored): its
+    /// tasks are due again as they were.
+    pub fn withdraw(&mut self, id: u64, now_ms: u64) {
+        for i in self.in_flight.remove(&id).unwrap_or_default() {
+            self.tasks[i].set_in_flight(false);
+            self.dirty.insert(i);
+            self.queue.insert((now_ms, i));
+        }
+    }
+
+    /// Batches in flight.
+    pub fn batches_in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
     /// Takes the answer to batch `id`; `jitter` in [0, 1).
     pub fn on_batch(&mut self, id: u64, outcome: BatchOutcome, now_ms: u64, jitter: f64) {
         let Some(members) = self.in_flight.remove(&id) else {

@@ -79,6 +79,15 @@ const HEADERS: [&str; 6] = [
 ];
 
 impl UserList {
+    /// Adds one user picked from a search (kept once, like a listed one).
+    pub fn add_key(&mut self, key: &str) {
+        let lower = key.trim().to_lowercase();
+        if !lower.is_empty() && !self.seen.contains_key(&lower) {
+            self.seen.insert(lower, 0);
+            self.users.push(UserRef::from_key(key));
+        }
+    }
+
     /// Reads `text` (a whole paste or file). For very large inputs use [`UserList::read_slice`]
     /// repeatedly and yield between slices.
     pub fn parse(text: &str) -> UserList {

@@ -1,0 +1,95 @@
+//! The dry run of a bulk write: every listed user resolved and their installation of the app
+//! read, through the job engine (reads in `$batch`es, paced, retried), then planned. Nothing is
+//! written.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use portal_core::auth::scopes::Operation;
+use portal_core::graph::ids::CatalogAppId;
+use portal_core::graph::models::ResourceSpecificPermission;
+use portal_core::jobs::engine::{Executor, ExecutorConfig, ReadTask};
+use portal_core::jobs::plan::{dry_run_task, plan_row, JobAction, JobPlan};
+
+use super::runner::{drive, now_ms, RunEnd, Unsaved};
+
+/// What the dry run is about.
+#[derive(Clone, Debug)]
+pub struct DryRunInput {
+    pub keys: Vec<String>,
+    pub action: JobAction,
+    pub app: CatalogAppId,
+    pub app_name: String,
+    pub latest_version: String,
+    pub consent: Option<Vec<ResourceSpecificPermission>>,
+}
+
+fn job_id() -> String {
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|c| c.random_uuid())
+        .unwrap_or_else(|| format!("job-{}", now_ms()))
+}
+
+/// Runs the dry run, reporting `(read, total)` users; the plan, and why it stopped early if it
+/// did (its unread users are planned as "could not be read").
+pub async fn dry_run(
+    input: DryRunInput,
+    graph_base: String,
+    graph_host: &str,
+    progress: impl Fn(usize, usize) + 'static,
+) -> (JobPlan, Option<String>) {
+    let tasks: Vec<ReadTask> = input
+        .keys
+        .iter()
+        .map(|k| dry_run_task(k, &input.app, &graph_base))
+        .collect();
+    let total = tasks.len();
+    progress(0, total);
+    let config = ExecutorConfig {
+        graph_host: graph_host.to_string(),
+        ..ExecutorConfig::default()
+    };
+    let executor = Rc::new(RefCell::new(Executor::new(tasks, config, now_ms())));
+    let watched = executor.clone();
+    let sink = Unsaved(move || {
+        let done = watched
+            .borrow()
+            .tasks()
+            .iter()
+            .filter(|t| portal_core::jobs::engine::Task::is_done(*t))
+            .count();
+        progress(done, total);
+    });
+    let end = drive(
+        executor.clone(),
+        graph_base,
+        vec![Operation::ReadUsers, Operation::ReadInstallations],
+        sink,
+    )
+    .await;
+    let executor = executor.borrow();
+    let rows = input
+        .keys
+        .iter()
+        .zip(executor.tasks())
+        .map(|(key, reads)| plan_row(input.action, &input.app, &input.latest_version, key, reads))
+        .collect();
+    let stopped = match end {
+        RunEnd::Finished => None,
+        RunEnd::Paused(reason) => Some(reason),
+    };
+    (
+        JobPlan {
+            id: job_id(),
+            action: input.action,
+            app: input.app,
+            app_name: input.app_name,
+            latest_version: input.latest_version,
+            consent: input.consent,
+            rows,
+            created_ms: now_ms(),
+        },
+        stopped,
+    )
+}

@@ -1,0 +1,156 @@
+//! Drives a job engine (`portal_core::jobs::engine::Executor`) in the browser: sends the
+//! batches it hands out (at most its limit in flight), sleeps when it says to wait, feeds every
+//! answer back, and stores the tasks it changed, before a batch goes out (write-ahead) and after
+//! its answer is applied. The engine decides everything; this only does the I/O.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::future::{select, Either, LocalBoxFuture};
+use futures::stream::{FuturesUnordered, StreamExt};
+use portal_core::auth::scopes::Operation;
+use portal_core::jobs::engine::{BatchOutcome, Executor, Poll, Task};
+
+use crate::auth::AuthError;
+use crate::graph_client::send_batch;
+
+/// Where the changed tasks go (`Ok` once stored), and who hears of progress.
+pub trait Sink<T: Task> {
+    /// Stores tasks `dirty` of `executor`.
+    fn save(
+        &self,
+        executor: &Executor<T>,
+        dirty: Vec<usize>,
+    ) -> LocalBoxFuture<'static, Result<(), String>>;
+    /// Something changed (a batch answered).
+    fn changed(&self);
+}
+
+/// No storage: the dry run and the audit are reads, run again rather than resumed.
+pub struct Unsaved<F: Fn()>(pub F);
+
+impl<T: Task, F: Fn()> Sink<T> for Unsaved<F> {
+    fn save(&self, _: &Executor<T>, _: Vec<usize>) -> LocalBoxFuture<'static, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn changed(&self) {
+        (self.0)()
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunEnd {
+    /// Every task finished (or the job was cancelled and settled).
+    Finished,
+    /// Stopped with tasks left, for a reason the user must act on (sign in again, storage
+    /// refused); resuming picks it up where it stopped.
+    Paused(String),
+}
+
+pub fn now_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
+}
+
+async fn sleep(ms: u64) {
+    gloo_timers::future::TimeoutFuture::new(ms.clamp(1, 60_000) as u32).await;
+}
+
+type InFlight = LocalBoxFuture<'static, (u64, Result<BatchOutcome, AuthError>)>;
+
+/// Runs `executor` to its end (or a pause) against `graph_base` with tokens for `operations`.
+pub async fn drive<T: Task + 'static>(
+    executor: Rc<RefCell<Executor<T>>>,
+    graph_base: String,
+    operations: Vec<Operation>,
+    sink: impl Sink<T>,
+) -> RunEnd {
+    let mut in_flight: FuturesUnordered<InFlight> = FuturesUnordered::new();
+    let mut renew = false;
+    let mut paused: Option<String> = None;
+    loop {
+        // Hand out batches while the engine has some and nothing stops us.
+        let wait = if paused.is_some() {
+            if in_flight.is_empty() {
+                break;
+            }
+            None
+        } else {
+            let poll = executor.borrow_mut().next(now_ms());
+            match poll {
+                Poll::Send(batch) => {
+                    // Write-ahead: the tasks are stored as sent before the batch goes.
+                    let dirty = executor.borrow_mut().take_dirty();
+                    // The save owns what it stores: no borrow is held while it runs.
+                    let save = sink.save(&executor.borrow(), dirty);
+                    let saved = save.await;
+                    if let Err(reason) = saved {
+                        executor.borrow_mut().withdraw(batch.id, now_ms());
+                        paused = Some(reason);
+                        continue;
+                    }
+                    let base = graph_base.clone();
+                    let ops = operations.clone();
+                    let renew_now = std::mem::take(&mut renew);
+                    in_flight.push(Box::pin(async move {
+                        let outcome = send_batch(&base, &batch.requests, &ops, renew_now).await;
+                        (batch.id, outcome)
+                    }));
+                    continue;
+                }
+                Poll::RenewToken => {
+                    renew = true;
+                    executor.borrow_mut().token_renewed();
+                    continue;
+                }
+                Poll::Wait(ms) => Some(ms),
+                Poll::Busy => None,
+                Poll::Finished => return RunEnd::Finished,
+            }
+        };
+        // Wait for an answer, or for the time the engine named.
+        let arrived = match (wait, in_flight.is_empty()) {
+            (Some(ms), true) => {
+                sleep(ms).await;
+                None
+            }
+            (Some(ms), false) => match select(in_flight.next(), Box::pin(sleep(ms))).await {
+                Either::Left((answer, _)) => answer,
+                Either::Right(_) => None,
+            },
+            (None, false) => in_flight.next().await,
+            (None, true) => {
+                // Busy with nothing in flight cannot happen; do not spin.
+                sleep(100).await;
+                None
+            }
+        };
+        let Some((id, outcome)) = arrived else {
+            continue;
+        };
+        match outcome {
+            Ok(outcome) => {
+                executor
+                    .borrow_mut()
+                    .on_batch(id, outcome, now_ms(), js_sys::Math::random());
+            }
+            Err(error) => {
+                // No token: nothing was sent. The job waits for the user to sign in again.
+                executor.borrow_mut().withdraw(id, now_ms());
+                paused = Some(error.to_string());
+            }
+        }
+        let dirty = executor.borrow_mut().take_dirty();
+        let save = sink.save(&executor.borrow(), dirty);
+        if let Err(reason) = save.await {
+            paused.get_or_insert(reason);
+        }
+        sink.changed();
+    }
+    // Store what the last answers changed; the tasks left are resumed later.
+    let dirty = executor.borrow_mut().take_dirty();
+    let save = sink.save(&executor.borrow(), dirty);
+    let _ = save.await;
+    RunEnd::Paused(paused.unwrap_or_default())
+}
