@@ -30,6 +30,8 @@ use crate::shell::Shell;
 /// Mounts the portal on `<body>`.
 pub fn start() {
     console_error_panic_hook::set_once();
+    #[cfg(feature = "jobs")]
+    pages::on_demand::take_route();
     leptos::mount::mount_to_body(App);
 }
 

@@ -31,7 +31,11 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
     provide_config(config.clone());
     provide_auth(status);
     provide_write_service(config.clone());
+    // Jobs run (and resume) in the jobs bundle only, where their code is.
+    #[cfg(feature = "jobs")]
     crate::jobs::provide_job_service(config);
+    #[cfg(not(feature = "jobs"))]
+    drop(config);
     crate::context::provide_loaded_installations();
     let i18n = use_i18n();
     Effect::new(move |_| crate::readiness::mark_interactive("shell"));

@@ -87,7 +87,11 @@ async fn current_headers(
     config: &ConfigSource,
     fallback: Origins,
 ) -> Vec<(&'static str, String)> {
-    let html = tokio::fs::read_to_string(index).await.unwrap_or_default();
+    let mut html = tokio::fs::read_to_string(index).await.unwrap_or_default();
+    // The jobs bundle's page, loaded on demand, has inline scripts of its own.
+    if let Some(jobs) = index.parent().map(|d| d.join("jobs.html")) {
+        html.push_str(&tokio::fs::read_to_string(jobs).await.unwrap_or_default());
+    }
     let origins = config_text(config)
         .await
         .and_then(|text| Origins::from_config(&text))

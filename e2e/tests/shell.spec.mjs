@@ -8,8 +8,8 @@ const ROUTES = [
   { path: '/catalog', nav: 'Catalog', heading: 'Catalog', name: 'catalog' },
   { path: '/my-apps', nav: 'My apps', heading: 'My apps', name: 'my-apps' },
   { path: '/consent', nav: 'Consent', heading: 'Consent', name: 'consent' },
-  { path: '/jobs', nav: 'Bulk jobs', heading: 'Bulk jobs', name: 'jobs' },
-  { path: '/audit', nav: 'Audit', heading: 'Audit', name: 'audit' },
+  { path: '/jobs', nav: 'Bulk jobs', heading: 'Bulk jobs', name: 'jobs', onDemand: true },
+  { path: '/audit', nav: 'Audit', heading: 'Audit', name: 'audit', onDemand: true },
   { path: '/settings', nav: 'Settings', heading: 'Settings', name: 'settings' },
 ];
 
@@ -29,7 +29,9 @@ test('navigating between every route is client-side and each page renders', asyn
   // A full page load would lose this marker; client-side navigation keeps it.
   await page.evaluate(() => { window.__sameDocument = true; });
   const nav = page.getByRole('navigation', { name: 'Sections' });
-  for (const route of [...ROUTES.slice(1), ROUTES[0]]) {
+  // Bulk jobs and Audit load their code on demand (a page of their own): next test.
+  const inFirstLoad = ROUTES.filter((r) => !r.onDemand);
+  for (const route of [...inFirstLoad.slice(1), inFirstLoad[0]]) {
     await nav.getByRole('link', { name: route.nav, exact: true }).click();
     await expect(page).toHaveURL(new RegExp(`${route.path === '/' ? '/$' : route.path}$`));
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(route.heading);
@@ -37,6 +39,32 @@ test('navigating between every route is client-side and each page renders', asyn
     await expect(nav.getByRole('link', { name: route.nav, exact: true })).toHaveAttribute('aria-current', 'page');
   }
   expect(await page.evaluate(() => window.__sameDocument)).toBe(true);
+});
+
+test('bulk jobs and the audit load their code on demand, then every route is client-side again', async ({ page }) => {
+  const bundles = [];
+  page.on('request', (r) => { if (/\.wasm$/.test(new URL(r.url()).pathname)) bundles.push(new URL(r.url()).pathname); });
+  await page.goto('/');
+  await waitForPortal(page);
+  expect(bundles).toHaveLength(1);
+  const nav = page.getByRole('navigation', { name: 'Sections' });
+  await nav.getByRole('link', { name: 'Bulk jobs', exact: true }).click();
+  await expect(page).toHaveURL(/\/jobs$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Bulk jobs');
+  await expect(page.getByTestId('on-demand')).toHaveCount(0);
+  expect(bundles).toHaveLength(2);
+  expect(bundles[1]).not.toBe(bundles[0]);
+  // Inside the jobs bundle, navigation is client-side again.
+  await page.evaluate(() => { window.__sameDocument = true; });
+  for (const route of [ROUTES.find((r) => r.name === 'audit'), ROUTES[0], ROUTES.find((r) => r.name === 'jobs')]) {
+    await nav.getByRole('link', { name: route.nav, exact: true }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText(route.heading);
+  }
+  expect(await page.evaluate(() => window.__sameDocument)).toBe(true);
+  // A deep link to the audit lands on it, through the first load.
+  await page.goto('/audit');
+  await expect(page).toHaveURL(/\/audit$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Audit');
 });
 
 test('pages a later issue delivers say so honestly', async ({ page }) => {

@@ -9,7 +9,7 @@ use portal_core::auth::scopes::Operation;
 use portal_core::graph::ids::CatalogAppId;
 use portal_core::graph::models::ResourceSpecificPermission;
 use portal_core::jobs::engine::{Executor, ExecutorConfig, ReadTask};
-use portal_core::jobs::plan::{dry_run_task, plan_row, JobAction, JobPlan};
+use portal_core::jobs::plan::{dry_run_task, plan_row, JobAction, JobPlan, Pacing};
 
 use super::runner::{drive, now_ms, RunEnd, Unsaved};
 
@@ -22,6 +22,7 @@ pub struct DryRunInput {
     pub app_name: String,
     pub latest_version: String,
     pub consent: Option<Vec<ResourceSpecificPermission>>,
+    pub pacing: Pacing,
 }
 
 fn job_id() -> String {
@@ -89,6 +90,7 @@ pub async fn dry_run(
             consent: input.consent,
             rows,
             created_ms: now_ms(),
+            pacing: input.pacing,
         },
         stopped,
     )

@@ -20,6 +20,7 @@ use portal_core::auth::scopes::Operation;
 use portal_core::jobs::engine::{
     job_write_policy, progress, Executor, ExecutorConfig, Progress, WriteTask,
 };
+
 use portal_core::jobs::plan::{JobAction, JobPlan};
 use portal_core::RuntimeConfig;
 use serde::{Deserialize, Serialize};
@@ -313,7 +314,7 @@ impl JobService {
             )));
             return false;
         }
-        let config = self.executor_config();
+        let config = self.executor_config(&plan);
         let mut executor = Executor::resume(tasks, config, now_ms());
         if header.cancel_requested {
             executor.cancel();
@@ -322,12 +323,9 @@ impl JobService {
         true
     }
 
-    fn executor_config(&self) -> ExecutorConfig {
+    fn executor_config(&self, plan: &JobPlan) -> ExecutorConfig {
         let host = self.config.with_value(|c| c.cloud.graph_host());
-        ExecutorConfig {
-            graph_host: host.to_string(),
-            ..ExecutorConfig::default()
-        }
+        plan.pacing.config(host)
     }
 
     /// Starts a confirmed plan: stored first (plan and tasks), then run.
@@ -354,7 +352,7 @@ impl JobService {
             .put_job_and_items(&plan.id, &to_json(&header)?, &items)
             .await
             .map_err(|e| e.to_string())?;
-        let executor = Executor::new(tasks, self.executor_config(), now_ms());
+        let executor = Executor::new(tasks, self.executor_config(&plan), now_ms());
         self.run(plan, rows, executor, header, store, lock);
         Ok(())
     }

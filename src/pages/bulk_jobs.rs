@@ -10,7 +10,7 @@ use portal_core::graph::consent::operation_for;
 use portal_core::graph::ids::CatalogAppId;
 use portal_core::graph::models::TeamsApp;
 use portal_core::graph::request;
-use portal_core::jobs::plan::{JobAction, JobPlan};
+use portal_core::jobs::plan::{JobAction, JobPlan, Pacing};
 use portal_core::jobs::users::UserList;
 
 use crate::auth::request_consent;
@@ -26,9 +26,19 @@ use crate::jobs::users_input::{user_key, UsersInput};
 use crate::jobs::views::{action_key, ActiveJobPanel, JobList, PlanView};
 use crate::personal_apps::consent_editor::{ConsentChoice, ConsentEditor};
 
-/// Bulk jobs across many users.
+/// Bulk jobs: in the jobs bundle the page itself, in the first load a hand-over to that bundle.
 #[component]
 pub fn BulkJobsPage() -> impl IntoView {
+    #[cfg(feature = "jobs")]
+    let page = view! { <JobsPage /> };
+    #[cfg(not(feature = "jobs"))]
+    let page = view! { <crate::pages::on_demand::OnDemand title_key="page.jobs.title" /> };
+    page
+}
+
+/// Bulk jobs across many users.
+#[component]
+fn JobsPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <PageTitle key="page.jobs.title" />
@@ -115,6 +125,8 @@ fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
     });
     let choice = ConsentChoice::new(required);
     let consents = move || action.get() != JobAction::Uninstall && !required.with(Vec::is_empty);
+    let share = RwSignal::new(90u32);
+    let one_at_a_time = RwSignal::new(false);
     let plan = RwSignal::new(None::<JobPlan>);
     let stopped = RwSignal::new(None::<String>);
     let reading = RwSignal::new(None::<(usize, usize)>);
@@ -160,6 +172,14 @@ fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
                 choice.proposal.get_untracked()
             } else {
                 None
+            },
+            pacing: if one_at_a_time.get_untracked() {
+                Pacing::one_at_a_time()
+            } else {
+                Pacing {
+                    share: f64::from(share.get_untracked()) / 100.0,
+                    ..Pacing::default()
+                }
             },
         };
         plan.set(None);
@@ -207,6 +227,16 @@ fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
                 </select>
             </p>
             <p class="muted">{move || latest.get().map(|d| i18n.tf("jobs.new.latest", &[("version", &d.version.unwrap_or_default())]))}</p>
+            <p>
+                <label for="job-share">{move || i18n.t("jobs.new.share")}</label> " "
+                <select id="job-share" data-testid="job-share" on:change=move |ev| share.set(event_target_value(&ev).parse().unwrap_or(90))>
+                    {[100u32, 90, 50, 25, 10].into_iter().map(|p| view! { <option value=p.to_string() selected=p == 90>{format!("{p} %")}</option> }).collect_view()}
+                </select>
+                " "
+                <input type="checkbox" id="job-one-at-a-time" data-testid="job-one-at-a-time"
+                    on:change=move |ev| one_at_a_time.set(event_target_checked(&ev)) />
+                <label for="job-one-at-a-time">{move || i18n.t("jobs.new.one_at_a_time")}</label>
+            </p>
         </fieldset>
         {move || (consents()).then(|| latest.get().map(|target| view! { <ConsentEditor target=target choice=choice /> })).flatten()}
         <p class="muted" data-testid="job-permissions">

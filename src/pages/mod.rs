@@ -8,6 +8,7 @@ pub mod consent;
 pub mod home;
 pub mod my_apps;
 pub mod not_found;
+pub mod on_demand;
 pub mod settings;
 pub mod setup;
 pub mod user_detail;

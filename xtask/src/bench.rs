@@ -21,6 +21,13 @@ pub fn run() -> Result<(), String> {
     step("bundle sizes (dist/)");
     let rows = size::first_load(Path::new("dist"))?;
     print!("{}", size::table(&rows));
+    if let Some(rows) = size::jobs_bundle(Path::new("dist"))? {
+        println!("on demand: the jobs bundle (jobs.html), loaded when Bulk jobs or Audit opens");
+        print!(
+            "{}",
+            size::table(&rows).replace("first load (total)", "jobs bundle (total)")
+        );
+    }
     match size::check(Path::new("dist")) {
         Ok(line) | Err(line) => println!("{line}"),
     }
@@ -48,6 +55,14 @@ pub fn run() -> Result<(), String> {
     run_tee(
         Command::new("node")
             .args(["bench/editor.mjs", "100"])
+            .current_dir("e2e")
+            .env("DEVTENANT_BIN", &bin),
+    )
+    .map_err(|(message, _)| message)?;
+    step("jobs: 1,000 users installed (batched, then one request at a time), 100 ms latency, 30 installs/s; dry run and audit on 10,000 users");
+    run_tee(
+        Command::new("node")
+            .args(["bench/jobs.mjs", "1000", "10000"])
             .current_dir("e2e")
             .env("DEVTENANT_BIN", &bin),
     )

@@ -52,14 +52,30 @@ pub fn kb(bytes: usize) -> String {
     format!("{:.1} KB", bytes as f64 / 1000.0)
 }
 
-/// The sizes of the first load's files in `dist`, by kind (in [`KINDS`] order).
-pub fn first_load(dist: &Path) -> Result<Vec<(&'static str, Sizes)>, String> {
+/// The files a page of `dist` loads: the page itself and every file of `dist` it names (trunk
+/// writes each as `/{name}` in a `<link>` or the bootstrap `<script>`).
+pub fn files_of(dist: &Path, page: &str) -> Result<Vec<std::path::PathBuf>, String> {
+    let page_path = dist.join(page);
+    let html = std::fs::read_to_string(&page_path)
+        .map_err(|e| format!("cannot read {} (build first): {e}", page_path.display()))?;
     let entries =
         std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
+    let mut files = vec![page_path];
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name != page && html.contains(&format!("/{name}")) {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The sizes of `files` by kind (in [`KINDS`] order).
+pub fn sizes_of(files: &[std::path::PathBuf]) -> Result<Vec<(&'static str, Sizes)>, String> {
     let mut rows: Vec<(&'static str, Sizes)> =
         KINDS.into_iter().map(|k| (k, Sizes::default())).collect();
-    for entry in entries.flatten() {
-        let path = entry.path();
+    for path in files {
         let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
             continue;
         };
@@ -67,7 +83,7 @@ pub fn first_load(dist: &Path) -> Result<Vec<(&'static str, Sizes)>, String> {
             continue;
         };
         let bytes =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         row.1 += Sizes {
             raw: bytes.len(),
             gzip: gzip_size(&bytes),
@@ -75,6 +91,25 @@ pub fn first_load(dist: &Path) -> Result<Vec<(&'static str, Sizes)>, String> {
         };
     }
     Ok(rows)
+}
+
+/// The sizes of the first load (`index.html` and what it loads) in `dist`, by kind.
+pub fn first_load(dist: &Path) -> Result<Vec<(&'static str, Sizes)>, String> {
+    sizes_of(&files_of(dist, "index.html")?)
+}
+
+/// The sizes of the jobs bundle (`jobs.html` and what it loads that the first load does not),
+/// loaded only when the jobs or audit page is opened; `None` without one.
+pub fn jobs_bundle(dist: &Path) -> Result<Option<Vec<(&'static str, Sizes)>>, String> {
+    if !dist.join("jobs.html").exists() {
+        return Ok(None);
+    }
+    let first = files_of(dist, "index.html")?;
+    let jobs: Vec<_> = files_of(dist, "jobs.html")?
+        .into_iter()
+        .filter(|f| !first.contains(f))
+        .collect();
+    sizes_of(&jobs).map(Some)
 }
 
 /// The total of [`first_load`].
@@ -110,6 +145,13 @@ pub fn budget() -> Result<usize, String> {
 pub fn run() -> Result<(), String> {
     let dist = Path::new("dist");
     print!("{}", table(&first_load(dist)?));
+    if let Some(rows) = jobs_bundle(dist)? {
+        println!("on demand: the jobs bundle (jobs.html), loaded when Bulk jobs or Audit opens");
+        print!(
+            "{}",
+            table(&rows).replace("first load (total)", "jobs bundle (total)")
+        );
+    }
     let line = check(dist)?;
     println!("{line}");
     Ok(())

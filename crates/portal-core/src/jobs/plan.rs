@@ -106,6 +106,47 @@ pub struct PlanRow {
     pub error: Option<ErrorSummary>,
 }
 
+/// How hard a job may push: the share of the tenant's Teams limits it may use (the rest is
+/// left to everything else calling Graph), requests per batch and batches in flight. One
+/// request at a time (1 and 1) is how a script loops; it is there to compare.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pacing {
+    pub share: f64,
+    pub batch_size: usize,
+    pub max_in_flight: usize,
+}
+
+impl Default for Pacing {
+    fn default() -> Pacing {
+        Pacing {
+            share: 0.9,
+            batch_size: super::batch::MAX_BATCH,
+            max_in_flight: 4,
+        }
+    }
+}
+
+impl Pacing {
+    /// One request at a time, as a script would.
+    pub fn one_at_a_time() -> Pacing {
+        Pacing {
+            share: 1.0,
+            batch_size: 1,
+            max_in_flight: 1,
+        }
+    }
+
+    /// The engine's configuration for the cloud's Graph host.
+    pub fn config(&self, graph_host: &str) -> super::engine::ExecutorConfig {
+        super::engine::ExecutorConfig {
+            max_in_flight: self.max_in_flight,
+            batch_size: self.batch_size,
+            share: self.share,
+            graph_host: graph_host.to_string(),
+        }
+    }
+}
+
 /// A confirmed-or-not plan: what the job will write.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobPlan {
@@ -120,6 +161,8 @@ pub struct JobPlan {
     pub rows: Vec<PlanRow>,
     /// When the dry run made the plan (ms since the epoch).
     pub created_ms: u64,
+    #[serde(default)]
+    pub pacing: Pacing,
 }
 
 /// The labels of a dry run's reads.

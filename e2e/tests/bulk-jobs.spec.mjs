@@ -1,0 +1,162 @@
+// Jobs across many users against the dev tenant (issue 12): a 200-user install job under
+// latency, 5 % server errors, dropped answers and a forced reload in the middle completes, the
+// dev tenant holds exactly one installation per user, and its request log (inner $batch
+// requests included) shows no user with two successful install POSTs; a pasted list's bad rows
+// are reported by line; the consent audit's CSV export of the seeded tenant matches the dev
+// tenant's state row for row.
+import fs from 'node:fs';
+import { test, expect, closePages, waitForPortal } from './fixtures.mjs';
+import { startDevTenant } from '../devtenant.mjs';
+import { ADMIN, APPS, signInAs, adminOf, expectAccessible } from './portal.mjs';
+
+let tenant;
+test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
+
+const admin = (...args) => adminOf(tenant)(...args);
+const USERS = 200;
+const upn = (n) => `user${String(n).padStart(5, '0')}@contoso.onmicrosoft.com`;
+
+/** A CSV (RFC 4180, as the csv crate writes it) as rows of cells. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i += 1; } else if (c === '"') quoted = false; else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(cell); cell = ''; } else if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; } else if (c !== '\r') cell += c;
+  }
+  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
+
+test.describe('a job under faults', () => {
+  // Server errors and dropped answers show in the console as failed loads.
+  test.use({ expectedConsoleErrors: [/Failed to load resource|ERR_/] });
+
+  test('200 users installed under latency, 5 % 503s, dropped answers and a reload; never two installs for a user', async ({ page }) => {
+    test.setTimeout(240_000);
+    tenant = await startDevTenant(['--users', String(USERS), '--latency-ms', '100', '--log-capacity', '100000']);
+    await admin('POST', '/adminConsent', {});
+    await signInAs(page, tenant, ADMIN);
+    await page.goto(new URL('/jobs', tenant.urls.portal).href);
+    await waitForPortal(page);
+    const list = Array.from({ length: USERS }, (_, i) => upn(i + 1)).join('\n');
+    await page.getByTestId('users-text').fill(list);
+    await page.getByTestId('users-read').click();
+    await expect(page.getByTestId('users-count')).toHaveText(`${USERS} users, 0 rows not used`);
+    await page.getByTestId('job-app').selectOption(APPS.learningHub);
+    await page.getByTestId('job-action').selectOption('install');
+    await page.getByTestId('job-dry-run').click();
+    await expect(page.getByTestId('plan-count-install')).toContainText(String(USERS), { timeout: 60_000 });
+    await expectAccessible(page, 'jobs page with a plan');
+
+    await admin('PUT', '/faults', { serverErrorRate: 0.05, dropRate: 0.05, readAfterWriteLagMs: 1000 });
+    await page.getByTestId('job-confirm').click();
+    await expect(page.getByTestId('job-active')).toBeVisible();
+    // A reload in the middle: the job resumes from what the browser stored.
+    await expect.poll(async () => Number(await page.getByTestId('job-done').textContent()), { timeout: 60_000 })
+      .toBeGreaterThan(40);
+    await page.reload();
+    await waitForPortal(page);
+    await expect(page.getByTestId('job-active')).toHaveAttribute('data-status', 'finished', { timeout: 150_000 });
+    await expect(page.getByTestId('job-done')).toHaveText(String(USERS));
+    await expect(page.getByTestId('job-count-applied')).toBeVisible();
+    await expect(page.getByTestId('job-count-refused')).toHaveCount(0);
+    await expect(page.getByTestId('job-count-unsettled')).toHaveCount(0);
+
+    // The dev tenant's state: every user has the app, once.
+    const state = await admin('GET', '/state');
+    const ids = new Map(state.users.map((u) => [u.userPrincipalName.toLowerCase(), u.id]));
+    for (let n = 1; n <= USERS; n += 1) {
+      const id = ids.get(upn(n));
+      const mine = state.installations.filter((i) => i.userId === id && i.appId === APPS.learningHub);
+      expect(mine.length, `${upn(n)} installations`).toBe(1);
+    }
+    // The log, inner $batch requests included: no user with two successful install POSTs.
+    const log = await admin('GET', '/log');
+    expect(log[0].seq, 'the log kept every entry').toBe(1);
+    const installs = log.filter((e) => (e.origin === 'graph' || e.origin === 'graph-batch')
+      && e.method === 'POST' && /\/users\/[^/]+\/teamwork\/installedApps$/i.test(e.path)
+      && e.status >= 200 && e.status < 300);
+    const perUser = new Map();
+    for (const e of installs) {
+      const user = decodeURIComponent(e.path.split('/')[3]).toLowerCase();
+      perUser.set(user, (perUser.get(user) ?? 0) + 1);
+    }
+    expect([...perUser.values()].filter((n) => n > 1)).toEqual([]);
+    expect(perUser.size).toBe(USERS);
+    // The faults did happen: some batches failed or lost their answer.
+    expect(log.some((e) => e.fault === 'serverError' || e.dropped)).toBe(true);
+  });
+});
+
+test('a pasted list with bad rows reports each by line and keeps the rest', async ({ page }) => {
+  tenant = await startDevTenant();
+  await admin('POST', '/adminConsent', {});
+  await signInAs(page, tenant, ADMIN);
+  await page.goto(new URL('/jobs', tenant.urls.portal).href);
+  await waitForPortal(page);
+  const text = [
+    'userPrincipalName',
+    'megan.bowen@contoso.onmicrosoft.com',
+    'not a user',
+    '5b649834-7412-4cce-9e69-176e95a394f5',
+    'MEGAN.BOWEN@contoso.onmicrosoft.com',
+    '',
+    '"unbalanced',
+  ].join('\n');
+  await page.getByTestId('users-file').setInputFiles({ name: 'users.csv', mimeType: 'text/csv', buffer: Buffer.from(text) });
+  await expect(page.getByTestId('users-count')).toHaveText('2 users, 3 rows not used');
+  const bad = page.getByTestId('users-bad').locator('tbody tr');
+  await expect(bad).toHaveCount(3);
+  await expect(bad.nth(0)).toContainText('3');
+  await expect(bad.nth(0)).toContainText('Not a user');
+  await expect(bad.nth(1)).toContainText('5');
+  await expect(bad.nth(1)).toContainText('Already listed on line 2');
+  await expect(bad.nth(2)).toContainText('7');
+});
+
+test('the consent audit of the seeded tenant exports what the dev tenant holds, row for row', async ({ page }) => {
+  test.setTimeout(120_000);
+  tenant = await startDevTenant();
+  await admin('POST', '/adminConsent', {});
+  await signInAs(page, tenant, ADMIN);
+  await page.goto(new URL('/audit', tenant.urls.portal).href);
+  await waitForPortal(page);
+  await page.getByTestId('audit-run').click();
+  await expect(page.getByTestId('audit-results')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('audit-progress')).toHaveCount(0, { timeout: 60_000 });
+  await expectAccessible(page, 'audit results');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('audit-export-csv').click(),
+  ]);
+  const csv = parseCsv(fs.readFileSync(await download.path(), 'utf8'));
+  const header = csv[0];
+  const col = (name) => header.indexOf(name);
+  const rows = csv.slice(1).filter((r) => r.length === header.length);
+  const state = await admin('GET', '/state');
+  const versionOf = new Map(state.teamsApps.flatMap((a) => a.definitions.map((d) => [d.id, d.version])));
+  const expected = state.installations
+    .map((i) => [i.userId, i.appId, i.id, versionOf.get(i.definitionId)].join('|'))
+    .sort();
+  const exported = rows
+    .filter((r) => r[col('installationId')] !== '')
+    .map((r) => [r[col('userId')], r[col('appId')], r[col('installationId')], r[col('installedVersion')]].join('|'))
+    .sort();
+  expect(exported).toEqual(expected);
+  // The seeded orphan grants (grants without an installation) are rows of their own.
+  const orphans = rows.filter((r) => r[col('installationId')] === '');
+  expect(orphans.length).toBeGreaterThan(0);
+  expect(orphans.every((r) => r[col('state')].includes('orphan_grants'))).toBe(true);
+  // Mismatches only narrows the table.
+  const all = await page.getByTestId('audit-count').textContent();
+  await page.getByTestId('audit-mismatch').check();
+  await expect(page.getByTestId('audit-count')).not.toHaveText(all);
+  // Tenant-wide grants through the service principals.
+  await expect(page.getByTestId('audit-tenant')).toContainText('Microsoft Graph');
+});
