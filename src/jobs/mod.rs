@@ -18,7 +18,7 @@ use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
 use portal_core::auth::scopes::Operation;
 use portal_core::jobs::engine::{
-    job_write_policy, progress, Executor, ExecutorConfig, Progress, WriteTask,
+    job_write_policy, progress, Executor, ExecutorConfig, Progress, TaskRecord, WriteTask,
 };
 
 use portal_core::jobs::plan::{JobAction, JobPlan};
@@ -171,7 +171,7 @@ impl Sink<WriteTask> for JobSink {
         let tasks = executor.tasks();
         let items: Result<Vec<(u32, String)>, String> = dirty
             .iter()
-            .map(|&i| Ok((i as u32, to_json(&tasks[i])?)))
+            .map(|&i| Ok((i as u32, to_json(&tasks[i].record())?)))
             .collect();
         let mut header = header_of(&self.plan, tasks, JobStatus::Running);
         let previous = self.header.get_untracked();
@@ -298,22 +298,25 @@ impl JobService {
                 .set(Some(format!("The plan of job {id} could not be read.")));
             return false;
         };
-        let tasks: Vec<WriteTask> = items
+        // The writes come from the plan; the records, one per task, say where each stands.
+        let records: Vec<TaskRecord> = items
             .iter()
             .filter(|(i, _)| *i != PLAN_ITEM)
             .filter_map(|(_, json)| serde_json::from_str(json).ok())
             .collect();
-        let rows: Vec<usize> = plan
-            .tasks(&job_write_policy())
-            .into_iter()
-            .map(|(r, _)| r)
-            .collect();
-        if tasks.len() != rows.len() {
+        let planned = plan.tasks(&job_write_policy());
+        if records.len() != planned.len() {
             self.problem.set(Some(format!(
                 "The tasks of job {id} could not all be read."
             )));
             return false;
         }
+        let rows: Vec<usize> = planned.iter().map(|(r, _)| *r).collect();
+        let tasks: Vec<WriteTask> = planned
+            .into_iter()
+            .zip(records)
+            .map(|((_, task), record)| WriteTask::restore(task.write, job_write_policy(), record))
+            .collect();
         let config = self.executor_config(&plan);
         let mut executor = Executor::resume(tasks, config, now_ms());
         if header.cancel_requested {
@@ -345,7 +348,7 @@ impl JobService {
         let mut items: Vec<(u32, String)> = tasks
             .iter()
             .enumerate()
-            .map(|(i, t)| Ok((i as u32, to_json(t)?)))
+            .map(|(i, t)| Ok((i as u32, to_json(&t.record())?)))
             .collect::<Result<_, String>>()?;
         items.push((PLAN_ITEM, to_json(&plan)?));
         store

@@ -23,16 +23,20 @@ pub fn safe_route(route: &str) -> Option<&str> {
 #[component]
 pub fn OnDemand(title_key: &'static str) -> impl IntoView {
     let i18n = use_i18n();
+    // The router's location, not the address bar's: on a client-side navigation the router
+    // renders the page before it updates the address bar.
+    let routed = leptos_router::hooks::use_location();
     Effect::new(move |_| {
         let Some(window) = web_sys::window() else {
             return;
         };
         let location = window.location();
-        let route = format!(
-            "{}{}",
-            location.pathname().unwrap_or_default(),
-            location.search().unwrap_or_default()
-        );
+        let search = routed.search.get_untracked();
+        let route = if search.is_empty() {
+            routed.pathname.get_untracked()
+        } else {
+            format!("{}?{search}", routed.pathname.get_untracked())
+        };
         let encoded = String::from(js_sys::encode_uri_component(&route));
         let _ = location.replace(&format!("{JOBS_BUNDLE}?route={encoded}"));
     });

@@ -343,6 +343,8 @@ impl Default for WritePolicy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WriteRun {
     kind: WriteKind,
+    /// Not stored with the run: the job's policy is set again when a stored run is restored.
+    #[serde(skip)]
     policy: WritePolicy,
     sends: u32,
     /// An earlier send may have been applied (lost answer, 5xx, unnamed 400).
@@ -372,6 +374,12 @@ impl WriteRun {
             round_may_resend: false,
             resend_floor_ms: 0,
         }
+    }
+
+    /// The run with `policy` (a run read back from storage carries the default one).
+    pub fn with_policy(mut self, policy: WritePolicy) -> WriteRun {
+        self.policy = policy;
+        self
     }
 
     /// The first step: send.

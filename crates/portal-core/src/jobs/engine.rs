@@ -484,7 +484,7 @@ impl Outcome {
 }
 
 /// One user's write in a job: the write, its run, where it stands, and how it ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WriteTask {
     pub write: Write,
     pub run: WriteRun,
@@ -498,7 +498,52 @@ pub struct WriteTask {
     verify_failures: u32,
 }
 
+/// What is stored of a task after each batch: its state, not its write (the write is made
+/// again from the plan's row, so the app id and the consent are stored once, in the plan).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub run: WriteRun,
+    pub phase: Phase,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_flight: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_sent_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<ErrorSummary>,
+    #[serde(default)]
+    pub verify_failures: u32,
+}
+
 impl WriteTask {
+    /// The task's state, to store.
+    pub fn record(&self) -> TaskRecord {
+        TaskRecord {
+            run: self.run.clone(),
+            phase: self.phase,
+            in_flight: self.in_flight,
+            first_sent_ms: self.first_sent_ms,
+            outcome: self.outcome,
+            last_error: self.last_error.clone(),
+            verify_failures: self.verify_failures,
+        }
+    }
+
+    /// The task of `write` in the state `record` stored, under `policy`.
+    pub fn restore(write: Write, policy: WritePolicy, record: TaskRecord) -> WriteTask {
+        WriteTask {
+            write,
+            run: record.run.with_policy(policy),
+            phase: record.phase,
+            in_flight: record.in_flight,
+            first_sent_ms: record.first_sent_ms,
+            outcome: record.outcome,
+            last_error: record.last_error,
+            verify_failures: record.verify_failures,
+        }
+    }
+
     pub fn new(write: Write, policy: WritePolicy) -> WriteTask {
         WriteTask {
             run: WriteRun::new(write.kind(), policy),
