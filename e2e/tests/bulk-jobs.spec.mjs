@@ -160,3 +160,36 @@ test('the consent audit of the seeded tenant exports what the dev tenant holds, 
   // Tenant-wide grants through the service principals.
   await expect(page.getByTestId('audit-tenant')).toContainText('Microsoft Graph');
 });
+
+test('two tabs never run the same job: the second says it runs in another tab', async ({ page, context }) => {
+  test.setTimeout(120_000);
+  tenant = await startDevTenant(['--users', '40', '--latency-ms', '400']);
+  await admin('POST', '/adminConsent', {});
+  await signInAs(page, tenant, ADMIN);
+  await page.goto(new URL('/jobs', tenant.urls.portal).href);
+  await waitForPortal(page);
+  await page.getByTestId('users-text').fill(Array.from({ length: 40 }, (_, i) => upn(i + 1)).join('\n'));
+  await page.getByTestId('users-read').click();
+  await page.getByTestId('job-app').selectOption(APPS.learningHub);
+  await page.getByTestId('job-share').selectOption('10');
+  await page.getByTestId('job-dry-run').click();
+  await page.getByTestId('job-confirm').click();
+  await expect(page.getByTestId('job-active')).toHaveAttribute('data-status', 'running');
+  // A second tab of the same browser (same IndexedDB, same locks; its own session, as tokens
+  // live in each tab's sessionStorage) opens the jobs page.
+  // The identity provider's session signs it in without asking again.
+  const second = await context.newPage();
+  await second.goto(tenant.urls.portal);
+  await waitForPortal(second);
+  await second.getByTestId('sign-in').click();
+  await expect(second.getByTestId('account-name')).toBeVisible();
+  await second.goto(new URL('/jobs', tenant.urls.portal).href);
+  await waitForPortal(second);
+  await expect(second.getByTestId('job-list-row').first()).toContainText('running in another tab');
+  await expect(second.getByTestId('job-active')).toHaveCount(0);
+  await expect(page.getByTestId('job-active')).toHaveAttribute('data-status', 'finished', { timeout: 90_000 });
+  const log = await admin('GET', '/log');
+  const installs = log.filter((e) => e.origin === 'graph-batch' && e.method === 'POST' && e.status < 300);
+  expect(new Set(installs.map((e) => e.path)).size).toBe(installs.length);
+  expect(installs.length).toBe(40);
+});
