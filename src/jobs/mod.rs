@@ -115,6 +115,19 @@ pub fn provide_job_service(config: RuntimeConfig) -> JobService {
         }
         resumed.unwrap_or(false)
     });
+    // A job another tab runs: every few seconds its stored progress is read again, and once
+    // that tab no longer holds its lock (finished, closed, crashed), this tab takes it over.
+    set_interval(
+        move || {
+            let idle = service
+                .active()
+                .is_none_or(|a| !matches!(a.header.get_untracked().status, JobStatus::Running));
+            if idle && !service.elsewhere.with_untracked(Vec::is_empty) {
+                leptos::task::spawn_local(async move { service.resume_pending().await });
+            }
+        },
+        std::time::Duration::from_secs(5),
+    );
     service
 }
 
@@ -225,19 +238,23 @@ impl JobService {
     /// Resumes the first unfinished job no other tab runs.
     pub async fn resume_pending(&self) {
         self.refresh().await;
-        if let Some(active) = self.active() {
-            if matches!(active.header.get_untracked().status, JobStatus::Running) {
-                return;
-            }
-            // A paused job is picked up again below.
-            self.active.set_value(None);
-        }
         let pending: Vec<String> = self.jobs.with_untracked(|jobs| {
             jobs.iter()
                 .filter(|j| matches!(j.status, JobStatus::Running | JobStatus::Paused { .. }))
                 .map(|j| j.id.clone())
                 .collect()
         });
+        // A job another tab ended is no longer "running elsewhere".
+        self.elsewhere
+            .update(|e| e.retain(|id| pending.contains(id)));
+        if let Some(active) = self.active() {
+            match active.header.get_untracked().status {
+                JobStatus::Running => return,
+                // A paused job is picked up again below.
+                JobStatus::Paused { .. } => self.active.set_value(None),
+                JobStatus::Finished | JobStatus::Cancelled => {}
+            }
+        }
         for id in pending {
             if self.resume(&id).await {
                 return;
@@ -270,6 +287,7 @@ impl JobService {
         let Some(lock) = self.lock(id).await else {
             return false;
         };
+        self.elsewhere.update(|e| e.retain(|x| x != id));
         let store = match JobStore::open().await {
             Ok(store) => Rc::new(store),
             Err(error) => {

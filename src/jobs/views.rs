@@ -419,7 +419,9 @@ pub fn JobList() -> impl IntoView {
         let id = job.id.clone();
         let resume_id = id.clone();
         let elsewhere = service.elsewhere.with(|e| e.contains(&id));
-        let running_here = service.active().is_some_and(|a| a.plan.id == id);
+        let running_here = service.active().is_some_and(|a| {
+            a.plan.id == id && matches!(a.header.get_untracked().status, JobStatus::Running)
+        });
         let unfinished = matches!(job.status, JobStatus::Running | JobStatus::Paused { .. });
         let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(job.created_ms as f64))
             .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
@@ -440,7 +442,7 @@ pub fn JobList() -> impl IntoView {
                             leptos::task::spawn_local(async move { service.resume(&id).await; });
                         }>{i18n.t("jobs.list.resume")}</button>
                     })}
-                    {(!running_here || !unfinished).then(|| view! {
+                    {(!running_here).then(|| view! {
                         <button type="button" data-testid="job-clear" on:click=move |_| {
                             let id = id.clone();
                             leptos::task::spawn_local(async move { service.clear(&id).await; });

@@ -116,7 +116,7 @@ pub struct ExecutorConfig {
     pub max_in_flight: usize,
     /// Requests per batch (at most [`MAX_BATCH`]).
     pub batch_size: usize,
-    /// The share of the tenant's Teams limits the job may use (see [`Pacer::new`]).
+    /// The share of the tenant's Teams limits the job may use (see `Pacer::new`).
     pub share: f64,
     /// The cloud's Graph host, for `teamsApp@odata.bind`.
     pub graph_host: String,
@@ -275,6 +275,12 @@ impl<T: Task> Executor<T> {
             return Poll::Busy;
         }
         let size = self.config.batch_size.clamp(1, MAX_BATCH);
+        // Full batches: a batch goes once the buckets can fill it (or hold no more), rather
+        // than one request at a time as each token drips in. Same pace (the tokens accrue
+        // meanwhile), a twentieth of the round trips.
+        if let Some(wait) = self.wait_for_full_batch(now_ms, size) {
+            return Poll::Wait(wait);
+        }
         let mut chosen = Vec::new();
         let mut exhausted: BTreeSet<CallClass> = BTreeSet::new();
         let mut pacing_wait: Option<u64> = None;
@@ -339,6 +345,38 @@ impl<T: Task> Executor<T> {
     /// Batches in flight.
     pub fn batches_in_flight(&self) -> usize {
         self.in_flight.len()
+    }
+
+    /// How long until the due tasks' buckets can fill a batch (`None`: it can go now). Looks at
+    /// the first due tasks only, by class.
+    fn wait_for_full_batch(&self, now_ms: u64, size: usize) -> Option<u64> {
+        let mut due: BTreeMap<CallClass, u64> = BTreeMap::new();
+        for &(at, i) in self.queue.iter().take(size * 4) {
+            if at > now_ms {
+                break;
+            }
+            let class = CallClass::of(&self.tasks[i].request(&self.config.graph_host));
+            *due.entry(class).or_insert(0) += 1;
+        }
+        let total: u64 = due.values().sum();
+        if total == 0 {
+            return None;
+        }
+        let wanted = total.min(size as u64);
+        let takeable: u64 = due
+            .iter()
+            .map(|(class, n)| (*n).min(self.pacer.available(*class, now_ms).0))
+            .sum();
+        if takeable >= wanted {
+            return None;
+        }
+        // The soonest time the busiest class can give what it needs (at most a bucketful).
+        let wait = due
+            .iter()
+            .map(|(class, n)| self.pacer.wait_for(*class, (*n).min(size as u64), now_ms))
+            .min()
+            .unwrap_or(0);
+        (wait > 0).then_some(wait)
     }
 
     /// Takes the answer to batch `id`; `jitter` in [0, 1).

@@ -92,6 +92,35 @@ impl TokenBucket {
         }
     }
 
+    /// Whole tokens that could be taken at `now_ms` (nothing is taken), and the most the bucket
+    /// ever holds.
+    pub fn available(&self, now_ms: u64) -> (u64, u64) {
+        let capacity = self.capacity.floor().max(1.0) as u64;
+        if now_ms < self.last_ms {
+            return (0, capacity);
+        }
+        let elapsed = (now_ms - self.last_ms) as f64 / 1000.0;
+        let tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
+        (tokens.max(0.0).floor() as u64, capacity)
+    }
+
+    /// Milliseconds until `n` tokens (at most the capacity) can be taken.
+    pub fn wait_for(&self, n: u64, now_ms: u64) -> u64 {
+        let (available, capacity) = self.available(now_ms);
+        let n = n.min(capacity);
+        if available >= n {
+            return 0;
+        }
+        let paused = self.last_ms.saturating_sub(now_ms);
+        let tokens = if paused > 0 {
+            self.tokens
+        } else {
+            let elapsed = (now_ms - self.last_ms) as f64 / 1000.0;
+            (self.tokens + elapsed * self.rate).min(self.capacity)
+        };
+        paused + (((n as f64 - tokens).max(0.0) / self.rate) * 1000.0).ceil() as u64
+    }
+
     /// Graph said to wait: nothing is taken before `until_ms`.
     pub fn pause_until(&mut self, until_ms: u64) {
         self.refill(until_ms.min(self.last_ms));
@@ -129,6 +158,22 @@ impl Pacer {
             .position(|(c, _)| *c == class)
             .unwrap_or(0);
         &mut self.buckets[index].1
+    }
+
+    /// Whole tokens of `class` that could be taken now, and the bucket's capacity.
+    pub fn available(&self, class: CallClass, now_ms: u64) -> (u64, u64) {
+        self.buckets
+            .iter()
+            .find(|(c, _)| *c == class)
+            .map_or((0, 1), |(_, b)| b.available(now_ms))
+    }
+
+    /// Milliseconds until `n` tokens of `class` can be taken.
+    pub fn wait_for(&self, class: CallClass, n: u64, now_ms: u64) -> u64 {
+        self.buckets
+            .iter()
+            .find(|(c, _)| *c == class)
+            .map_or(0, |(_, b)| b.wait_for(n, now_ms))
     }
 
     /// Takes a token for `request`'s class now, or says in how many milliseconds.
