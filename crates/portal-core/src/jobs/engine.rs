@@ -174,8 +174,10 @@ pub struct Executor<T: Task> {
     tasks: Vec<T>,
     config: ExecutorConfig,
     pacer: Pacer,
-    /// Waiting tasks by due time.
-    queue: BTreeSet<(u64, usize)>,
+    /// Waiting tasks by due time, one queue per call class of their next request (so a
+    /// class whose bucket is empty never holds back another's: a dry run's user reads and
+    /// installation reads go side by side).
+    queues: BTreeMap<CallClass, BTreeSet<(u64, usize)>>,
     in_flight: BTreeMap<u64, Vec<usize>>,
     next_batch: u64,
     dirty: BTreeSet<usize>,
@@ -191,17 +193,12 @@ pub struct Executor<T: Task> {
 impl<T: Task> Executor<T> {
     /// A new job: every task not done is due now.
     pub fn new(tasks: Vec<T>, config: ExecutorConfig, now_ms: u64) -> Executor<T> {
-        let queue = tasks
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| !t.is_done())
-            .map(|(i, _)| (now_ms, i))
-            .collect();
-        Executor {
+        let waiting: Vec<usize> = (0..tasks.len()).filter(|&i| !tasks[i].is_done()).collect();
+        let mut executor = Executor {
             pacer: Pacer::new(config.share, now_ms),
             tasks,
             config,
-            queue,
+            queues: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             next_batch: 1,
             dirty: BTreeSet::new(),
@@ -210,7 +207,21 @@ impl<T: Task> Executor<T> {
             throttled: 0,
             requests_sent: 0,
             batches_sent: 0,
+        };
+        for i in waiting {
+            executor.enqueue(now_ms, i);
         }
+        executor
+    }
+
+    /// Task `i` is due at `due`, in the queue of its next request's class.
+    fn enqueue(&mut self, due: u64, i: usize) {
+        let class = CallClass::of(&self.tasks[i].request(&self.config.graph_host));
+        self.queues.entry(class).or_default().insert((due, i));
+    }
+
+    fn queued(&self) -> bool {
+        self.queues.values().any(|q| !q.is_empty())
     }
 
     /// A job picked up again from persisted tasks: a task found in flight may have been
@@ -245,10 +256,16 @@ impl<T: Task> Executor<T> {
     /// Stops the job: nothing new is sent; a write in doubt is still read back to settle it.
     pub fn cancel(&mut self) {
         self.cancelled = true;
-        let queued: Vec<(u64, usize)> = self.queue.iter().copied().collect();
-        for (due, i) in queued {
+        let queued: Vec<(CallClass, u64, usize)> = self
+            .queues
+            .iter()
+            .flat_map(|(c, q)| q.iter().map(move |&(due, i)| (*c, due, i)))
+            .collect();
+        for (class, due, i) in queued {
             if self.tasks[i].cancel() {
-                self.queue.remove(&(due, i));
+                if let Some(queue) = self.queues.get_mut(&class) {
+                    queue.remove(&(due, i));
+                }
                 self.dirty.insert(i);
             }
         }
@@ -261,7 +278,7 @@ impl<T: Task> Executor<T> {
 
     /// What to do at `now_ms`.
     pub fn next(&mut self, now_ms: u64) -> Poll {
-        if self.queue.is_empty() && self.in_flight.is_empty() {
+        if !self.queued() && self.in_flight.is_empty() {
             return Poll::Finished;
         }
         if self.renew_token {
@@ -281,46 +298,44 @@ impl<T: Task> Executor<T> {
         if let Some(wait) = self.wait_for_full_batch(now_ms, size) {
             return Poll::Wait(wait);
         }
-        let mut chosen = Vec::new();
-        let mut exhausted: BTreeSet<CallClass> = BTreeSet::new();
+        let mut chosen: Vec<(CallClass, u64, usize, GraphRequest)> = Vec::new();
         let mut pacing_wait: Option<u64> = None;
-        let mut scanned = 0;
-        for &(due, i) in self.queue.iter() {
-            if due > now_ms || chosen.len() >= size || exhausted.len() == CallClass::ALL.len() {
-                break;
-            }
-            scanned += 1;
-            if scanned > size * 8 {
-                break;
-            }
-            let request = self.tasks[i].request(&self.config.graph_host);
-            let class = CallClass::of(&request);
-            if exhausted.contains(&class) {
-                continue;
-            }
-            match self.pacer.take(&request, now_ms) {
-                Ok(()) => chosen.push((due, i, request)),
-                Err(wait) => {
-                    exhausted.insert(class);
-                    pacing_wait = Some(pacing_wait.map_or(wait, |w: u64| w.min(wait)));
+        let mut next_due: Option<u64> = None;
+        for (class, queue) in &self.queues {
+            for &(due, i) in queue.iter() {
+                if due > now_ms {
+                    next_due = Some(next_due.map_or(due, |d: u64| d.min(due)));
+                    break;
+                }
+                if chosen.len() >= size {
+                    break;
+                }
+                let request = self.tasks[i].request(&self.config.graph_host);
+                match self.pacer.take(&request, now_ms) {
+                    Ok(()) => chosen.push((*class, due, i, request)),
+                    Err(wait) => {
+                        pacing_wait = Some(pacing_wait.map_or(wait, |w: u64| w.min(wait)));
+                        break;
+                    }
                 }
             }
         }
         if chosen.is_empty() {
-            if let Some(wait) = pacing_wait {
-                return Poll::Wait(wait.max(1));
-            }
-            return match self.queue.iter().next() {
-                Some(&(due, _)) if due > now_ms => Poll::Wait(due - now_ms),
-                _ => Poll::Busy,
+            let due_wait = next_due.map(|d| d - now_ms);
+            return match (pacing_wait, due_wait) {
+                (Some(p), Some(d)) => Poll::Wait(p.min(d).max(1)),
+                (Some(w), None) | (None, Some(w)) => Poll::Wait(w.max(1)),
+                (None, None) => Poll::Busy,
             };
         }
         let id = self.next_batch;
         self.next_batch += 1;
         let mut members = Vec::with_capacity(chosen.len());
         let mut requests = Vec::with_capacity(chosen.len());
-        for (due, i, request) in chosen {
-            self.queue.remove(&(due, i));
+        for (class, due, i, request) in chosen {
+            if let Some(queue) = self.queues.get_mut(&class) {
+                queue.remove(&(due, i));
+            }
             self.tasks[i].set_in_flight(true);
             self.dirty.insert(i);
             members.push(i);
@@ -338,7 +353,7 @@ impl<T: Task> Executor<T> {
         for i in self.in_flight.remove(&id).unwrap_or_default() {
             self.tasks[i].set_in_flight(false);
             self.dirty.insert(i);
-            self.queue.insert((now_ms, i));
+            self.enqueue(now_ms, i);
         }
     }
 
@@ -350,14 +365,19 @@ impl<T: Task> Executor<T> {
     /// How long until the due tasks' buckets can fill a batch (`None`: it can go now). Looks at
     /// the first due tasks only, by class.
     fn wait_for_full_batch(&self, now_ms: u64, size: usize) -> Option<u64> {
-        let mut due: BTreeMap<CallClass, u64> = BTreeMap::new();
-        for &(at, i) in self.queue.iter().take(size * 4) {
-            if at > now_ms {
-                break;
-            }
-            let class = CallClass::of(&self.tasks[i].request(&self.config.graph_host));
-            *due.entry(class).or_insert(0) += 1;
-        }
+        let due: BTreeMap<CallClass, u64> = self
+            .queues
+            .iter()
+            .map(|(class, queue)| {
+                let n = queue
+                    .iter()
+                    .take(size)
+                    .take_while(|(at, _)| *at <= now_ms)
+                    .count() as u64;
+                (*class, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
         let total: u64 = due.values().sum();
         if total == 0 {
             return None;
@@ -468,12 +488,10 @@ impl<T: Task> Executor<T> {
             match next {
                 Next::Done => {}
                 // A refused batch's tasks wait on the paused buckets, not here.
-                Next::After(ms) => {
-                    self.queue.insert((now_ms.saturating_add(ms), i));
-                }
+                Next::After(ms) => self.enqueue(now_ms.saturating_add(ms), i),
                 Next::RenewToken => {
                     self.renew_token = true;
-                    self.queue.insert((now_ms, i));
+                    self.enqueue(now_ms, i);
                 }
             }
         }

@@ -925,3 +925,73 @@ fn a_persisted_task_is_small() {
     println!("one install task as stored: {} bytes: {json}", json.len());
     assert!(json.len() < 300, "{json}");
 }
+
+#[test]
+fn reads_of_two_classes_go_side_by_side_not_one_class_after_the_other() {
+    // A dry run: each user's read (an "other" call) then their installations (another class).
+    let users = 540;
+    let app = CatalogAppId::new(APP);
+    let tasks: Vec<ReadTask> = (0..users)
+        .map(|i| plan::dry_run_task(&user_id(i), &app, BASE))
+        .collect();
+    let mut executor = Executor::new(tasks, ExecutorConfig::default(), 0);
+    let mut now = 0u64;
+    let mut in_flight: Vec<(u64, u64, BatchOutcome)> = Vec::new();
+    let mut buckets: BTreeMap<CallClass, (f64, u64)> = BTreeMap::new();
+    loop {
+        match executor.next(now) {
+            Poll::Send(batch) => {
+                let answers = batch
+                    .requests
+                    .iter()
+                    .map(|(id, request)| {
+                        // Graph's own buckets at the published limits: no 429 expected.
+                        let class = CallClass::of(request);
+                        let (tokens, last) = buckets.entry(class).or_insert((30.0, 0));
+                        *tokens = (*tokens + (now - *last) as f64 * 0.03).min(30.0);
+                        *last = now;
+                        let status = if *tokens >= 1.0 {
+                            *tokens -= 1.0;
+                            200
+                        } else {
+                            429
+                        };
+                        InnerAnswer {
+                            id: id.clone(),
+                            status,
+                            retry_after_s: (status == 429).then_some(1),
+                            body: Some(json!({"id": "x", "value": []})),
+                        }
+                    })
+                    .collect();
+                in_flight.push((now + 100, batch.id, BatchOutcome::Answered(answers)));
+                continue;
+            }
+            Poll::Finished => break,
+            Poll::RenewToken => executor.token_renewed(),
+            poll => {
+                let arrival = in_flight.iter().map(|(at, _, _)| *at).min();
+                now = match (poll, arrival) {
+                    (Poll::Wait(ms), Some(a)) => (now + ms).min(a),
+                    (Poll::Wait(ms), None) => now + ms,
+                    (_, Some(a)) => a,
+                    _ => panic!("waiting on nothing"),
+                };
+                let (due, rest): (Vec<_>, Vec<_>) =
+                    in_flight.into_iter().partition(|(at, _, _)| *at <= now);
+                in_flight = rest;
+                for (_, id, outcome) in due {
+                    executor.on_batch(id, outcome, now, 0.5);
+                }
+            }
+        }
+        assert!(now < 600_000, "the reads did not finish");
+    }
+    assert!(executor.tasks().iter().all(|t| t.error.is_none()));
+    assert_eq!(executor.throttled, 0);
+    // 540 users at 27 a second per class: 20 s side by side (40 s one class after the other).
+    assert!(
+        now < 28_000,
+        "{now} ms: the classes went one after the other"
+    );
+}
