@@ -2,16 +2,13 @@
 //! read, through the job engine (reads in `$batch`es, paced, retried), then planned. Nothing is
 //! written.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::ids::CatalogAppId;
 use portal_core::graph::models::ResourceSpecificPermission;
-use portal_core::jobs::engine::{Executor, ExecutorConfig, ReadTask};
+use portal_core::jobs::engine::ReadTask;
 use portal_core::jobs::plan::{dry_run_task, plan_row, JobAction, JobPlan, Pacing};
 
-use super::runner::{drive, now_ms, RunEnd, Unsaved};
+use super::runner::{now_ms, read_all};
 
 /// What the dry run is about.
 #[derive(Clone, Debug)]
@@ -45,41 +42,14 @@ pub async fn dry_run(
         .iter()
         .map(|k| dry_run_task(k, &input.app, &graph_base))
         .collect();
-    let total = tasks.len();
-    progress(0, total);
-    let config = ExecutorConfig {
-        graph_host: graph_host.to_string(),
-        ..ExecutorConfig::default()
-    };
-    let executor = Rc::new(RefCell::new(Executor::new(tasks, config, now_ms())));
-    let watched = executor.clone();
-    let sink = Unsaved(move || {
-        let done = watched
-            .borrow()
-            .tasks()
-            .iter()
-            .filter(|t| portal_core::jobs::engine::Task::is_done(*t))
-            .count();
-        progress(done, total);
-    });
-    let end = drive(
-        executor.clone(),
-        graph_base,
-        vec![Operation::ReadUsers, Operation::ReadInstallations],
-        sink,
-    )
-    .await;
-    let executor = executor.borrow();
+    let operations = vec![Operation::ReadUsers, Operation::ReadInstallations];
+    let (done, stopped) = read_all(tasks, graph_base, graph_host, operations, progress).await;
     let rows = input
         .keys
         .iter()
-        .zip(executor.tasks())
+        .zip(&done)
         .map(|(key, reads)| plan_row(input.action, &input.app, &input.latest_version, key, reads))
         .collect();
-    let stopped = match end {
-        RunEnd::Finished => None,
-        RunEnd::Paused(reason) => Some(reason),
-    };
     (
         JobPlan {
             id: job_id(),

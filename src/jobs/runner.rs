@@ -9,7 +9,7 @@ use std::rc::Rc;
 use futures::future::{select, Either, LocalBoxFuture};
 use futures::stream::{FuturesUnordered, StreamExt};
 use portal_core::auth::scopes::Operation;
-use portal_core::jobs::engine::{BatchOutcome, Executor, Poll, Task};
+use portal_core::jobs::engine::{BatchOutcome, Executor, ExecutorConfig, Poll, ReadTask, Task};
 
 use crate::auth::AuthError;
 use crate::graph_client::send_batch;
@@ -153,4 +153,40 @@ pub async fn drive<T: Task + 'static>(
     let save = sink.save(&executor.borrow(), dirty);
     let _ = save.await;
     RunEnd::Paused(paused.unwrap_or_default())
+}
+
+/// Runs read tasks (a dry run's, an audit's) through the engine at the default pace, reporting
+/// `(done, total)` after each batch: the tasks as they ended, and why the run stopped early if
+/// it did (a sign-in failure). Reads are run again rather than resumed, so nothing is stored.
+pub async fn read_all(
+    tasks: Vec<ReadTask>,
+    graph_base: String,
+    graph_host: &str,
+    operations: Vec<Operation>,
+    progress: impl Fn(usize, usize) + 'static,
+) -> (Vec<ReadTask>, Option<String>) {
+    let total = tasks.len();
+    progress(0, total);
+    let config = ExecutorConfig {
+        graph_host: graph_host.to_string(),
+        ..ExecutorConfig::default()
+    };
+    let executor = Rc::new(RefCell::new(Executor::new(tasks, config, now_ms())));
+    let watched = executor.clone();
+    let sink = Unsaved(move || {
+        let done = watched
+            .borrow()
+            .tasks()
+            .iter()
+            .filter(|t| t.is_done())
+            .count();
+        progress(done, total);
+    });
+    let end = drive(executor.clone(), graph_base, operations, sink).await;
+    let tasks = executor.borrow().tasks().to_vec();
+    let stopped = match end {
+        RunEnd::Finished => None,
+        RunEnd::Paused(reason) => Some(reason),
+    };
+    (tasks, stopped)
 }

@@ -3,9 +3,6 @@
 //! RSC grants (missing, orphaned), and each app's tenant-wide delegated grants and app-role
 //! assignments through its service principal. Filters, and export to CSV and JSON.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use leptos::prelude::*;
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::ids::CatalogAppId;
@@ -15,7 +12,7 @@ use portal_core::jobs::audit::{
     app_role_assignments, audit_task, delegated_grants, rows_of_user, to_csv_text, to_json_text,
     user_of, AuditFilter, AuditRow, Flag, TenantGrants,
 };
-use portal_core::jobs::engine::{ErrorSummary, Executor, ExecutorConfig, ReadTask, Task};
+use portal_core::jobs::engine::{ErrorSummary, ReadTask};
 use portal_core::jobs::plan::users_of;
 use portal_core::jobs::users::UserList;
 use serde_json::Value;
@@ -27,7 +24,7 @@ use crate::components::signed_in::SignedIn;
 use crate::context::use_config;
 use crate::graph_client::{use_graph, CallError, Graph};
 use crate::i18n::use_i18n;
-use crate::jobs::runner::{drive, now_ms, RunEnd, Unsaved};
+use crate::jobs::runner::read_all;
 use crate::jobs::users_input::{user_key, UsersInput};
 
 /// Rows per page.
@@ -150,39 +147,6 @@ async fn tenant_grants_of(graph: &Graph, app: &TeamsApp) -> Option<TenantGrants>
     Some(grants)
 }
 
-/// Runs read tasks through the engine, reporting how many are done.
-async fn read_all(
-    tasks: Vec<ReadTask>,
-    graph_base: &str,
-    graph_host: &str,
-    operations: Vec<Operation>,
-    progress: impl Fn(usize, usize) + 'static,
-) -> (Vec<ReadTask>, Option<String>) {
-    let total = tasks.len();
-    let config = ExecutorConfig {
-        graph_host: graph_host.to_string(),
-        ..ExecutorConfig::default()
-    };
-    let executor = Rc::new(RefCell::new(Executor::new(tasks, config, now_ms())));
-    let watched = executor.clone();
-    let sink = Unsaved(move || {
-        let done = watched
-            .borrow()
-            .tasks()
-            .iter()
-            .filter(|t| t.is_done())
-            .count();
-        progress(done, total);
-    });
-    let end = drive(executor.clone(), graph_base.to_string(), operations, sink).await;
-    let tasks = executor.borrow().tasks().to_vec();
-    let stopped = match end {
-        RunEnd::Finished => None,
-        RunEnd::Paused(reason) => Some(reason),
-    };
-    (tasks, stopped)
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
     Everyone,
@@ -243,7 +207,7 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
                 let list = ReadTask::new(vec![(0, request::all_users())], &base);
                 let (done, stop) = read_all(
                     vec![list],
-                    &base,
+                    base.clone(),
                     graph_host,
                     vec![Operation::ReadUsers],
                     |_, _| {},
@@ -270,7 +234,7 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
             let progress = move |done, total| reading.set(Some((done, total)));
             let (done, stop) = read_all(
                 tasks,
-                &base,
+                base.clone(),
                 graph_host,
                 AUDIT_OPERATIONS.to_vec(),
                 progress,

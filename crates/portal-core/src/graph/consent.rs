@@ -207,6 +207,23 @@ pub fn orphan_grants<'a>(
         .collect()
 }
 
+/// Grants keyed by the id that names their application (`clientAppId`, else `clientId`): how
+/// orphan grants (no installation to match them) are grouped.
+pub fn by_client<'a>(
+    grants: impl Iterator<Item = &'a PermissionGrant>,
+) -> BTreeMap<String, Vec<&'a PermissionGrant>> {
+    let mut groups: BTreeMap<String, Vec<&PermissionGrant>> = BTreeMap::new();
+    for grant in grants {
+        let id = grant
+            .client_app_id
+            .clone()
+            .or_else(|| grant.client_id.clone())
+            .unwrap_or_default();
+        groups.entry(id).or_default().push(grant);
+    }
+    groups
+}
+
 /// A user's grants of one app, against that app's installation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GrantGroup {
@@ -261,15 +278,13 @@ pub fn group_grants(grants: &[PermissionGrant], installations: &[Installation]) 
             rows,
         });
     }
-    let mut orphans: BTreeMap<String, Vec<&PermissionGrant>> = BTreeMap::new();
-    for (grant, _) in grants.iter().zip(&matched).filter(|(_, m)| !**m) {
-        let id = grant
-            .client_app_id
-            .clone()
-            .or_else(|| grant.client_id.clone())
-            .unwrap_or_default();
-        orphans.entry(id).or_default().push(grant);
-    }
+    let orphans = by_client(
+        grants
+            .iter()
+            .zip(&matched)
+            .filter(|(_, m)| !**m)
+            .map(|(g, _)| g),
+    );
     for (client_app_id, list) in orphans {
         let rows = list
             .iter()

@@ -273,15 +273,13 @@ pub fn rows_of_user(user: &User, reads: &ReadTask, catalog: &[TeamsApp]) -> Vec<
         rows.push(row);
     }
     // Grants of apps the user has no installation of, one row per app.
-    let mut orphans: std::collections::BTreeMap<String, Vec<&PermissionGrant>> = Default::default();
-    for (grant, _) in grants.iter().zip(&used).filter(|(_, u)| !**u) {
-        let id = grant
-            .client_app_id
-            .clone()
-            .or_else(|| grant.client_id.clone())
-            .unwrap_or_default();
-        orphans.entry(id).or_default().push(grant);
-    }
+    let orphans = crate::graph::consent::by_client(
+        grants
+            .iter()
+            .zip(&used)
+            .filter(|(_, u)| !**u)
+            .map(|(g, _)| g),
+    );
     for (client, list) in orphans {
         let name = catalog
             .iter()
