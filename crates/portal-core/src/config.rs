@@ -706,6 +706,16 @@ mod tests {
         assert!(parse_redirect_uri("/relative").is_err());
     }
 
+    /// Hosts are ASCII: `url` runs with `idna_adapter` 1.0 (no Unicode tables in the bundle, see
+    /// portal-core's Cargo.toml), so a Unicode host is refused and its Punycode form accepted.
+    /// Entra's redirect URIs and every cloud's hosts are ASCII.
+    #[test]
+    fn hosts_are_ascii_or_punycode() {
+        assert!(parse_redirect_uri("https://xn--portl-jua.contoso.com/").is_ok());
+        assert!(parse_redirect_uri("https://port\u{e4}l.contoso.com/").is_err());
+        assert!(parse_redirect_uri("https://PORTAL.contoso.com/").is_ok());
+    }
+
     #[test]
     fn overrides_must_be_bare_origins() {
         assert!(parse_origin("https://login.microsoftonline.com").is_ok());
