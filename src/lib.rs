@@ -30,7 +30,7 @@ use crate::shell::Shell;
 /// Mounts the portal on `<body>`.
 pub fn start() {
     console_error_panic_hook::set_once();
-    #[cfg(feature = "jobs")]
+    #[cfg(feature = "full")]
     pages::on_demand::take_route();
     leptos::mount::mount_to_body(App);
 }

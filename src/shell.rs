@@ -1,14 +1,18 @@
 //! The portal shell once `config.json` is valid: header, navigation, the outbox and the router
-//! with every route the portal has or will have (`routes.rs` gives their addresses). Provides
-//! the configuration, the session and the write service to every page, once.
+//! with every route of the portal (`routes.rs` gives their addresses). Provides the
+//! configuration, the session and the write service to every page, once.
+//!
+//! Built twice (issue #10): the first load (`index.html`) has Home, Users, Settings and Not
+//! found, the pages a sign-in lands on; every other route hands over to the full bundle
+//! (`full.html`, the `full` feature), which has every page.
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 use portal_core::RuntimeConfig;
 
-use crate::components::outbox::Outbox;
 use crate::context::provide_config;
+#[cfg(feature = "full")]
 use crate::write_service::provide_write_service;
 
 use crate::auth::{provide_auth, AuthStatus};
@@ -16,11 +20,43 @@ use crate::components::auth_banner::AuthBanner;
 use crate::components::header::Header;
 use crate::components::nav::Nav;
 use crate::i18n::use_i18n;
+#[cfg(feature = "full")]
 use crate::pages::{
     app_detail::AppDetailPage, audit::AuditPage, bulk_jobs::BulkJobsPage, catalog::CatalogPage,
-    consent::ConsentPage, home::HomePage, my_apps::MyAppsPage, not_found::NotFoundPage,
-    settings::SettingsPage, user_detail::UserDetailPage, users::UsersPage,
+    consent::ConsentPage, my_apps::MyAppsPage, user_detail::UserDetailPage,
 };
+use crate::pages::{
+    home::HomePage, not_found::NotFoundPage, settings::SettingsPage, users::UsersPage,
+};
+#[cfg(not(feature = "full"))]
+use on_demand_pages::*;
+
+/// The first load's pages outside it: each hands over to the full bundle (`full.html`), which
+/// shows the same page at the same address (see `pages/on_demand.rs`).
+#[cfg(not(feature = "full"))]
+mod on_demand_pages {
+    use crate::pages::on_demand::OnDemand;
+    use leptos::prelude::*;
+
+    macro_rules! on_demand {
+        ($($page:ident => $title:literal),* $(,)?) => {$(
+            #[component]
+            pub fn $page() -> impl IntoView {
+                view! { <OnDemand title_key=$title /> }
+            }
+        )*};
+    }
+
+    on_demand! {
+        UserDetailPage => "page.user_detail.title",
+        CatalogPage => "page.catalog.title",
+        AppDetailPage => "page.app_detail.title",
+        MyAppsPage => "page.my_apps.title",
+        ConsentPage => "page.consent.title",
+        BulkJobsPage => "page.jobs.title",
+        AuditPage => "page.audit.title",
+    }
+}
 
 /// Header, navigation and routed pages.
 #[component]
@@ -30,13 +66,16 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
         .then(|| (config.authority_origin(), config.graph_base_url()));
     provide_config(config.clone());
     provide_auth(status);
-    provide_write_service(config.clone());
-    // Jobs run (and resume) in the jobs bundle only, where their code is.
-    #[cfg(feature = "jobs")]
-    crate::jobs::provide_job_service(config);
-    #[cfg(not(feature = "jobs"))]
+    // Writes and jobs start only on pages of the full bundle, so their services (and the outbox
+    // that shows writes) are there only; jobs resume there too.
+    #[cfg(feature = "full")]
+    {
+        provide_write_service(config.clone());
+        crate::jobs::provide_job_service(config);
+        crate::context::provide_loaded_installations();
+    }
+    #[cfg(not(feature = "full"))]
     drop(config);
-    crate::context::provide_loaded_installations();
     let i18n = use_i18n();
     Effect::new(move |_| crate::readiness::mark_interactive("shell"));
     view! {
@@ -65,8 +104,17 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
                         <Route path=path!("/settings") view=SettingsPage />
                     </Routes>
                 </main>
-                <Outbox />
+                {outbox()}
             </div>
         </Router>
     }
 }
+
+/// The outbox, where writes can start (the full bundle).
+#[cfg(feature = "full")]
+fn outbox() -> impl IntoView {
+    view! { <crate::components::outbox::Outbox /> }
+}
+
+#[cfg(not(feature = "full"))]
+fn outbox() -> impl IntoView {}

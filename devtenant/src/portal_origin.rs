@@ -88,9 +88,9 @@ async fn current_headers(
     fallback: Origins,
 ) -> Vec<(&'static str, String)> {
     let mut html = tokio::fs::read_to_string(index).await.unwrap_or_default();
-    // The jobs bundle's page, loaded on demand, has inline scripts of its own.
-    if let Some(jobs) = index.parent().map(|d| d.join("jobs.html")) {
-        html.push_str(&tokio::fs::read_to_string(jobs).await.unwrap_or_default());
+    // The full bundle's page, loaded on demand, has inline scripts of its own.
+    if let Some(full) = index.parent().map(|d| d.join("full.html")) {
+        html.push_str(&tokio::fs::read_to_string(full).await.unwrap_or_default());
     }
     let origins = config_text(config)
         .await

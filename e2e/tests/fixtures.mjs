@@ -61,6 +61,15 @@ export async function waitForPortal(page, state = 'shell') {
 }
 
 /**
+ * Waits for the full bundle (`full.html`, every page) to be interactive: pages outside the first
+ * load hand over to it, so a page that may be on its way there is waited for with this.
+ */
+export async function waitForFullBundle(page) {
+  await expect(page.locator('html')).toHaveAttribute('data-portal-bundle', 'full');
+  await waitForPortal(page);
+}
+
+/**
  * Runs a script file in the page, as `page.addScriptTag({ path })` would, but through the
  * DevTools protocol: the portal's Content Security Policy blocks inline script elements (and
  * `addScriptTag` makes one), not the test's own evaluation. Use it for axe-core.

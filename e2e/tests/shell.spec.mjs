@@ -5,9 +5,9 @@ import { test, expect, waitForPortal, screenshot } from './fixtures.mjs';
 const ROUTES = [
   { path: '/', nav: 'Home', heading: 'Teams apps in personal scope', name: 'home' },
   { path: '/users', nav: 'Users', heading: 'Users', name: 'users' },
-  { path: '/catalog', nav: 'Catalog', heading: 'Catalog', name: 'catalog' },
-  { path: '/my-apps', nav: 'My apps', heading: 'My apps', name: 'my-apps' },
-  { path: '/consent', nav: 'Consent', heading: 'Consent', name: 'consent' },
+  { path: '/catalog', nav: 'Catalog', heading: 'Catalog', name: 'catalog', onDemand: true },
+  { path: '/my-apps', nav: 'My apps', heading: 'My apps', name: 'my-apps', onDemand: true },
+  { path: '/consent', nav: 'Consent', heading: 'Consent', name: 'consent', onDemand: true },
   { path: '/jobs', nav: 'Bulk jobs', heading: 'Bulk jobs', name: 'jobs', onDemand: true },
   { path: '/audit', nav: 'Audit', heading: 'Audit', name: 'audit', onDemand: true },
   { path: '/settings', nav: 'Settings', heading: 'Settings', name: 'settings' },
@@ -29,7 +29,7 @@ test('navigating between every route is client-side and each page renders', asyn
   // A full page load would lose this marker; client-side navigation keeps it.
   await page.evaluate(() => { window.__sameDocument = true; });
   const nav = page.getByRole('navigation', { name: 'Sections' });
-  // Bulk jobs and Audit load their code on demand (a page of their own): next test.
+  // The other pages load their code on demand (the full bundle, a page of its own): next test.
   const inFirstLoad = ROUTES.filter((r) => !r.onDemand);
   for (const route of [...inFirstLoad.slice(1), inFirstLoad[0]]) {
     await nav.getByRole('link', { name: route.nav, exact: true }).click();
@@ -41,7 +41,7 @@ test('navigating between every route is client-side and each page renders', asyn
   expect(await page.evaluate(() => window.__sameDocument)).toBe(true);
 });
 
-test('bulk jobs and the audit load their code on demand, then every route is client-side again', async ({ page }) => {
+test('pages outside the first load come with the full bundle, then every route is client-side again', async ({ page }) => {
   const bundles = [];
   page.on('request', (r) => { if (/\.wasm$/.test(new URL(r.url()).pathname)) bundles.push(new URL(r.url()).pathname); });
   await page.goto('/');
@@ -54,13 +54,16 @@ test('bulk jobs and the audit load their code on demand, then every route is cli
   await expect(page.getByTestId('on-demand')).toHaveCount(0);
   expect(bundles).toHaveLength(2);
   expect(bundles[1]).not.toBe(bundles[0]);
-  // Inside the jobs bundle, navigation is client-side again.
+  // Inside the full bundle, navigation is client-side again, to every page.
+  await waitForPortal(page);
   await page.evaluate(() => { window.__sameDocument = true; });
-  for (const route of [ROUTES.find((r) => r.name === 'audit'), ROUTES[0], ROUTES.find((r) => r.name === 'jobs')]) {
+  for (const route of [...ROUTES.slice(1), ROUTES[0]]) {
     await nav.getByRole('link', { name: route.nav, exact: true }).click();
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(route.heading);
+    await expect(page.getByTestId('on-demand')).toHaveCount(0);
   }
   expect(await page.evaluate(() => window.__sameDocument)).toBe(true);
+  expect(bundles).toHaveLength(2);
   // A deep link to the audit lands on it, through the first load.
   await page.goto('/audit');
   await expect(page).toHaveURL(/\/audit$/);

@@ -31,8 +31,8 @@ pub use error::AuthError;
 pub use portal_core::auth::roles::ADMIN_ROLE_TEMPLATES;
 pub use redirect::sign_in_redirect;
 pub use session::{
-    access_token, admin_consent_link, boot, provide_auth, renewed_access_token, request_consent,
-    sign_out, start_sign_in,
+    access_token, admin_consent_link, boot, hand_over_to, provide_auth, renewed_access_token,
+    request_consent, sign_out, start_sign_in,
 };
 
 /// The signed-in account, from the validated ID token.

@@ -15,6 +15,7 @@ use portal_core::auth::admin_consent::{
     admin_consent_return, admin_consent_url, AdminConsentReturn,
 };
 use portal_core::auth::challenge::{claims_parameter, ClaimsChallenge};
+use portal_core::auth::hand_over::SessionHandOver;
 use portal_core::auth::pending::{self, KeyValueStore, PendingAuthorization, StorageError};
 use portal_core::auth::renewal::{
     after_background_failure, may_fall_back, AccessTokenCache, AfterRenewalFailure,
@@ -308,9 +309,13 @@ async fn finish_sign_in(
 }
 
 /// Renews from a stored refresh token at start-up. A transient failure keeps the stored account
-/// signed in and retries; one that needs the user signs in again and comes back here.
+/// signed in and retries; one that needs the user signs in again and comes back here. The full
+/// bundle first takes the session the first load handed over, if any (no renewal then).
 async fn restore(config: &RuntimeConfig) -> AuthStatus {
     let keys = SessionKeys::for_config(config);
+    if let Some(account) = take_hand_over(config) {
+        return AuthStatus::SignedIn(account);
+    }
     if read(config, &keys.refresh_token()).is_none() {
         return AuthStatus::SignedOut;
     }
@@ -339,6 +344,60 @@ async fn restore(config: &RuntimeConfig) -> AuthStatus {
         }
         Err(e) => AuthStatus::Failed(e),
     }
+}
+
+/// Leaves this document for `url` (the full bundle) with the session: once no renewal is in
+/// flight (a reload in the middle of one loses the rotated refresh token), and not at all when
+/// the tab is already leaving for the identity provider (the callback comes back to the first
+/// load, which hands over then).
+pub async fn hand_over_to(url: &str) {
+    renewal_settled().await;
+    if !begin_redirect() {
+        return;
+    }
+    hand_over_session();
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().replace(url);
+    }
+}
+
+/// Writes the session for the full bundle, just before this page leaves for it (see
+/// `portal_core::auth::hand_over`). Only where the session is kept in sessionStorage: with
+/// `tokenCache: "memory"` nothing is written, and the full bundle signs in again.
+fn hand_over_session() {
+    let Ok(config) = config() else {
+        return;
+    };
+    if config.token_cache != TokenCacheLocation::Session {
+        return;
+    }
+    let entry = with_core(|c| SessionHandOver::new(c.tokens.tokens(), c.id_token.clone(), now()));
+    if let Some(Some(entry)) = entry {
+        if let Ok(json) = serde_json::to_string(&entry) {
+            let keys = SessionKeys::for_config(&config);
+            let _ = SessionStore.set(&keys.hand_over(), &json);
+        }
+    }
+}
+
+/// Takes (reads and removes) a session handed over by the first load: its access tokens, its ID
+/// token and the stored account, then schedules the renewal as a sign-in would.
+fn take_hand_over(config: &RuntimeConfig) -> Option<Account> {
+    let keys = SessionKeys::for_config(config);
+    let json = SessionStore.get(&keys.hand_over());
+    SessionStore.remove(&keys.hand_over());
+    let entry = SessionHandOver::read(&json?, now())?;
+    let account = stored_account(config)?;
+    let at = now();
+    with_core(|c| {
+        for token in entry.tokens {
+            c.tokens.insert(token, at);
+        }
+        c.account = Some(account.clone());
+        c.id_token = entry.id_token;
+    });
+    schedule_renewal();
+    Some(account.into())
 }
 
 // ------------------------------------------------------------------ tokens
@@ -527,6 +586,13 @@ async fn renew_shared(
             })
         });
         return future.await;
+    }
+}
+
+/// Returns once no renewal is in flight (whatever its outcome).
+async fn renewal_settled() {
+    while let Some(future) = with_core(|c| c.renewal.as_ref().map(|r| r.future.clone())).flatten() {
+        let _ = future.await;
     }
 }
 

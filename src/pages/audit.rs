@@ -38,20 +38,9 @@ const AUDIT_OPERATIONS: [Operation; 4] = [
     Operation::ReadCatalog,
 ];
 
-/// The consent audit: in the jobs bundle the page itself, in the first load a hand-over to
-/// that bundle.
-#[component]
-pub fn AuditPage() -> impl IntoView {
-    #[cfg(feature = "jobs")]
-    let page = view! { <ConsentAuditPage /> };
-    #[cfg(not(feature = "jobs"))]
-    let page = view! { <crate::pages::on_demand::OnDemand title_key="page.audit.title" /> };
-    page
-}
-
 /// The consent audit.
 #[component]
-fn ConsentAuditPage() -> impl IntoView {
+pub fn AuditPage() -> impl IntoView {
     let i18n = use_i18n();
     let graph = use_graph();
     let catalog = LocalResource::new(move || {

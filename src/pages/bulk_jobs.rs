@@ -26,19 +26,9 @@ use crate::jobs::users_input::{user_key, UsersInput};
 use crate::jobs::views::{action_key, ActiveJobPanel, JobList, PlanView};
 use crate::personal_apps::consent_editor::{ConsentChoice, ConsentEditor};
 
-/// Bulk jobs: in the jobs bundle the page itself, in the first load a hand-over to that bundle.
-#[component]
-pub fn BulkJobsPage() -> impl IntoView {
-    #[cfg(feature = "jobs")]
-    let page = view! { <JobsPage /> };
-    #[cfg(not(feature = "jobs"))]
-    let page = view! { <crate::pages::on_demand::OnDemand title_key="page.jobs.title" /> };
-    page
-}
-
 /// Bulk jobs across many users.
 #[component]
-fn JobsPage() -> impl IntoView {
+pub fn BulkJobsPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <PageTitle key="page.jobs.title" />

@@ -1,17 +1,20 @@
-//! Code loaded on demand. Bulk jobs and the consent audit are built into a second bundle
-//! (`jobs.html`, the whole portal plus them, with the `jobs` feature) so that the first load,
-//! paid by every administrator every day, does not carry them. In the first load their routes
-//! hand over to that bundle with `location.replace("/jobs.html?route=…")`; the jobs bundle puts
-//! the route back in the address bar before its router starts, and from there every page is
-//! client-side again. The session carries over: it lives in this tab's sessionStorage.
+//! Code loaded on demand. The first load, paid by every administrator every day, carries the
+//! shell and the pages a sign-in lands on (Home, Users, Settings); every page is built into a
+//! second bundle (`full.html`, the whole portal, with the `full` feature). In the first load the
+//! other routes hand over to that bundle with `location.replace("/full.html?route=…")`, once no
+//! token renewal is in flight (see `auth::hand_over_to`); the full bundle puts the route back in
+//! the address bar before its router starts, and from there every page is client-side again.
+//! The session carries over: the refresh token and account live in this tab's sessionStorage,
+//! and the access tokens are handed over through it (`portal_core::auth::hand_over`), so the
+//! switch costs no token request.
 
 use leptos::prelude::*;
 
 use crate::components::page_title::PageTitle;
 use crate::i18n::use_i18n;
 
-/// The jobs bundle's page.
-pub const JOBS_BUNDLE: &str = "/jobs.html";
+/// The full bundle's page.
+pub const FULL_BUNDLE: &str = "/full.html";
 
 /// A route that is safe to hand over: an absolute path on this origin.
 pub fn safe_route(route: &str) -> Option<&str> {
@@ -19,7 +22,7 @@ pub fn safe_route(route: &str) -> Option<&str> {
 }
 
 /// The hand-over page of the first load: the page's title, a line saying its code is loading,
-/// and the switch to the jobs bundle.
+/// and the switch to the full bundle.
 #[component]
 pub fn OnDemand(title_key: &'static str) -> impl IntoView {
     let i18n = use_i18n();
@@ -27,10 +30,7 @@ pub fn OnDemand(title_key: &'static str) -> impl IntoView {
     // renders the page before it updates the address bar.
     let routed = leptos_router::hooks::use_location();
     Effect::new(move |_| {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        let location = window.location();
+        crate::readiness::set_state("on-demand");
         let search = routed.search.get_untracked();
         let route = if search.is_empty() {
             routed.pathname.get_untracked()
@@ -38,7 +38,9 @@ pub fn OnDemand(title_key: &'static str) -> impl IntoView {
             format!("{}?{search}", routed.pathname.get_untracked())
         };
         let encoded = String::from(js_sys::encode_uri_component(&route));
-        let _ = location.replace(&format!("{JOBS_BUNDLE}?route={encoded}"));
+        leptos::task::spawn_local(async move {
+            crate::auth::hand_over_to(&format!("{FULL_BUNDLE}?route={encoded}")).await;
+        });
     });
     view! {
         <PageTitle key=title_key />
@@ -46,14 +48,14 @@ pub fn OnDemand(title_key: &'static str) -> impl IntoView {
     }
 }
 
-/// In the jobs bundle, before the router starts: `/jobs.html?route=/audit` becomes `/audit`
-/// (`/jobs` when no route is named).
+/// In the full bundle, before the router starts: `/full.html?route=/audit` becomes `/audit`
+/// (`/` when no route is named).
 pub fn take_route() {
     let Some(window) = web_sys::window() else {
         return;
     };
     let location = window.location();
-    if location.pathname().ok().as_deref() != Some(JOBS_BUNDLE) {
+    if location.pathname().ok().as_deref() != Some(FULL_BUNDLE) {
         return;
     }
     let search = location.search().unwrap_or_default();
@@ -61,7 +63,7 @@ pub fn take_route() {
         .ok()
         .and_then(|p| p.get("route"))
         .filter(|r| safe_route(r).is_some())
-        .unwrap_or_else(|| "/jobs".to_string());
+        .unwrap_or_else(|| "/".to_string());
     if let Ok(history) = window.history() {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&route));
     }

@@ -21,11 +21,11 @@ pub fn run() -> Result<(), String> {
     step("bundle sizes (dist/)");
     let rows = size::first_load(Path::new("dist"))?;
     print!("{}", size::table(&rows));
-    if let Some(rows) = size::jobs_bundle(Path::new("dist"))? {
-        println!("on demand: the jobs bundle (jobs.html), loaded when Bulk jobs or Audit opens");
+    if let Some(rows) = size::full_bundle(Path::new("dist"))? {
+        println!("on demand: the full bundle (full.html, every page), loaded when a page outside the first load opens");
         print!(
             "{}",
-            size::table(&rows).replace("first load (total)", "jobs bundle (total)")
+            size::table(&rows).replace("first load (total)", "full bundle (total)")
         );
     }
     match size::check(Path::new("dist")) {

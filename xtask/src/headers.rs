@@ -29,8 +29,8 @@ pub fn write(dist: &Path, config: Option<&Path>) -> Result<(), String> {
     let index = dist.join("index.html");
     let mut html = std::fs::read_to_string(&index)
         .map_err(|e| format!("cannot read {} (build first): {e}", index.display()))?;
-    // The jobs bundle's page (loaded on demand) has inline scripts of its own.
-    html.push_str(&std::fs::read_to_string(dist.join("jobs.html")).unwrap_or_default());
+    // The full bundle's page (loaded on demand) has inline scripts of its own.
+    html.push_str(&std::fs::read_to_string(dist.join("full.html")).unwrap_or_default());
     let headers = security_headers(&html, &origins);
     let write = |name: &str, text: String| {
         let path = dist.join(name);

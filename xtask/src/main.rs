@@ -28,6 +28,8 @@ Commands:
                    write dist/_headers and dist/staticwebapp.config.json (Content Security
                    Policy with the built index.html's script hashes, for the origins FILE's
                    cloud and overrides resolve to; global by default). Release builds do it
+  build            build the release bundles into dist/ (the first load and the full bundle,
+                   with their headers), as the test command does
   size             check dist/ (an existing release build) against size-budget.toml and
                    print the first load's sizes; fails over the budget, as the test command does
   install          only install the tools (idempotent)
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(),
         Some("install") => install::all(),
         Some("headers") => headers::run(&args[1..]),
+        Some("build") => test::build_release(),
         Some("size") => size::run(),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");

@@ -98,14 +98,14 @@ pub fn first_load(dist: &Path) -> Result<Vec<(&'static str, Sizes)>, String> {
     sizes_of(&files_of(dist, "index.html")?)
 }
 
-/// The sizes of the jobs bundle (`jobs.html` and what it loads that the first load does not),
-/// loaded only when the jobs or audit page is opened; `None` without one.
-pub fn jobs_bundle(dist: &Path) -> Result<Option<Vec<(&'static str, Sizes)>>, String> {
-    if !dist.join("jobs.html").exists() {
+/// The sizes of the full bundle (`full.html` and what it loads that the first load does not),
+/// loaded only when a page outside the first load is opened; `None` without one.
+pub fn full_bundle(dist: &Path) -> Result<Option<Vec<(&'static str, Sizes)>>, String> {
+    if !dist.join("full.html").exists() {
         return Ok(None);
     }
     let first = files_of(dist, "index.html")?;
-    let jobs: Vec<_> = files_of(dist, "jobs.html")?
+    let jobs: Vec<_> = files_of(dist, "full.html")?
         .into_iter()
         .filter(|f| !first.contains(f))
         .collect();
@@ -145,11 +145,11 @@ pub fn budget() -> Result<usize, String> {
 pub fn run() -> Result<(), String> {
     let dist = Path::new("dist");
     print!("{}", table(&first_load(dist)?));
-    if let Some(rows) = jobs_bundle(dist)? {
-        println!("on demand: the jobs bundle (jobs.html), loaded when Bulk jobs or Audit opens");
+    if let Some(rows) = full_bundle(dist)? {
+        println!("on demand: the full bundle (full.html, every page), loaded when a page outside the first load opens");
         print!(
             "{}",
-            table(&rows).replace("first load (total)", "jobs bundle (total)")
+            table(&rows).replace("first load (total)", "full bundle (total)")
         );
     }
     let line = check(dist)?;

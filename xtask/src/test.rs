@@ -93,9 +93,9 @@ fn lint() -> Layer {
                 "-p",
                 "portal-core",
                 "--all-targets",
-                // The jobs bundle's code too (the first load is the same code without it).
+                // The full bundle's code too (the first load is the same code without it).
                 "--features",
-                "teams-app-portal/jobs",
+                "teams-app-portal/full",
                 "--target",
                 "wasm32-unknown-unknown",
                 "--",
@@ -125,30 +125,30 @@ fn lint() -> Layer {
 /// Builds the portal in release with trunk into dist/, with its security headers for deploying
 /// (`dist/_headers`, `dist/staticwebapp.config.json`; the global cloud's origins).
 pub fn build_release() -> Result<(), String> {
-    // The jobs bundle first (trunk replaces its dist as a whole), then the first load.
-    step("build the jobs bundle in release (trunk build --release jobs.html)");
-    let jobs_dist = "target/dist-jobs";
+    // The full bundle first (trunk replaces its dist as a whole), then the first load.
+    step("build the full bundle in release (trunk build --release full.html)");
+    let full_dist = "target/dist-full";
     // The target first: `--locked` takes an optional value.
     exec(Command::new("trunk").args([
         "build",
-        "jobs.html",
+        "full.html",
         "--release",
         "--locked",
         "--dist",
-        jobs_dist,
+        full_dist,
     ]))?;
-    step("build the portal in release (trunk build --release)");
+    step("build the first load in release (trunk build --release)");
     exec(Command::new("trunk").args(["build", "--release", "--locked"]))?;
-    merge_jobs_bundle(
-        std::path::Path::new(jobs_dist),
+    merge_full_bundle(
+        std::path::Path::new(full_dist),
         std::path::Path::new("dist"),
     )?;
     crate::headers::write(std::path::Path::new("dist"), None)
 }
 
-/// Copies the jobs bundle beside the first load: its page as `jobs.html`, its files (hashed
+/// Copies the full bundle beside the first load: its page as `full.html`, its files (hashed
 /// names, so nothing of the first load is replaced) as they are.
-pub fn merge_jobs_bundle(from: &std::path::Path, dist: &std::path::Path) -> Result<(), String> {
+pub fn merge_full_bundle(from: &std::path::Path, dist: &std::path::Path) -> Result<(), String> {
     let entries =
         std::fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
     for entry in entries.flatten() {
@@ -158,7 +158,7 @@ pub fn merge_jobs_bundle(from: &std::path::Path, dist: &std::path::Path) -> Resu
         }
         let name = entry.file_name();
         let target = if name == "index.html" {
-            dist.join("jobs.html")
+            dist.join("full.html")
         } else {
             dist.join(&name)
         };

@@ -17,7 +17,7 @@ pub fn renewal_window(lifetime_seconds: i64) -> i64 {
 }
 
 /// An access token and what it is good for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CachedAccessToken {
     pub secret: String,
     /// Graph permission names the token carries.
@@ -45,7 +45,8 @@ impl CachedAccessToken {
     }
 }
 
-/// Access tokens in memory, one per scope set; never persisted.
+/// Access tokens in memory, one per scope set; never persisted (but for the instant of a switch
+/// to the full bundle, see [`super::hand_over`]).
 #[derive(Default, Debug)]
 pub struct AccessTokenCache {
     tokens: Vec<CachedAccessToken>,
@@ -86,6 +87,11 @@ impl AccessTokenCache {
 
     pub fn clear(&mut self) {
         self.tokens.clear();
+    }
+
+    /// The tokens held, fresh or not.
+    pub fn tokens(&self) -> &[CachedAccessToken] {
+        &self.tokens
     }
 
     pub fn is_empty(&self) -> bool {

@@ -69,6 +69,11 @@ impl SessionKeys {
     pub fn fallback(&self) -> String {
         self.key("fallback")
     }
+
+    /// The session handed from the first load to the full bundle (read and removed at once).
+    pub fn hand_over(&self) -> String {
+        self.key("hand_over")
+    }
 }
 
 #[cfg(test)]
