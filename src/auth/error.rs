@@ -58,6 +58,21 @@ pub enum AuthError {
     NotStarted,
 }
 
+impl From<portal_core::auth::sign_in_worker::WorkerError> for AuthError {
+    fn from(error: portal_core::auth::sign_in_worker::WorkerError) -> AuthError {
+        use portal_core::auth::sign_in_worker::WorkerError as W;
+        match error {
+            W::Network(reason) => AuthError::Network(reason),
+            W::Timeout => AuthError::Timeout,
+            W::Unavailable { status } => AuthError::Unavailable { status },
+            W::Discovery(reason) => AuthError::Discovery(reason),
+            W::Server { error, description } => AuthError::Server { error, description },
+            W::IdToken(reason) => AuthError::IdToken(reason),
+            W::Protocol(reason) => AuthError::Protocol(reason),
+        }
+    }
+}
+
 /// `error_description` when there is one (it carries the AADSTS code), else `error`.
 fn server_text(error: &str, description: &str) -> String {
     let description = description.trim();

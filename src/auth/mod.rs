@@ -9,20 +9,20 @@
 //! - [`redirect`]: leaving for the identity provider and coming back;
 //! - [`redirect_gate`]: redirects wait for writes in flight (the hook of the write service);
 //! - [`broadcast`]: sign-out reaches the other tabs;
-//! - [`oidc`], [`http`], [`webcrypto`], [`storage`]: protocol, transport, signatures, storage.
+//! - [`sign_in_worker`]: the protocol (discovery, authorize URL, code and refresh exchanges, ID
+//!   token validation), in a web worker started when first needed (`crates/sign-in-worker`);
+//! - [`storage`]: sessionStorage, or memory.
 //!
 //! The context ([`Auth`], [`use_auth`], [`provide_auth`]) and the types the UI shows
 //! ([`AuthStatus`], [`Account`], [`AuthError`]) are defined here.
 
 pub mod broadcast;
 pub mod error;
-pub mod http;
-pub mod oidc;
 pub mod redirect;
 pub mod redirect_gate;
 pub mod session;
+pub mod sign_in_worker;
 pub mod storage;
-pub mod webcrypto;
 
 use leptos::prelude::*;
 use portal_core::auth::account::StoredAccount;

@@ -9,7 +9,7 @@ use portal_core::auth::scopes::{scopes_for, Operation, SIGN_IN_OPERATIONS};
 use portal_core::RuntimeConfig;
 
 use super::storage::{session_storage_available, SessionStore};
-use super::{oidc, redirect_gate, session, AuthError};
+use super::{redirect_gate, session, sign_in_worker, AuthError};
 
 fn location() -> Option<web_sys::Location> {
     web_sys::window().map(|w| w.location())
@@ -108,7 +108,6 @@ pub(super) async fn sign_in_redirect_to(
             reason: "this browser gives the page no session storage".into(),
         }));
     }
-    let provider = session::provider(config).await?;
     let all: Vec<Operation> = [
         SIGN_IN_OPERATIONS.as_slice(),
         session::known_operations(config).as_slice(),
@@ -116,21 +115,21 @@ pub(super) async fn sign_in_redirect_to(
     ]
     .concat();
     let scopes = scopes_for(config.cloud, &all);
-    let mut extra: Vec<(&str, String)> = Vec::new();
+    let mut extra: Vec<(String, String)> = Vec::new();
     if let Some(hint) = login_hint.filter(|h| !h.is_empty()) {
-        extra.push(("login_hint", hint.to_string()));
+        extra.push(("login_hint".into(), hint.to_string()));
     }
     if let Some(prompt) = prompt {
-        extra.push(("prompt", prompt.to_string()));
+        extra.push(("prompt".into(), prompt.to_string()));
     }
     // A verified domain as tenant doubles as the domain hint (skips home-realm discovery).
     if let portal_core::Tenant::Domain(domain) = &config.tenant {
-        extra.push(("domain_hint", domain.clone()));
+        extra.push(("domain_hint".into(), domain.clone()));
     }
     if let Some(claims) = claims_parameter(challenge, &config.client_capabilities) {
-        extra.push(("claims", claims));
+        extra.push(("claims".into(), claims));
     }
-    let request = oidc::authorize_url(config, &provider, &scopes, &extra)?;
+    let request = sign_in_worker::authorize_url(config, &scopes, extra).await?;
     // Writes in flight finish first; the pending request is saved after, so its 10 minutes
     // start when the user actually leaves.
     redirect_gate::settled().await;

@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
-use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use portal_core::auth::account::{end_session_url, StoredAccount};
 use portal_core::auth::admin_consent::{
     admin_consent_return, admin_consent_url, AdminConsentReturn,
@@ -28,10 +27,11 @@ use portal_core::auth::scopes::{
 use portal_core::auth::session_keys::SessionKeys;
 use portal_core::{RuntimeConfig, TokenCacheLocation};
 
-use super::oidc::{self, Provider};
 use super::redirect::{self, current_path, replace_url};
+use super::sign_in_worker;
 use super::storage::{self, session_storage_available, MemoryOnly, SessionStore};
 use super::{broadcast, Account, Auth, AuthError, AuthStatus, Boot};
+use portal_core::auth::sign_in_worker::{TokenAnswer, WorkerRequest};
 
 /// The outcome of one renewal, shared by every caller waiting on it.
 type SharedRenewal = Shared<LocalBoxFuture<'static, Result<Option<Account>, AuthError>>>;
@@ -46,7 +46,6 @@ struct InFlight {
 
 struct Core {
     config: RuntimeConfig,
-    provider: Option<Provider>,
     tokens: AccessTokenCache,
     renewal: Option<InFlight>,
     next_ticket: u64,
@@ -140,16 +139,6 @@ pub(super) fn begin_redirect() -> bool {
     with_core(|c| !std::mem::replace(&mut c.redirecting, true)).unwrap_or(true)
 }
 
-/// The provider's metadata (discovered once per page).
-pub(super) async fn provider(config: &RuntimeConfig) -> Result<Provider, AuthError> {
-    if let Some(p) = with_core(|c| c.provider.clone()).flatten() {
-        return Ok(p);
-    }
-    let p = oidc::discover(config).await?;
-    with_core(|c| c.provider = Some(p.clone()));
-    Ok(p)
-}
-
 /// Operations granted before in this session (so a new sign-in or renewal keeps them).
 pub(super) fn known_operations(config: &RuntimeConfig) -> Vec<Operation> {
     let keys = SessionKeys::for_config(config);
@@ -216,7 +205,6 @@ fn start(config: &RuntimeConfig) {
     CORE.with(|c| {
         *c.borrow_mut() = Some(Core {
             config: config.clone(),
-            provider: None,
             tokens: AccessTokenCache::default(),
             renewal: None,
             next_ticket: 0,
@@ -285,15 +273,14 @@ async fn finish_sign_in(
     pending: &PendingAuthorization,
     code: &str,
 ) -> Result<Account, AuthError> {
-    let mut provider = provider(config).await?;
-    let response = oidc::exchange_code(config, &provider, code, &pending.pkce_verifier).await?;
-    let id_token = response
-        .id_token()
-        .ok_or_else(|| AuthError::Protocol("the token response has no ID token".into()))?;
-    let account =
-        oidc::validate_id_token(config, &mut provider, id_token, Some(&pending.nonce), None)
-            .await?;
-    with_core(|c| c.provider = Some(provider));
+    let response =
+        sign_in_worker::exchange_code(config, code, &pending.pkce_verifier, &pending.nonce).await?;
+    let Some(id_token) = response.id_token.clone() else {
+        return Err(AuthError::Protocol(
+            "the token response has no ID token".into(),
+        ));
+    };
+    let account = id_token.account;
     let asked: BTreeSet<String> = pending
         .scopes
         .iter()
@@ -303,7 +290,7 @@ async fn finish_sign_in(
         config,
         &response,
         &asked,
-        Some((account.clone(), id_token.to_string())),
+        Some((account.clone(), id_token.raw)),
     );
     Ok(account.into())
 }
@@ -406,32 +393,32 @@ fn take_hand_over(config: &RuntimeConfig) -> Option<Account> {
 /// permissions in the session store; then schedules the next renewal.
 fn remember(
     config: &RuntimeConfig,
-    response: &openidconnect::core::CoreTokenResponse,
+    response: &TokenAnswer,
     asked: &BTreeSet<String>,
     account: Option<(StoredAccount, String)>,
 ) {
     let keys = SessionKeys::for_config(config);
     // A response without `scope` granted what was asked (RFC 6749, 5.1).
-    let permissions: BTreeSet<String> = match response.scopes() {
+    let permissions: BTreeSet<String> = match &response.scope {
         Some(scopes) => scopes
-            .iter()
-            .flat_map(|s| granted_permissions(s.as_str()))
+            .split_whitespace()
+            .flat_map(granted_permissions)
             .collect(),
         None => asked.clone(),
     };
     let expires_in = response
-        .expires_in()
-        .map(|d| d.as_secs() as i64)
+        .expires_in
+        .and_then(|s| i64::try_from(s).ok())
         .unwrap_or(3600);
     let issued_at = now();
     let token = CachedAccessToken {
-        secret: response.access_token().secret().clone(),
+        secret: response.access_token.clone(),
         permissions: permissions.clone(),
         issued_at,
         expires_at: issued_at + expires_in,
     };
-    if let Some(refresh) = response.refresh_token() {
-        persist(config, &keys.refresh_token(), refresh.secret());
+    if let Some(refresh) = &response.refresh_token {
+        persist(config, &keys.refresh_token(), refresh);
     }
     persist(
         config,
@@ -469,20 +456,21 @@ async fn renew(
         return Err(AuthError::NoSession);
     };
     let generation = with_core(|c| c.generation);
-    let mut provider = provider(&config).await?;
     let operations: Vec<Operation> = operations.into_iter().collect();
-    let scopes = refresh_scopes_for(config.cloud, &operations);
-    let claims = claims_parameter(challenge.as_ref(), &config.client_capabilities);
-    let response = match oidc::refresh(
-        &config,
-        &provider,
-        &refresh_token,
-        &scopes,
-        claims.as_deref(),
-    )
-    .await
-    {
+    let request = WorkerRequest::Refresh {
+        refresh_token,
+        scopes: refresh_scopes_for(config.cloud, &operations),
+        claims: claims_parameter(challenge.as_ref(), &config.client_capabilities),
+        signed_in: with_core(|c| c.account.as_ref().map(StoredAccount::ids)).flatten(),
+    };
+    let response = match sign_in_worker::refresh(&config, request).await {
         Ok(r) => r,
+        Err(e @ AuthError::IdToken(_)) => {
+            // Another account, or a token that fails validation: this session is over.
+            forget(&config, &keys.refresh_token());
+            with_core(|c| c.tokens.clear());
+            return Err(e);
+        }
         Err(e) => {
             if e.kind().refresh_token_is_dead() {
                 forget(&config, &keys.refresh_token());
@@ -490,37 +478,15 @@ async fn renew(
             return Err(e);
         }
     };
-    let signed_in = with_core(|c| c.account.as_ref().map(StoredAccount::ids)).flatten();
-    let account = match response.id_token() {
-        Some(id_token) => {
-            match oidc::validate_id_token(
-                &config,
-                &mut provider,
-                id_token,
-                None,
-                signed_in.as_ref(),
-            )
-            .await
-            {
-                Ok(account) => Some((account, id_token.to_string())),
-                Err(e) => {
-                    // Another account, or a token that fails validation: this session is over.
-                    forget(&config, &keys.refresh_token());
-                    with_core(|c| c.tokens.clear());
-                    return Err(e);
-                }
-            }
-        }
-        None => None,
-    };
+    let account = response
+        .id_token
+        .clone()
+        .map(|id_token| (id_token.account, id_token.raw));
     if with_core(|c| c.generation) != generation {
         // Signed out (here or in another tab) while this renewal ran: keep nothing.
         return Err(AuthError::NoSession);
     }
-    with_core(|c| {
-        c.provider = Some(provider);
-        c.renewals += 1;
-    });
+    with_core(|c| c.renewals += 1);
     remember(
         &config,
         &response,
@@ -820,10 +786,10 @@ pub async fn sign_out() {
     let hint = account_hint(&config);
     end_locally();
     broadcast::announce_sign_out();
-    let end = match provider(&config).await {
-        Ok(p) => p.end_session_endpoint,
-        Err(_) => None,
-    };
+    let end = sign_in_worker::end_session_endpoint(&config)
+        .await
+        .ok()
+        .flatten();
     let target = end
         .and_then(|end| {
             end_session_url(

@@ -21,13 +21,7 @@ pub fn run() -> Result<(), String> {
     step("bundle sizes (dist/)");
     let rows = size::first_load(Path::new("dist"))?;
     print!("{}", size::table(&rows));
-    if let Some(rows) = size::full_bundle(Path::new("dist"))? {
-        println!("on demand: the full bundle (full.html, every page), loaded when a page outside the first load opens");
-        print!(
-            "{}",
-            size::table(&rows).replace("first load (total)", "full bundle (total)")
-        );
-    }
+    size::print_on_demand(Path::new("dist"))?;
     match size::check(Path::new("dist")) {
         Ok(line) | Err(line) => println!("{line}"),
     }

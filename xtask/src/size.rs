@@ -112,6 +112,44 @@ pub fn full_bundle(dist: &Path) -> Result<Option<Vec<(&'static str, Sizes)>>, St
     sizes_of(&jobs).map(Some)
 }
 
+/// The sign-in worker's files (trunk's loader, the wasm-bindgen glue and the wasm), fetched when
+/// the session first signs in or renews (a signed-in reload fetches them too, after the shell
+/// is interactive); `None` without them.
+pub fn sign_in_worker(dist: &Path) -> Result<Option<Vec<(&'static str, Sizes)>>, String> {
+    let files: Vec<_> = [
+        "sign-in-worker_loader.js",
+        "sign-in-worker.js",
+        "sign-in-worker_bg.wasm",
+    ]
+    .iter()
+    .map(|name| dist.join(name))
+    .filter(|path| path.exists())
+    .collect();
+    if files.is_empty() {
+        return Ok(None);
+    }
+    sizes_of(&files).map(Some)
+}
+
+/// Prints the on-demand parts: the sign-in worker and the full bundle.
+pub fn print_on_demand(dist: &Path) -> Result<(), String> {
+    if let Some(rows) = sign_in_worker(dist)? {
+        println!("on demand: the sign-in worker, started when signing in or renewing");
+        print!(
+            "{}",
+            table(&rows).replace("first load (total)", "sign-in worker (total)")
+        );
+    }
+    if let Some(rows) = full_bundle(dist)? {
+        println!("on demand: the full bundle (full.html, every page), loaded when a page outside the first load opens");
+        print!(
+            "{}",
+            table(&rows).replace("first load (total)", "full bundle (total)")
+        );
+    }
+    Ok(())
+}
+
 /// The total of [`first_load`].
 pub fn total(rows: &[(&'static str, Sizes)]) -> Sizes {
     let mut total = Sizes::default();
@@ -145,13 +183,7 @@ pub fn budget() -> Result<usize, String> {
 pub fn run() -> Result<(), String> {
     let dist = Path::new("dist");
     print!("{}", table(&first_load(dist)?));
-    if let Some(rows) = full_bundle(dist)? {
-        println!("on demand: the full bundle (full.html, every page), loaded when a page outside the first load opens");
-        print!(
-            "{}",
-            table(&rows).replace("first load (total)", "full bundle (total)")
-        );
-    }
+    print_on_demand(dist)?;
     let line = check(dist)?;
     println!("{line}");
     Ok(())

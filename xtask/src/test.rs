@@ -92,6 +92,8 @@ fn lint() -> Layer {
                 "teams-app-portal",
                 "-p",
                 "portal-core",
+                "-p",
+                "sign-in-worker",
                 "--all-targets",
                 // The full bundle's code too (the first load is the same code without it).
                 "--features",

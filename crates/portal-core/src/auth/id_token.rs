@@ -33,7 +33,7 @@ pub enum IdTokenProblem {
 }
 
 /// The account an ID token names.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccountIds {
     /// Object id of the user.
     pub oid: String,

@@ -18,3 +18,4 @@ pub mod return_to;
 pub mod roles;
 pub mod scopes;
 pub mod session_keys;
+pub mod sign_in_worker;

@@ -201,8 +201,9 @@ async fn verify_rs256(
     let (Some(n), Some(e)) = (&key.n, &key.e) else {
         return Err("the key has no RSA modulus or exponent".into());
     };
-    let subtle = web_sys::window()
-        .ok_or("no window")?
+    let subtle = js_sys::global()
+        .dyn_into::<web_sys::WorkerGlobalScope>()
+        .map_err(|_| "not in a worker".to_string())?
         .crypto()
         .map_err(js_err)?
         .subtle();

@@ -2,7 +2,7 @@
 //! `{tenantid}` issuer), the JWKS with one refetch on an unknown `kid`, the authorize URL with
 //! PKCE S256, the code and refresh-token exchanges, and ID token validation (the signature by
 //! WebCrypto, see `webcrypto.rs`; times and the same-account rule by `portal_core::auth::id_token`;
-//! the other claims by openidconnect).
+//! the other claims by openidconnect). Runs in the sign-in worker.
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreClaimName, CoreClaimType, CoreClientAuthMethod,
@@ -21,12 +21,11 @@ use portal_core::auth::account::StoredAccount;
 use portal_core::auth::id_token::{check_claims, AccountIds, CLOCK_SKEW_SECONDS};
 use portal_core::auth::issuer::issuer_matches;
 use portal_core::auth::oauth_error::OAuthErrorKind;
-use portal_core::RuntimeConfig;
+use portal_core::auth::sign_in_worker::{AuthorizeRequest, WorkerConfig, WorkerError};
 use serde_json::Value;
 
-use super::http::{fetch, fetch_token, FetchError};
-use super::webcrypto::{precheck, PreCheck, WebCryptoJwk, WebCryptoJwks};
-use super::AuthError;
+use crate::http::{fetch, fetch_token, FetchError};
+use crate::webcrypto::{precheck, PreCheck, WebCryptoJwk, WebCryptoJwks};
 
 /// Provider metadata whose keys verify through WebCrypto (no compiled-in RSA or curves).
 pub type PortalProviderMetadata = ProviderMetadata<
@@ -54,38 +53,36 @@ pub struct Provider {
     pub end_session_endpoint: Option<String>,
 }
 
-async fn get_json(url: &str) -> Result<Value, AuthError> {
+async fn get_json(url: &str) -> Result<Value, WorkerError> {
     let request = openidconnect::http::Request::get(url)
         .header("Accept", "application/json")
         .body(Vec::new())
-        .map_err(|e| AuthError::Discovery(e.to_string()))?;
+        .map_err(|e| WorkerError::Discovery(e.to_string()))?;
     let response = fetch(request).await.map_err(fetch_error)?;
     let status = response.status().as_u16();
     if OAuthErrorKind::from_status(status).is_some() {
-        return Err(AuthError::Unavailable { status });
+        return Err(WorkerError::Unavailable { status });
     }
     if !response.status().is_success() {
-        return Err(AuthError::Discovery(format!(
+        return Err(WorkerError::Discovery(format!(
             "{url} answered HTTP {}",
             response.status().as_u16()
         )));
     }
-    serde_json::from_slice(response.body()).map_err(|e| AuthError::Discovery(format!("{url}: {e}")))
+    serde_json::from_slice(response.body())
+        .map_err(|e| WorkerError::Discovery(format!("{url}: {e}")))
 }
 
 /// Reads the discovery document and the JWKS of the configured authority.
-pub async fn discover(config: &RuntimeConfig) -> Result<Provider, AuthError> {
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        config.authority_url()
-    );
+pub async fn discover(config: &WorkerConfig) -> Result<Provider, WorkerError> {
+    let url = format!("{}/.well-known/openid-configuration", config.authority_url);
     let document = get_json(&url).await?;
     let issuer = document["issuer"].as_str().unwrap_or_default().to_string();
     let end_session_endpoint = document["end_session_endpoint"]
         .as_str()
         .map(str::to_string);
     let metadata: PortalProviderMetadata = serde_json::from_value(document)
-        .map_err(|e| AuthError::Discovery(format!("{url}: {e}")))?;
+        .map_err(|e| WorkerError::Discovery(format!("{url}: {e}")))?;
     let jwks = fetch_jwks(&metadata).await?;
     Ok(Provider {
         metadata,
@@ -95,9 +92,9 @@ pub async fn discover(config: &RuntimeConfig) -> Result<Provider, AuthError> {
     })
 }
 
-async fn fetch_jwks(metadata: &PortalProviderMetadata) -> Result<WebCryptoJwks, AuthError> {
+async fn fetch_jwks(metadata: &PortalProviderMetadata) -> Result<WebCryptoJwks, WorkerError> {
     let value = get_json(metadata.jwks_uri().as_str()).await?;
-    serde_json::from_value(value).map_err(|e| AuthError::Discovery(format!("JWKS: {e}")))
+    serde_json::from_value(value).map_err(|e| WorkerError::Discovery(format!("JWKS: {e}")))
 }
 
 /// The client discovery yields: authorize endpoint set, token and userinfo endpoints maybe set.
@@ -121,9 +118,9 @@ type DiscoveredClient = Client<
     EndpointMaybeSet,
 >;
 
-fn client(config: &RuntimeConfig, provider: &Provider) -> Result<DiscoveredClient, AuthError> {
-    let redirect = RedirectUrl::new(config.redirect_uri.to_string())
-        .map_err(|e| AuthError::Discovery(e.to_string()))?;
+fn client(config: &WorkerConfig, provider: &Provider) -> Result<DiscoveredClient, WorkerError> {
+    let redirect = RedirectUrl::new(config.redirect_uri.clone())
+        .map_err(|e| WorkerError::Discovery(e.to_string()))?;
     Ok(DiscoveredClient::from_provider_metadata(
         provider.metadata.clone(),
         ClientId::new(config.client_id.clone()),
@@ -132,21 +129,13 @@ fn client(config: &RuntimeConfig, provider: &Provider) -> Result<DiscoveredClien
     .set_redirect_uri(redirect))
 }
 
-/// A new authorize request.
-pub struct AuthorizeRequest {
-    pub url: String,
-    pub state: String,
-    pub nonce: String,
-    pub pkce_verifier: String,
-}
-
 /// Builds the authorize URL (PKCE S256, state, nonce, and the given extra parameters).
 pub fn authorize_url(
-    config: &RuntimeConfig,
+    config: &WorkerConfig,
     provider: &Provider,
     scopes: &[String],
-    extra: &[(&str, String)],
-) -> Result<AuthorizeRequest, AuthError> {
+    extra: &[(String, String)],
+) -> Result<AuthorizeRequest, WorkerError> {
     let client = client(config, provider)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client
@@ -160,7 +149,7 @@ pub fn authorize_url(
         request = request.add_scope(Scope::new(scope.clone()));
     }
     for (name, value) in extra {
-        request = request.add_extra_param(*name, value.clone());
+        request = request.add_extra_param(name.clone(), value.clone());
     }
     let (url, state, nonce) = request.url();
     Ok(AuthorizeRequest {
@@ -172,11 +161,11 @@ pub fn authorize_url(
 }
 
 /// A request without a usable answer.
-fn fetch_error(error: FetchError) -> AuthError {
+fn fetch_error(error: FetchError) -> WorkerError {
     match error {
-        FetchError::Network(reason) => AuthError::Network(reason),
-        FetchError::Timeout(_) => AuthError::Timeout,
-        FetchError::Unavailable(status) => AuthError::Unavailable { status },
+        FetchError::Network(reason) => WorkerError::Network(reason),
+        FetchError::Timeout(_) => WorkerError::Timeout,
+        FetchError::Unavailable(status) => WorkerError::Unavailable { status },
     }
 }
 
@@ -185,30 +174,30 @@ fn token_error(
         super::http::FetchError,
         openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
     >,
-) -> AuthError {
+) -> WorkerError {
     use openidconnect::RequestTokenError::*;
     match error {
-        ServerResponse(response) => AuthError::Server {
+        ServerResponse(response) => WorkerError::Server {
             error: response.error().to_string(),
             description: response.error_description().cloned().unwrap_or_default(),
         },
         Request(e) => fetch_error(e),
-        Parse(e, _) => AuthError::Protocol(format!("the token response does not parse: {e}")),
-        Other(e) => AuthError::Protocol(e),
+        Parse(e, _) => WorkerError::Protocol(format!("the token response does not parse: {e}")),
+        Other(e) => WorkerError::Protocol(e),
     }
 }
 
 /// Exchanges an authorization code (with its PKCE verifier).
 pub async fn exchange_code(
-    config: &RuntimeConfig,
+    config: &WorkerConfig,
     provider: &Provider,
     code: &str,
     verifier: &str,
-) -> Result<CoreTokenResponse, AuthError> {
+) -> Result<CoreTokenResponse, WorkerError> {
     let client = client(config, provider)?;
     client
         .exchange_code(AuthorizationCode::new(code.to_string()))
-        .map_err(|e| AuthError::Discovery(e.to_string()))?
+        .map_err(|e| WorkerError::Discovery(e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
         .request_async(&fetch_token)
         .await
@@ -219,17 +208,17 @@ pub async fn exchange_code(
 /// `portal_core::auth::scopes::refresh_scopes_for`: no `offline_access`), and `claims` when a
 /// challenge or `cp1` asks.
 pub async fn refresh(
-    config: &RuntimeConfig,
+    config: &WorkerConfig,
     provider: &Provider,
     refresh_token: &str,
     scopes: &[String],
     claims: Option<&str>,
-) -> Result<CoreTokenResponse, AuthError> {
+) -> Result<CoreTokenResponse, WorkerError> {
     let client = client(config, provider)?;
     let token = RefreshToken::new(refresh_token.to_string());
     let mut request = client
         .exchange_refresh_token(&token)
-        .map_err(|e| AuthError::Discovery(e.to_string()))?;
+        .map_err(|e| WorkerError::Discovery(e.to_string()))?;
     for scope in scopes {
         request = request.add_scope(Scope::new(scope.clone()));
     }
@@ -242,16 +231,16 @@ pub async fn refresh(
         .map_err(token_error)
 }
 
-fn payload(token: &str) -> Result<Value, AuthError> {
+fn payload(token: &str) -> Result<Value, WorkerError> {
     use base64::Engine;
     let part = token
         .split('.')
         .nth(1)
-        .ok_or_else(|| AuthError::IdToken("not a JWT".into()))?;
+        .ok_or_else(|| WorkerError::IdToken("not a JWT".into()))?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(part)
-        .map_err(|_| AuthError::IdToken("payload is not base64url".into()))?;
-    serde_json::from_slice(&bytes).map_err(|_| AuthError::IdToken("payload is not JSON".into()))
+        .map_err(|_| WorkerError::IdToken("payload is not base64url".into()))?;
+    serde_json::from_slice(&bytes).map_err(|_| WorkerError::IdToken("payload is not JSON".into()))
 }
 
 /// Validates an ID token: signature against the JWKS (refetched once on an unknown `kid`),
@@ -259,25 +248,25 @@ fn payload(token: &str) -> Result<Value, AuthError> {
 /// published issuer (with `{tenantid}` filled from `tid`), `tid` against a configured tenant id,
 /// and on renewal (`signed_in`) the same `oid` and `tid` as the account signed in.
 pub async fn validate_id_token(
-    config: &RuntimeConfig,
+    config: &WorkerConfig,
     provider: &mut Provider,
     id_token: &CoreIdToken,
     expected_nonce: Option<&str>,
     signed_in: Option<&AccountIds>,
-) -> Result<StoredAccount, AuthError> {
+) -> Result<StoredAccount, WorkerError> {
     let raw = id_token.to_string();
     let claims = payload(&raw)?;
     let tid = claims["tid"].as_str().unwrap_or_default().to_string();
     let iss = claims["iss"].as_str().unwrap_or_default();
     if !issuer_matches(&provider.issuer, iss, &tid) {
-        return Err(AuthError::IdToken(format!(
+        return Err(WorkerError::IdToken(format!(
             "issuer {iss} is not {}",
             provider.issuer
         )));
     }
-    if let portal_core::Tenant::Id(configured) = &config.tenant {
+    if let Some(configured) = &config.tenant_id {
         if !configured.eq_ignore_ascii_case(&tid) {
-            return Err(AuthError::IdToken(format!(
+            return Err(WorkerError::IdToken(format!(
                 "tenant {tid} is not the configured {configured}"
             )));
         }
@@ -290,21 +279,22 @@ pub async fn validate_id_token(
                 provider.jwks = fetch_jwks(&provider.metadata).await?
             }
             PreCheck::UnknownKid => {
-                return Err(AuthError::IdToken(
+                return Err(WorkerError::IdToken(
                     "signature: no key in the JWKS has the token's kid".into(),
                 ))
             }
             PreCheck::Invalid(reason) => {
-                return Err(AuthError::IdToken(format!("signature: {reason}")))
+                return Err(WorkerError::IdToken(format!("signature: {reason}")))
             }
         }
     }
     // Times (with the skew) and, on renewal, the same account.
     let now = (js_sys::Date::now() / 1000.0) as i64;
-    check_claims(&claims, now, signed_in).map_err(|e| AuthError::IdToken(e.to_string()))?;
+    check_claims(&claims, now, signed_in).map_err(|e| WorkerError::IdToken(e.to_string()))?;
     // Every other claim, by openidconnect (its signature hook accepts what WebCrypto just
     // verified). Its own `exp` check gets the same skew; `iat` was checked above.
-    let issuer = IssuerUrl::new(iss.to_string()).map_err(|e| AuthError::IdToken(e.to_string()))?;
+    let issuer =
+        IssuerUrl::new(iss.to_string()).map_err(|e| WorkerError::IdToken(e.to_string()))?;
     let verifier = IdTokenVerifier::<WebCryptoJwk>::new_public_client(
         ClientId::new(config.client_id.clone()),
         issuer,
@@ -320,6 +310,6 @@ pub async fn validate_id_token(
             .claims(&verifier, |_: Option<&Nonce>| Ok::<(), String>(()))
             .map(|_| ()),
     };
-    result.map_err(|e| AuthError::IdToken(e.to_string()))?;
+    result.map_err(|e| WorkerError::IdToken(e.to_string()))?;
     Ok(StoredAccount::from_claims(&claims))
 }
