@@ -46,6 +46,7 @@ pub fn App() -> impl IntoView {
     // once, outside any reactive observer: nothing the session changes later may re-run it and
     // rebuild the shell, which holds the writes in flight.
     let booted = RwSignal::new(None::<Result<(RuntimeConfig, AuthStatus), ConfigLoadError>>);
+    auth::sign_in_worker::warm_up();
     leptos::task::spawn_local(async move {
         let (config, ()) = futures::join!(load_config(), i18n.load_preferred());
         let result = match config {

@@ -107,6 +107,22 @@ fn client() -> Result<Rc<Client>, AuthError> {
     Ok(client)
 }
 
+/// Starts the worker at once when the session will need it before the shell starts (this tab
+/// holds a refresh token to renew, or the address is a sign-in callback to finish): its script
+/// and wasm then load while `config.json` does, instead of after. A signed-out first page
+/// starts nothing.
+pub fn warm_up() {
+    use portal_core::auth::pending::KeyValueStore;
+    let prefix = format!("{}refresh_token.", portal_core::auth::session_keys::PREFIX);
+    let renewing = super::storage::SessionStore
+        .keys()
+        .iter()
+        .any(|k| k.starts_with(&prefix));
+    if renewing || super::redirect::is_callback(&super::redirect::query_params()) {
+        let _ = client();
+    }
+}
+
 /// Sends one request to the worker and waits for its answer.
 async fn call(config: &RuntimeConfig, request: WorkerRequest) -> Result<WorkerAnswer, AuthError> {
     let client = client()?;
