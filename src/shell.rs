@@ -2,9 +2,9 @@
 //! with every route of the portal (`routes.rs` gives their addresses). Provides the
 //! configuration, the session and the write service to every page, once.
 //!
-//! Built twice (issue #10): the first load (`index.html`) has Home, Users, Settings and Not
-//! found, the pages a sign-in lands on; every other route hands over to the full bundle
-//! (`full.html`, the `full` feature), which has every page.
+//! Built twice (issue #10): the first load (`index.html`) has Home, Users and Not found (a
+//! sign-in lands on Home, then Users for an administrator); every other route hands over to the
+//! full bundle (`full.html`, the `full` feature), which has every page.
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
@@ -23,11 +23,9 @@ use crate::i18n::use_i18n;
 #[cfg(feature = "full")]
 use crate::pages::{
     app_detail::AppDetailPage, audit::AuditPage, bulk_jobs::BulkJobsPage, catalog::CatalogPage,
-    consent::ConsentPage, my_apps::MyAppsPage, user_detail::UserDetailPage,
+    consent::ConsentPage, my_apps::MyAppsPage, settings::SettingsPage, user_detail::UserDetailPage,
 };
-use crate::pages::{
-    home::HomePage, not_found::NotFoundPage, settings::SettingsPage, users::UsersPage,
-};
+use crate::pages::{home::HomePage, not_found::NotFoundPage, users::UsersPage};
 #[cfg(not(feature = "full"))]
 use on_demand_pages::*;
 
@@ -55,6 +53,7 @@ mod on_demand_pages {
         ConsentPage => "page.consent.title",
         BulkJobsPage => "page.jobs.title",
         AuditPage => "page.audit.title",
+        SettingsPage => "page.settings.title",
     }
 }
 

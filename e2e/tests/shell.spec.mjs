@@ -10,7 +10,7 @@ const ROUTES = [
   { path: '/consent', nav: 'Consent', heading: 'Consent', name: 'consent', onDemand: true },
   { path: '/jobs', nav: 'Bulk jobs', heading: 'Bulk jobs', name: 'jobs', onDemand: true },
   { path: '/audit', nav: 'Audit', heading: 'Audit', name: 'audit', onDemand: true },
-  { path: '/settings', nav: 'Settings', heading: 'Settings', name: 'settings' },
+  { path: '/settings', nav: 'Settings', heading: 'Settings', name: 'settings', onDemand: true },
 ];
 
 test('the shell shows the tenant, the cloud and the signed-out account area', async ({ page }) => {

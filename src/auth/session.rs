@@ -177,6 +177,14 @@ pub async fn boot(config: &RuntimeConfig) -> Boot {
 }
 
 async fn boot_started(config: &RuntimeConfig) -> Boot {
+    // Only the full bundle is handed over to (the first load carries no reader: smaller).
+    #[cfg(feature = "full")]
+    if let Some(status) = take_carried_status(config) {
+        // The first load finished a callback that came back to a page of the full bundle, and
+        // was showing its outcome: show the same here (with the session, if any, handed over).
+        let _ = take_hand_over(config);
+        return Boot { status };
+    }
     let params = redirect::query_params();
     if let Some(answer) = admin_consent_return(&params) {
         // Not a sign-in: no pending request, no code. Clean the address and go on.
@@ -300,6 +308,7 @@ async fn finish_sign_in(
 /// bundle first takes the session the first load handed over, if any (no renewal then).
 async fn restore(config: &RuntimeConfig) -> AuthStatus {
     let keys = SessionKeys::for_config(config);
+    #[cfg(feature = "full")]
     if let Some(account) = take_hand_over(config) {
         return AuthStatus::SignedIn(account);
     }
@@ -358,17 +367,79 @@ fn hand_over_session() {
     if config.token_cache != TokenCacheLocation::Session {
         return;
     }
+    let keys = SessionKeys::for_config(&config);
     let entry = with_core(|c| SessionHandOver::new(c.tokens.tokens(), c.id_token.clone(), now()));
     if let Some(Some(entry)) = entry {
         if let Ok(json) = serde_json::to_string(&entry) {
-            let keys = SessionKeys::for_config(&config);
             let _ = SessionStore.set(&keys.hand_over(), &json);
+        }
+    }
+    let status = match auth().map(|a| a.status.get_untracked()) {
+        Some(AuthStatus::Failed(error)) => Some(CarriedStatus::Failed(error)),
+        Some(AuthStatus::ConsentRequired {
+            description,
+            admin_consent_url,
+        }) => Some(CarriedStatus::ConsentRequired {
+            description,
+            admin_consent_url,
+        }),
+        _ => None,
+    };
+    if let Some(status) = status {
+        let carried = Carried {
+            written_at: now(),
+            status,
+        };
+        if let Ok(json) = serde_json::to_string(&carried) {
+            let _ = SessionStore.set(&keys.hand_over_status(), &json);
         }
     }
 }
 
+/// A sign-in outcome the first load was showing when it handed over.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "full", derive(serde::Deserialize))]
+enum CarriedStatus {
+    Failed(AuthError),
+    ConsentRequired {
+        description: String,
+        admin_consent_url: String,
+    },
+}
+
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "full", derive(serde::Deserialize))]
+struct Carried {
+    written_at: i64,
+    status: CarriedStatus,
+}
+
+/// Takes (reads and removes) the outcome the first load handed over, if recent.
+#[cfg(feature = "full")]
+fn take_carried_status(config: &RuntimeConfig) -> Option<AuthStatus> {
+    let keys = SessionKeys::for_config(config);
+    let json = SessionStore.get(&keys.hand_over_status());
+    SessionStore.remove(&keys.hand_over_status());
+    let carried: Carried = serde_json::from_str(&json?).ok()?;
+    let age = now() - carried.written_at;
+    if !(0..=portal_core::auth::hand_over::MAX_AGE_SECONDS).contains(&age) {
+        return None;
+    }
+    Some(match carried.status {
+        CarriedStatus::Failed(error) => AuthStatus::Failed(error),
+        CarriedStatus::ConsentRequired {
+            description,
+            admin_consent_url,
+        } => AuthStatus::ConsentRequired {
+            description,
+            admin_consent_url,
+        },
+    })
+}
+
 /// Takes (reads and removes) a session handed over by the first load: its access tokens, its ID
 /// token and the stored account, then schedules the renewal as a sign-in would.
+#[cfg(feature = "full")]
 fn take_hand_over(config: &RuntimeConfig) -> Option<Account> {
     let keys = SessionKeys::for_config(config);
     let json = SessionStore.get(&keys.hand_over());

@@ -1,9 +1,10 @@
 //! Code loaded on demand. The first load, paid by every administrator every day, carries the
-//! shell and the pages a sign-in lands on (Home, Users, Settings); every page is built into a
-//! second bundle (`full.html`, the whole portal, with the `full` feature). In the first load the
-//! other routes hand over to that bundle with `location.replace("/full.html?route=…")`, once no
-//! token renewal is in flight (see `auth::hand_over_to`); the full bundle puts the route back in
-//! the address bar before its router starts, and from there every page is client-side again.
+//! shell and the pages a sign-in lands on (Home, and Users for administrators); every page is
+//! built into a second bundle (`full.html`, the whole portal, with the `full` feature). In the
+//! first load the other routes hand over to that bundle with
+//! `location.replace("/full.html?route=…")`, once no token renewal is in flight (see
+//! `auth::hand_over_to`); the full bundle puts the route back in the address bar before its
+//! router starts, and from there every page is client-side again.
 //! The session carries over: the refresh token and account live in this tab's sessionStorage,
 //! and the access tokens are handed over through it (`portal_core::auth::hand_over`), so the
 //! switch costs no token request.

@@ -25,7 +25,7 @@ pub const PENDING_LIFETIME_SECONDS: i64 = 600;
 pub const KEY_PREFIX: &str = "tap.auth.pending.";
 
 /// The browser would not store a value (sessionStorage full, disabled, or missing).
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
 #[error("the browser's session storage refused to keep the sign-in data ({reason})")]
 pub struct StorageError {
     /// What the browser said.
@@ -42,7 +42,7 @@ pub trait KeyValueStore {
 }
 
 /// Why a callback was refused.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
 pub enum PendingError {
     /// No request with this state: forged, replayed, or from another tab or browser.
     #[error("the sign-in answer matches no sign-in started in this tab (forged, replayed or from another tab)")]

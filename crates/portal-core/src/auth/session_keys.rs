@@ -74,6 +74,11 @@ impl SessionKeys {
     pub fn hand_over(&self) -> String {
         self.key("hand_over")
     }
+
+    /// The sign-in outcome the first load was showing (a refusal), handed over likewise.
+    pub fn hand_over_status(&self) -> String {
+        self.key("hand_over_status")
+    }
 }
 
 #[cfg(test)]
