@@ -126,6 +126,26 @@ test('a member asking for an admin-only scope is told to get admin consent', asy
 
 });
 
+test.describe('the sign-in worker', () => {
+  // The blocked worker script is logged by the browser as a failed load.
+  test.use({ expectedConsoleErrors: [/sign-in-worker|ERR_FAILED|Failed to load/] });
+
+  test('a sign-in worker that cannot load is reported, and the next attempt starts a new one', async ({ page }) => {
+    let block = true;
+    await page.route('**/sign-in-worker.js', (route) => (block ? route.abort() : route.continue()));
+    await page.goto(new URL('/', tenant.urls.portal).href);
+    await waitForPortal(page);
+    await page.getByTestId('sign-in').click();
+    const banner = page.getByTestId('auth-error');
+    await expect(banner).toHaveAttribute('data-error-key', 'auth.error.sign_in_worker');
+    await expect(banner).toContainText("The portal's sign-in code could not be loaded");
+    block = false;
+    await page.getByTestId('sign-in').click();
+    await page.locator(`button[data-upn="${MEMBER}"]`).click();
+    await expect(page.getByTestId('account-name')).toHaveText('Zoë Müller');
+  });
+});
+
 test('sign-out clears every cache and ends the session', async ({ page }) => {
   await signIn(page, ADMIN);
   expect(await page.evaluate(() => Object.keys(sessionStorage).some((k) => k.startsWith('tap.auth.')))).toBe(true);

@@ -16,6 +16,10 @@ pub enum AuthError {
     /// No answer in the time allowed.
     #[error("the identity provider did not answer in time")]
     Timeout,
+    /// The portal's sign-in worker could not be loaded, or stopped answering (its files missing
+    /// or unreachable): the session is kept and a later attempt starts a new worker.
+    #[error("the portal's sign-in code could not be loaded ({0})")]
+    SignInWorker(String),
     /// The identity provider answered 5xx, 429 or 408: try again later.
     #[error("the identity provider is unavailable for now (HTTP {status})")]
     Unavailable { status: u16 },
@@ -88,7 +92,9 @@ impl AuthError {
     /// What the failure means for the session.
     pub fn kind(&self) -> OAuthErrorKind {
         match self {
-            AuthError::Network(_) => OAuthErrorKind::Transient(TransientCause::Network),
+            AuthError::Network(_) | AuthError::SignInWorker(_) => {
+                OAuthErrorKind::Transient(TransientCause::Network)
+            }
             AuthError::Timeout => OAuthErrorKind::Transient(TransientCause::Timeout),
             AuthError::Unavailable { status } => {
                 OAuthErrorKind::Transient(TransientCause::Status(*status))
@@ -133,6 +139,7 @@ impl AuthError {
     pub fn message_key(&self) -> &'static str {
         match self {
             AuthError::Network(_) | AuthError::Timeout => "auth.error.network",
+            AuthError::SignInWorker(_) => "auth.error.sign_in_worker",
             AuthError::Unavailable { .. } => "auth.error.unavailable",
             AuthError::Discovery(_) => "auth.error.discovery",
             AuthError::Server { .. } => "auth.error.server",
@@ -151,6 +158,7 @@ impl AuthError {
     pub fn detail(&self) -> String {
         match self {
             AuthError::Network(reason)
+            | AuthError::SignInWorker(reason)
             | AuthError::Discovery(reason)
             | AuthError::IdToken(reason)
             | AuthError::Protocol(reason) => reason.clone(),
@@ -188,6 +196,7 @@ mod tests {
     fn what_a_user_reads_is_never_debug_text() {
         let errors = [
             AuthError::Network("Failed to fetch".into()),
+            AuthError::SignInWorker("it did not start within 20 s".into()),
             AuthError::Timeout,
             AuthError::Unavailable { status: 503 },
             AuthError::Discovery("answered HTTP 404".into()),

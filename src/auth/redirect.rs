@@ -103,6 +103,23 @@ pub(super) async fn sign_in_redirect_to(
     challenge: Option<&ClaimsChallenge>,
     return_to: &str,
 ) -> Result<(), AuthError> {
+    session::set_leaving_soon(true);
+    let outcome =
+        prepare_and_leave(config, operations, login_hint, prompt, challenge, return_to).await;
+    if outcome.is_err() {
+        session::set_leaving_soon(false);
+    }
+    outcome
+}
+
+async fn prepare_and_leave(
+    config: &RuntimeConfig,
+    operations: &[Operation],
+    login_hint: Option<&str>,
+    prompt: Option<&str>,
+    challenge: Option<&ClaimsChallenge>,
+    return_to: &str,
+) -> Result<(), AuthError> {
     if !session_storage_available() {
         return Err(AuthError::Storage(StorageError {
             reason: "this browser gives the page no session storage".into(),

@@ -57,6 +57,9 @@ struct Core {
     id_token: Option<String>,
     /// The tab is leaving for the identity provider.
     redirecting: bool,
+    /// A sign-in redirect or a sign-out is being prepared (the tab will leave once the sign-in
+    /// worker has answered): no switch to the full bundle meanwhile.
+    leaving_soon: bool,
     /// Bumped when the session ends in this tab: a renewal that started before never stores
     /// its tokens after (sign-out here or in another tab).
     generation: u64,
@@ -134,6 +137,11 @@ fn stored_account(config: &RuntimeConfig) -> Option<StoredAccount> {
     read(config, &keys.account()).and_then(|json| serde_json::from_str(&json).ok())
 }
 
+/// Marks a sign-in redirect or a sign-out as being prepared (`true`), or given up (`false`).
+pub(super) fn set_leaving_soon(leaving: bool) {
+    with_core(|c| c.leaving_soon = leaving);
+}
+
 /// Marks the tab as leaving; `false` when it already is.
 pub(super) fn begin_redirect() -> bool {
     with_core(|c| !std::mem::replace(&mut c.redirecting, true)).unwrap_or(true)
@@ -177,7 +185,15 @@ pub async fn boot(config: &RuntimeConfig) -> Boot {
 }
 
 async fn boot_started(config: &RuntimeConfig) -> Boot {
-    // Only the full bundle is handed over to (the first load carries no reader: smaller).
+    // Only the full bundle is handed over to (the first load carries no reader: smaller). A
+    // switch that never reached it (its files failed, or the user came back) leaves entries:
+    // the first load removes them.
+    #[cfg(not(feature = "full"))]
+    {
+        let keys = SessionKeys::for_config(config);
+        SessionStore.remove(&keys.hand_over());
+        SessionStore.remove(&keys.hand_over_status());
+    }
     #[cfg(feature = "full")]
     if let Some(status) = take_carried_status(config) {
         // The first load finished a callback that came back to a page of the full bundle, and
@@ -221,6 +237,7 @@ fn start(config: &RuntimeConfig) {
             account: None,
             id_token: None,
             redirecting: false,
+            leaving_soon: false,
             generation: 0,
             auth: None,
         })
@@ -343,12 +360,13 @@ async fn restore(config: &RuntimeConfig) -> AuthStatus {
 }
 
 /// Leaves this document for `url` (the full bundle) with the session: once no renewal is in
-/// flight (a reload in the middle of one loses the rotated refresh token), and not at all when
-/// the tab is already leaving for the identity provider (the callback comes back to the first
-/// load, which hands over then).
-pub async fn hand_over_to(url: &str) {
+/// flight (a reload in the middle of one loses the rotated refresh token), only if `still_wanted`
+/// (the user may have gone to another page meanwhile), and not at all when the tab is leaving
+/// or about to leave for the identity provider (a sign-in or sign-out being prepared; the
+/// callback comes back to the first load, which hands over then).
+pub async fn hand_over_to(url: &str, still_wanted: impl Fn() -> bool) {
     renewal_settled().await;
-    if !begin_redirect() {
+    if !still_wanted() || with_core(|c| c.leaving_soon).unwrap_or(false) || !begin_redirect() {
         return;
     }
     hand_over_session();
@@ -852,6 +870,7 @@ pub async fn sign_out() {
     let Ok(config) = config() else {
         return;
     };
+    set_leaving_soon(true);
     super::redirect_gate::settled().await;
     let id_token = with_core(|c| c.id_token.clone()).flatten();
     let hint = account_hint(&config);

@@ -2,8 +2,10 @@
 //! messages `portal_core::auth::sign_in_worker`). The worker is started the first time the
 //! session needs the protocol (signing in, renewing, signing out), not before: a signed-out
 //! first page and the shell never wait for it. Calls made while it starts are queued until it
-//! says it is ready. If it cannot start or stops answering, the waiting calls fail as a network
-//! failure would (a renewal retries them), and the next call starts a new worker.
+//! says it is ready. If it cannot start (its files missing: an error at once; a wasm that never
+//! starts: after [`READY_TIMEOUT_MS`]) or stops answering, the waiting calls fail with
+//! [`AuthError::SignInWorker`], transient like a network failure (a renewal retries them), and
+//! the next call starts a new worker.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -25,13 +27,18 @@ use super::AuthError;
 const WORKER_URL: &str = "/sign-in-worker_loader.js";
 /// The first message of a worker that is ready for calls.
 const READY: &str = "ready";
+/// The longest a worker may take to say it is ready.
+const READY_TIMEOUT_MS: u32 = 20_000;
 /// The longest a call may take: discovery and the JWKS, then a token request, each limited to
 /// 30 s in the worker, plus the worker's own start.
 const CALL_TIMEOUT_MS: u32 = 100_000;
 
-type Answer = Result<WorkerAnswer, WorkerError>;
+/// The worker's answer, or why the worker itself failed.
+type Answer = Result<Result<WorkerAnswer, WorkerError>, String>;
 
 struct Client {
+    /// Which worker of this page's life it is: events of an earlier one are ignored.
+    generation: u64,
     worker: web_sys::Worker,
     ready: Cell<bool>,
     /// Messages waiting for the worker to be ready.
@@ -44,6 +51,7 @@ struct Client {
 thread_local! {
     static CLIENT: RefCell<Option<Rc<Client>>> = const { RefCell::new(None) };
     static NEXT_ID: Cell<u64> = const { Cell::new(1) };
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Ends the current worker: its waiting calls get `reason`; the next call starts a new one.
@@ -53,12 +61,19 @@ fn drop_worker(reason: &str) {
     };
     client.worker.terminate();
     for (_, sender) in client.pending.borrow_mut().drain() {
-        let _ = sender.send(Err(WorkerError::Network(reason.to_string())));
+        let _ = sender.send(Err(reason.to_string()));
     }
 }
 
-fn on_message(event: web_sys::MessageEvent) {
-    let Some(client) = CLIENT.with(|c| c.borrow().clone()) else {
+/// The current worker, if it is the one of `generation`.
+fn current(generation: u64) -> Option<Rc<Client>> {
+    CLIENT
+        .with(|c| c.borrow().clone())
+        .filter(|c| c.generation == generation)
+}
+
+fn on_message(generation: u64, event: web_sys::MessageEvent) {
+    let Some(client) = current(generation) else {
         return;
     };
     let text = event.data().as_string().unwrap_or_default();
@@ -72,7 +87,7 @@ fn on_message(event: web_sys::MessageEvent) {
     match serde_json::from_str::<WorkerReply>(&text) {
         Ok(reply) => {
             if let Some(sender) = client.pending.borrow_mut().remove(&reply.id) {
-                let _ = sender.send(reply.result);
+                let _ = sender.send(Ok(reply.result));
             }
         }
         Err(_) => drop_worker("the sign-in worker answered something unreadable"),
@@ -84,18 +99,26 @@ fn client() -> Result<Rc<Client>, AuthError> {
         return Ok(client);
     }
     let worker = web_sys::Worker::new(WORKER_URL).map_err(|e| {
-        AuthError::Network(format!(
-            "the sign-in worker could not start ({})",
+        AuthError::SignInWorker(format!(
+            "{WORKER_URL} could not start: {}",
             e.as_string().unwrap_or_else(|| format!("{e:?}"))
         ))
     })?;
-    let on_message = Closure::<dyn Fn(web_sys::MessageEvent)>::new(on_message);
-    let on_error = Closure::<dyn Fn(web_sys::Event)>::new(|_: web_sys::Event| {
-        drop_worker("the sign-in worker could not be loaded or failed");
+    let generation = GENERATION.with(|g| {
+        g.set(g.get() + 1);
+        g.get()
+    });
+    let on_message =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event| on_message(generation, event));
+    let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_: web_sys::Event| {
+        if current(generation).is_some() {
+            drop_worker(&format!("{WORKER_URL} could not be loaded or failed"));
+        }
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     let client = Rc::new(Client {
+        generation,
         worker,
         ready: Cell::new(false),
         queued: RefCell::new(Vec::new()),
@@ -104,6 +127,17 @@ fn client() -> Result<Rc<Client>, AuthError> {
         _on_error: on_error,
     });
     CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
+    // A wasm that fails to load inside the worker raises no error event here: give up on a
+    // worker that has not said it is ready in time.
+    gloo_timers::callback::Timeout::new(READY_TIMEOUT_MS, move || {
+        if current(generation).is_some_and(|c| !c.ready.get()) {
+            drop_worker(&format!(
+                "{WORKER_URL} did not start within {} s",
+                READY_TIMEOUT_MS / 1000
+            ));
+        }
+    })
+    .forget();
     Ok(client)
 }
 
@@ -113,11 +147,14 @@ fn client() -> Result<Rc<Client>, AuthError> {
 /// starts nothing.
 pub fn warm_up() {
     use portal_core::auth::pending::KeyValueStore;
-    let prefix = format!("{}refresh_token.", portal_core::auth::session_keys::PREFIX);
-    let renewing = super::storage::SessionStore
-        .keys()
-        .iter()
-        .any(|k| k.starts_with(&prefix));
+    use portal_core::auth::session_keys::PREFIX;
+    let keys = super::storage::SessionStore.keys();
+    let has = |name: &str| {
+        keys.iter()
+            .any(|k| k.starts_with(&format!("{PREFIX}{name}.")))
+    };
+    // A session handed over from the first load needs no renewal at start.
+    let renewing = has("refresh_token") && !(cfg!(feature = "full") && has("hand_over"));
     if renewing || super::redirect::is_callback(&super::redirect::query_params()) {
         let _ = client();
     }
@@ -146,13 +183,17 @@ async fn call(config: &RuntimeConfig, request: WorkerRequest) -> Result<WorkerAn
     }
     let timeout = gloo_timers::future::TimeoutFuture::new(CALL_TIMEOUT_MS);
     match select(receiver, timeout).await {
-        Either::Left((Ok(answer), _)) => answer.map_err(AuthError::from),
-        Either::Left((Err(_), _)) => Err(AuthError::Network(
-            "the sign-in worker stopped before answering".into(),
+        Either::Left((Ok(Ok(answer)), _)) => answer.map_err(AuthError::from),
+        Either::Left((Ok(Err(reason)), _)) => Err(AuthError::SignInWorker(reason)),
+        Either::Left((Err(_), _)) => Err(AuthError::SignInWorker(
+            "it stopped before answering".into(),
         )),
         Either::Right(_) => {
-            drop_worker("the sign-in worker did not answer in time");
-            Err(AuthError::Timeout)
+            drop_worker("it did not answer in time");
+            Err(AuthError::SignInWorker(format!(
+                "no answer within {} s",
+                CALL_TIMEOUT_MS / 1000
+            )))
         }
     }
 }

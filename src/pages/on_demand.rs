@@ -9,6 +9,9 @@
 //! and the access tokens are handed over through it (`portal_core::auth::hand_over`), so the
 //! switch costs no token request.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use leptos::prelude::*;
 
 use crate::components::page_title::PageTitle;
@@ -39,8 +42,13 @@ pub fn OnDemand(title_key: &'static str) -> impl IntoView {
             format!("{}?{search}", routed.pathname.get_untracked())
         };
         let encoded = String::from(js_sys::encode_uri_component(&route));
+        // Still on this page once any renewal has settled (the user may have moved on).
+        let left = Arc::new(AtomicBool::new(false));
+        let on_leave = left.clone();
+        on_cleanup(move || on_leave.store(true, Ordering::Relaxed));
         leptos::task::spawn_local(async move {
-            crate::auth::hand_over_to(&format!("{FULL_BUNDLE}?route={encoded}")).await;
+            let still_here = move || !left.load(Ordering::Relaxed);
+            crate::auth::hand_over_to(&format!("{FULL_BUNDLE}?route={encoded}"), still_here).await;
         });
     });
     view! {
