@@ -151,3 +151,100 @@ pub fn provide_i18n_with(lang: Lang) -> I18n {
 pub fn use_i18n() -> I18n {
     use_context::<I18n>().unwrap_or_else(|| I18n::new(Lang::En))
 }
+
+#[cfg(test)]
+mod tests {
+    use portal_core::first_load_keys::{full_bundle_prefixes, FULL_BUNDLE_SECTIONS};
+    use portal_core::i18n::{parse_catalogue, EN_FIRST_LOAD_SOURCE};
+
+    /// Source files built into the full bundle only (its pages and what only they use). Every
+    /// other file of `src/` is taken as the first load's, whose English lacks the full bundle's
+    /// sections: a key it names from them would show as the raw key.
+    const FULL_BUNDLE_ONLY: [&str; 19] = [
+        "pages/app_detail.rs",
+        "pages/audit.rs",
+        "pages/bulk_jobs.rs",
+        "pages/catalog.rs",
+        "pages/consent.rs",
+        "pages/my_apps.rs",
+        "pages/settings.rs",
+        "pages/user_detail.rs",
+        "personal_apps/",
+        "jobs/",
+        "write_service.rs",
+        "job_store.rs",
+        "components/outbox.rs",
+        "components/drift_badge.rs",
+        "components/preflight_checklist.rs",
+        "components/rsc_list.rs",
+        "components/show_request.rs",
+        "components/download.rs",
+        "components/not_built_yet.rs",
+    ];
+
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Every string literal of `source` that looks like a message key (`a.b`, `a.b.{x}`).
+    fn key_literals(source: &str) -> Vec<&str> {
+        source
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| {
+                s.contains('.')
+                    && !s.starts_with('.')
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._{}".contains(c))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn first_load_code_uses_only_first_load_keys() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let first = parse_catalogue(EN_FIRST_LOAD_SOURCE).unwrap();
+        let prefixes = full_bundle_prefixes(FULL_BUNDLE_SECTIONS);
+        let mut all = Vec::new();
+        files(&root, &mut all);
+        let mut checked = 0;
+        let mut missing = Vec::new();
+        for path in all {
+            let relative = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if FULL_BUNDLE_ONLY.iter().any(|f| relative.starts_with(f)) {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            for literal in key_literals(&source) {
+                let title = literal.starts_with("page.") && literal.ends_with(".title");
+                let full_only = !title && prefixes.iter().any(|p| literal.starts_with(p));
+                if full_only && !first.contains_key(literal) {
+                    missing.push(format!("{relative}: \"{literal}\""));
+                }
+                checked += 1;
+            }
+        }
+        assert!(
+            checked > 100,
+            "only {checked} key literals found: the scan is broken"
+        );
+        assert!(
+            missing.is_empty(),
+            "first-load code names keys the first load's English leaves out \
+             (move the file to FULL_BUNDLE_ONLY if only the full bundle builds it, or the \
+             section out of locales/full-bundle-sections.txt): {missing:#?}"
+        );
+    }
+}
