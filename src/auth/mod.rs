@@ -36,7 +36,8 @@ pub use session::{
 };
 
 /// The signed-in account, from the validated ID token.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "full", derive(serde::Deserialize))]
 pub struct Account {
     pub name: String,
     pub username: String,
@@ -64,8 +65,10 @@ impl From<StoredAccount> for Account {
     }
 }
 
-/// What the UI shows.
-#[derive(Clone, Debug, PartialEq)]
+/// What the UI shows. Serializable for the switch to the full bundle, which carries a refusal
+/// the first load was showing (`session.rs`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "full", derive(serde::Deserialize))]
 pub enum AuthStatus {
     Starting,
     SignedOut,

@@ -103,64 +103,56 @@ pub(super) async fn sign_in_redirect_to(
     challenge: Option<&ClaimsChallenge>,
     return_to: &str,
 ) -> Result<(), AuthError> {
+    // No switch to the full bundle while this prepares; given up again if it fails.
     session::set_leaving_soon(true);
-    let outcome =
-        prepare_and_leave(config, operations, login_hint, prompt, challenge, return_to).await;
+    let outcome = async {
+        if !session_storage_available() {
+            return Err(AuthError::Storage(StorageError {
+                reason: "this browser gives the page no session storage".into(),
+            }));
+        }
+        let all: Vec<Operation> = [
+            SIGN_IN_OPERATIONS.as_slice(),
+            session::known_operations(config).as_slice(),
+            operations,
+        ]
+        .concat();
+        let scopes = scopes_for(config.cloud, &all);
+        let mut extra: Vec<(String, String)> = Vec::new();
+        if let Some(hint) = login_hint.filter(|h| !h.is_empty()) {
+            extra.push(("login_hint".into(), hint.to_string()));
+        }
+        if let Some(prompt) = prompt {
+            extra.push(("prompt".into(), prompt.to_string()));
+        }
+        // A verified domain as tenant doubles as the domain hint (skips home-realm discovery).
+        if let portal_core::Tenant::Domain(domain) = &config.tenant {
+            extra.push(("domain_hint".into(), domain.clone()));
+        }
+        if let Some(claims) = claims_parameter(challenge, &config.client_capabilities) {
+            extra.push(("claims".into(), claims));
+        }
+        let request = sign_in_worker::authorize_url(config, &scopes, extra).await?;
+        // Writes in flight finish first; the pending request is saved after, so its 10 minutes
+        // start when the user actually leaves.
+        redirect_gate::settled().await;
+        pending::save(
+            &mut SessionStore,
+            &PendingAuthorization {
+                state: request.state,
+                nonce: request.nonce,
+                pkce_verifier: request.pkce_verifier,
+                return_to: safe_return_to(return_to).unwrap_or("/").to_string(),
+                scopes,
+                created_at: session::now(),
+            },
+        )?;
+        navigate(&request.url).await;
+        Ok::<(), AuthError>(())
+    }
+    .await;
     if outcome.is_err() {
         session::set_leaving_soon(false);
     }
     outcome
-}
-
-async fn prepare_and_leave(
-    config: &RuntimeConfig,
-    operations: &[Operation],
-    login_hint: Option<&str>,
-    prompt: Option<&str>,
-    challenge: Option<&ClaimsChallenge>,
-    return_to: &str,
-) -> Result<(), AuthError> {
-    if !session_storage_available() {
-        return Err(AuthError::Storage(StorageError {
-            reason: "this browser gives the page no session storage".into(),
-        }));
-    }
-    let all: Vec<Operation> = [
-        SIGN_IN_OPERATIONS.as_slice(),
-        session::known_operations(config).as_slice(),
-        operations,
-    ]
-    .concat();
-    let scopes = scopes_for(config.cloud, &all);
-    let mut extra: Vec<(String, String)> = Vec::new();
-    if let Some(hint) = login_hint.filter(|h| !h.is_empty()) {
-        extra.push(("login_hint".into(), hint.to_string()));
-    }
-    if let Some(prompt) = prompt {
-        extra.push(("prompt".into(), prompt.to_string()));
-    }
-    // A verified domain as tenant doubles as the domain hint (skips home-realm discovery).
-    if let portal_core::Tenant::Domain(domain) = &config.tenant {
-        extra.push(("domain_hint".into(), domain.clone()));
-    }
-    if let Some(claims) = claims_parameter(challenge, &config.client_capabilities) {
-        extra.push(("claims".into(), claims));
-    }
-    let request = sign_in_worker::authorize_url(config, &scopes, extra).await?;
-    // Writes in flight finish first; the pending request is saved after, so its 10 minutes
-    // start when the user actually leaves.
-    redirect_gate::settled().await;
-    pending::save(
-        &mut SessionStore,
-        &PendingAuthorization {
-            state: request.state,
-            nonce: request.nonce,
-            pkce_verifier: request.pkce_verifier,
-            return_to: safe_return_to(return_to).unwrap_or("/").to_string(),
-            scopes,
-            created_at: session::now(),
-        },
-    )?;
-    navigate(&request.url).await;
-    Ok(())
 }

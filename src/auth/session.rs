@@ -392,17 +392,7 @@ fn hand_over_session() {
             let _ = SessionStore.set(&keys.hand_over(), &json);
         }
     }
-    let status = match auth().map(|a| a.status.get_untracked()) {
-        Some(AuthStatus::Failed(error)) => Some(CarriedStatus::Failed(error)),
-        Some(AuthStatus::ConsentRequired {
-            description,
-            admin_consent_url,
-        }) => Some(CarriedStatus::ConsentRequired {
-            description,
-            admin_consent_url,
-        }),
-        _ => None,
-    };
+    let status = auth().map(|a| a.status.get_untracked()).filter(is_carried);
     if let Some(status) = status {
         let carried = Carried {
             written_at: now(),
@@ -414,22 +404,20 @@ fn hand_over_session() {
     }
 }
 
-/// A sign-in outcome the first load was showing when it handed over.
-#[derive(serde::Serialize)]
-#[cfg_attr(feature = "full", derive(serde::Deserialize))]
-enum CarriedStatus {
-    Failed(AuthError),
-    ConsentRequired {
-        description: String,
-        admin_consent_url: String,
-    },
+/// The sign-in outcomes a switch carries: a refusal the first load was showing.
+fn is_carried(status: &AuthStatus) -> bool {
+    matches!(
+        status,
+        AuthStatus::Failed(_) | AuthStatus::ConsentRequired { .. }
+    )
 }
 
+/// A sign-in outcome the first load was showing when it handed over.
 #[derive(serde::Serialize)]
 #[cfg_attr(feature = "full", derive(serde::Deserialize))]
 struct Carried {
     written_at: i64,
-    status: CarriedStatus,
+    status: AuthStatus,
 }
 
 /// Takes (reads and removes) the outcome the first load handed over, if recent.
@@ -443,16 +431,7 @@ fn take_carried_status(config: &RuntimeConfig) -> Option<AuthStatus> {
     if !(0..=portal_core::auth::hand_over::MAX_AGE_SECONDS).contains(&age) {
         return None;
     }
-    Some(match carried.status {
-        CarriedStatus::Failed(error) => AuthStatus::Failed(error),
-        CarriedStatus::ConsentRequired {
-            description,
-            admin_consent_url,
-        } => AuthStatus::ConsentRequired {
-            description,
-            admin_consent_url,
-        },
-    })
+    Some(carried.status).filter(is_carried)
 }
 
 /// Takes (reads and removes) a session handed over by the first load: its access tokens, its ID
