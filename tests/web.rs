@@ -513,3 +513,18 @@ async fn one_change_in_the_consent_editor_updates_body_scope_and_validity_in_one
         .contains("TeamsAppInstallation.ReadWriteAndConsentForUser"));
     drop(handle);
 }
+
+/// The browser's `URL` reads every case of `portal_core::web_url::CASES` the way the `url` crate
+/// does natively (the first load parses config.json's addresses with it, issue #10).
+#[wasm_bindgen_test]
+fn the_browser_url_backend_reads_every_case() {
+    let failures = portal_core::web_url::check_cases(portal_core::web_url::CASES);
+    assert!(failures.is_empty(), "{failures:#?}");
+    let logout = portal_core::web_url::WebUrl::parse("https://login.example/logout?p=1#top")
+        .expect("a URL")
+        .with_query_pairs(&[("post_logout_redirect_uri", "https://p.example/a b")]);
+    assert_eq!(
+        logout,
+        "https://login.example/logout?p=1&post_logout_redirect_uri=https%3A%2F%2Fp.example%2Fa+b#top"
+    );
+}

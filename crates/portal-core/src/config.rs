@@ -3,8 +3,8 @@
 //! field at fault and the form it expects, so the setup page can say exactly what to fix.
 
 use crate::cloud::Cloud;
+use crate::web_url::WebUrl;
 use serde_json::{Map, Value};
-use url::Url;
 
 /// Where the refresh token is kept between page loads. Never `localStorage`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,11 +57,11 @@ pub struct RuntimeConfig {
     /// National cloud; decides the authority and Graph hosts.
     pub cloud: Cloud,
     /// Redirect URI registered as a single-page application.
-    pub redirect_uri: Url,
+    pub redirect_uri: WebUrl,
     /// Authority origin overriding the cloud's (the dev tenant uses it), without a path.
-    pub authority: Option<Url>,
+    pub authority: Option<WebUrl>,
     /// Graph origin overriding the cloud's (the dev tenant uses it), without a path.
-    pub graph_base: Option<Url>,
+    pub graph_base: Option<WebUrl>,
     /// Where the refresh token lives.
     pub token_cache: TokenCacheLocation,
     /// Client capabilities declared at sign-in (`cp1` for continuous access evaluation).
@@ -236,7 +236,7 @@ impl RuntimeConfig {
     /// Whether an override points outside loopback and the cloud's own hosts (only possible
     /// with `allowCustomEndpoints`; the portal shows a warning banner).
     pub fn uses_custom_endpoints(&self) -> bool {
-        let outside = |url: &Option<Url>, own: &str| {
+        let outside = |url: &Option<WebUrl>, own: &str| {
             url.as_ref()
                 .is_some_and(|u| !is_loopback(u) && u.host_str() != Some(own))
         };
@@ -427,12 +427,12 @@ fn parse_tenant(value: &str) -> Result<Tenant, ()> {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+fn is_loopback(url: &WebUrl) -> bool {
     matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
-fn parse_redirect_uri(value: &str) -> Result<Url, ()> {
-    let url = Url::parse(value.trim()).map_err(|_| ())?;
+fn parse_redirect_uri(value: &str) -> Result<WebUrl, ()> {
+    let url = WebUrl::parse(value.trim()).ok_or(())?;
     let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && is_loopback(&url));
     if scheme_ok && url.fragment().is_none() && url.host_str().is_some() {
         Ok(url)
@@ -441,8 +441,8 @@ fn parse_redirect_uri(value: &str) -> Result<Url, ()> {
     }
 }
 
-fn parse_origin(value: &str) -> Result<Url, ()> {
-    let url = Url::parse(value.trim()).map_err(|_| ())?;
+fn parse_origin(value: &str) -> Result<WebUrl, ()> {
+    let url = WebUrl::parse(value.trim()).ok_or(())?;
     let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && is_loopback(&url));
     let bare = (url.path() == "/" || url.path().is_empty())
         && url.query().is_none()
@@ -456,7 +456,7 @@ fn parse_origin(value: &str) -> Result<Url, ()> {
     }
 }
 
-fn origin_string(url: &Url) -> String {
+fn origin_string(url: &WebUrl) -> String {
     url.as_str().trim_end_matches('/').to_string()
 }
 

@@ -9,6 +9,7 @@ pub mod first_load_keys;
 pub mod graph;
 pub mod i18n;
 pub mod jobs;
+pub mod web_url;
 
 pub use cloud::{Cloud, PersonalInstallSupport};
 pub use config::{

@@ -3,8 +3,8 @@
 //! (or `client_id` when there is no ID token), `logout_hint` and `post_logout_redirect_uri`, so
 //! the provider signs the right account out and sends the user back to the portal.
 
+use crate::web_url::WebUrl;
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use super::id_token::AccountIds;
 use super::roles;
@@ -83,19 +83,16 @@ pub fn end_session_url(
     client_id: &str,
     logout_hint: Option<&str>,
 ) -> Option<String> {
-    let mut url = Url::parse(end_session_endpoint).ok()?;
-    {
-        let mut query = url.query_pairs_mut();
-        query.append_pair("post_logout_redirect_uri", post_logout_redirect_uri);
-        match id_token_hint.filter(|t| !t.is_empty()) {
-            Some(token) => query.append_pair("id_token_hint", token),
-            None => query.append_pair("client_id", client_id),
-        };
-        if let Some(hint) = logout_hint.filter(|h| !h.is_empty()) {
-            query.append_pair("logout_hint", hint);
-        }
+    let url = WebUrl::parse(end_session_endpoint)?;
+    let hint = match id_token_hint.filter(|t| !t.is_empty()) {
+        Some(token) => ("id_token_hint", token),
+        None => ("client_id", client_id),
+    };
+    let mut pairs = vec![("post_logout_redirect_uri", post_logout_redirect_uri), hint];
+    if let Some(hint) = logout_hint.filter(|h| !h.is_empty()) {
+        pairs.push(("logout_hint", hint));
     }
-    Some(url.to_string())
+    Some(url.with_query_pairs(&pairs))
 }
 
 #[cfg(test)]

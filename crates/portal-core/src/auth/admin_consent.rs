@@ -3,7 +3,7 @@
 //! and what the portal reads when Entra sends them back (`admin_consent=True`, or an `error`).
 //! The return carries no code: it is handled on its own path, never as a sign-in callback.
 
-use url::Url;
+use crate::web_url::WebUrl;
 
 use crate::config::RuntimeConfig;
 
@@ -18,18 +18,18 @@ pub fn admin_consent_url(config: &RuntimeConfig) -> String {
         config.authority_origin(),
         config.tenant.as_path_segment()
     );
-    let Ok(mut url) = Url::parse(&base) else {
+    let Some(url) = WebUrl::parse(&base) else {
         return base;
     };
-    url.query_pairs_mut()
-        .append_pair("client_id", &config.client_id)
-        .append_pair(
+    url.with_query_pairs(&[
+        ("client_id", &config.client_id),
+        (
             "scope",
             &format!("https://{}/.default", config.cloud.graph_host()),
-        )
-        .append_pair("redirect_uri", config.redirect_uri.as_str())
-        .append_pair("state", ADMIN_CONSENT_STATE);
-    url.to_string()
+        ),
+        ("redirect_uri", config.redirect_uri.as_str()),
+        ("state", ADMIN_CONSENT_STATE),
+    ])
 }
 
 /// What the administrator's return says.
