@@ -24,6 +24,9 @@ use portal_core::RuntimeConfig;
 use crate::auth::AuthStatus;
 use crate::config_loader::{load_config, ConfigLoadError};
 use crate::i18n::provide_i18n;
+#[cfg(not(feature = "full"))]
+use crate::pages::on_demand::SetupOnDemand;
+#[cfg(feature = "full")]
 use crate::pages::setup::SetupPage;
 use crate::shell::Shell;
 
@@ -35,7 +38,8 @@ pub fn start() {
     leptos::mount::mount_to_body(App);
 }
 
-/// The root: i18n context, then `config.json`, then the shell or the setup page.
+/// The root: i18n context, then `config.json`, then the shell or the setup page (in the first
+/// load, a switch to the full bundle, which shows it).
 #[component]
 pub fn App() -> impl IntoView {
     let i18n = provide_i18n();
@@ -62,6 +66,10 @@ pub fn App() -> impl IntoView {
         None => view! { <p class="app-loading" role="status">{move || i18n.t("app.loading")}</p> }
             .into_any(),
         Some(Ok((config, status))) => view! { <Shell config=config status=status /> }.into_any(),
+        #[cfg(feature = "full")]
         Some(Err(error)) => view! { <SetupPage error=error /> }.into_any(),
+        // The setup page is in the full bundle (issue #10).
+        #[cfg(not(feature = "full"))]
+        Some(Err(_)) => view! { <SetupOnDemand /> }.into_any(),
     }
 }

@@ -77,3 +77,46 @@ pub fn take_route() {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&route));
     }
 }
+
+/// The first load's answer to a `config.json` it cannot use: the setup page, which explains the
+/// problem field by field, is in the full bundle (a misconfigured deployment is rare; every
+/// administrator's first load need not carry it), so this switches there at once, keeping the
+/// address. The full bundle loads `config.json` again and shows the setup page (or the portal,
+/// if the file has been fixed meanwhile). No session exists without a configuration, so nothing
+/// is handed over.
+#[cfg(not(feature = "full"))]
+#[component]
+pub fn SetupOnDemand() -> impl IntoView {
+    let i18n = use_i18n();
+    let switched = switch_for_setup();
+    let key = if switched {
+        "page.on_demand.loading"
+    } else {
+        "page.on_demand.missing"
+    };
+    view! { <p class="app-loading" role="status" data-testid="on-demand">{move || i18n.t(key)}</p> }
+}
+
+/// Replaces this document with the full bundle at the same address; false (and nothing done)
+/// when this document already is `/full.html`: a host that answers it with the first load (the
+/// full bundle was not deployed) would otherwise reload forever.
+#[cfg(not(feature = "full"))]
+fn switch_for_setup() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let location = window.location();
+    let path = location.pathname().unwrap_or_default();
+    if path == FULL_BUNDLE {
+        return false;
+    }
+    let route = format!("{path}{}", location.search().unwrap_or_default());
+    let Some(route) = safe_route(&route) else {
+        return false;
+    };
+    let encoded = String::from(js_sys::encode_uri_component(route));
+    crate::readiness::set_state("on-demand");
+    location
+        .replace(&format!("{FULL_BUNDLE}?route={encoded}"))
+        .is_ok()
+}
