@@ -69,6 +69,39 @@ impl Route {
     }
 }
 
+/// The full bundle's pages the first load does not have, by pattern, with their title key.
+const FULL_BUNDLE_PAGES: [(&str, &str); 8] = [
+    ("/users/:user_id", "page.user_detail.title"),
+    ("/catalog", "page.catalog.title"),
+    ("/catalog/:app_id", "page.app_detail.title"),
+    ("/my-apps", "page.my_apps.title"),
+    ("/consent", "page.consent.title"),
+    ("/jobs", "page.jobs.title"),
+    ("/audit", "page.audit.title"),
+    ("/settings", "page.settings.title"),
+];
+
+/// The title key of the page at `path` when only the full bundle has it (the first load's
+/// router falls back to this and hands over, issue #10); `None` for the first load's own pages
+/// (Home, Users) and for addresses no pattern serves (not found).
+pub fn full_bundle_page(path: &str) -> Option<&'static str> {
+    FULL_BUNDLE_PAGES
+        .iter()
+        .find(|(pattern, _)| matches(pattern, path))
+        .map(|(_, key)| *key)
+}
+
+/// Whether `path` is matched by `pattern` (static segments equal, `:x` any one non-empty
+/// segment).
+fn matches(pattern: &str, path: &str) -> bool {
+    let p: Vec<&str> = pattern.split('/').collect();
+    let h: Vec<&str> = path.split('/').collect();
+    p.len() == h.len()
+        && p.iter()
+            .zip(&h)
+            .all(|(p, h)| p.starts_with(':') && !h.is_empty() || p == h)
+}
+
 /// The navigation's sections, in order.
 pub const SECTIONS: [Route; 8] = [
     Route::Home,
@@ -84,16 +117,6 @@ pub const SECTIONS: [Route; 8] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Whether `href` is matched by `pattern` (static segments equal, `:x` any one segment).
-    fn matches(pattern: &str, href: &str) -> bool {
-        let p: Vec<&str> = pattern.split('/').collect();
-        let h: Vec<&str> = href.split('/').collect();
-        p.len() == h.len()
-            && p.iter()
-                .zip(&h)
-                .all(|(p, h)| p.starts_with(':') && !h.is_empty() || p == h)
-    }
 
     #[test]
     fn every_href_is_served_by_exactly_one_pattern() {
@@ -121,5 +144,42 @@ mod tests {
             Route::User("o'brien@contoso.com".into()).href(),
             "/users/o%27brien%40contoso.com"
         );
+    }
+
+    /// The first load's fallback hands over exactly the full bundle's other pages, with their
+    /// own titles; its own pages and unknown addresses stay (Home, Users, not found).
+    #[test]
+    fn the_first_load_hands_over_every_other_page_and_nothing_else() {
+        let cases = [
+            (Route::Home, None),
+            (Route::Users, None),
+            (
+                Route::User("o'brien@contoso.com".into()),
+                Some("page.user_detail.title"),
+            ),
+            (Route::Catalog, Some("page.catalog.title")),
+            (Route::App("a/b".into()), Some("page.app_detail.title")),
+            (Route::MyApps, Some("page.my_apps.title")),
+            (Route::Consent, Some("page.consent.title")),
+            (Route::Jobs, Some("page.jobs.title")),
+            (Route::Audit, Some("page.audit.title")),
+            (Route::Settings, Some("page.settings.title")),
+        ];
+        for (route, expected) in cases {
+            assert_eq!(full_bundle_page(&route.href()), expected, "{route:?}");
+        }
+        for unknown in [
+            "/nope",
+            "/users/",
+            "/users/a/b",
+            "/catalog/a/b",
+            "/full.html",
+            "",
+        ] {
+            assert_eq!(full_bundle_page(unknown), None, "{unknown}");
+        }
+        for (pattern, _) in FULL_BUNDLE_PAGES {
+            assert!(ROUTE_PATTERNS.contains(&pattern), "{pattern} is no route");
+        }
     }
 }

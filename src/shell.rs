@@ -3,8 +3,8 @@
 //! configuration, the session and the write service to every page, once.
 //!
 //! Built twice (issue #10): the first load (`index.html`) has Home, Users and Not found (a
-//! sign-in lands on Home, then Users for an administrator); every other route hands over to the
-//! full bundle (`full.html`, the `full` feature), which has every page.
+//! sign-in lands on Home, then Users for an administrator); every other page's address hands
+//! over to the full bundle (`full.html`, the `full` feature), which has every page.
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
@@ -26,36 +26,6 @@ use crate::pages::{
     consent::ConsentPage, my_apps::MyAppsPage, settings::SettingsPage, user_detail::UserDetailPage,
 };
 use crate::pages::{home::HomePage, not_found::NotFoundPage, users::UsersPage};
-#[cfg(not(feature = "full"))]
-use on_demand_pages::*;
-
-/// The first load's pages outside it: each hands over to the full bundle (`full.html`), which
-/// shows the same page at the same address (see `pages/on_demand.rs`).
-#[cfg(not(feature = "full"))]
-mod on_demand_pages {
-    use crate::pages::on_demand::OnDemand;
-    use leptos::prelude::*;
-
-    macro_rules! on_demand {
-        ($($page:ident => $title:literal),* $(,)?) => {$(
-            #[component]
-            pub fn $page() -> impl IntoView {
-                view! { <OnDemand title_key=$title /> }
-            }
-        )*};
-    }
-
-    on_demand! {
-        UserDetailPage => "page.user_detail.title",
-        CatalogPage => "page.catalog.title",
-        AppDetailPage => "page.app_detail.title",
-        MyAppsPage => "page.my_apps.title",
-        ConsentPage => "page.consent.title",
-        BulkJobsPage => "page.jobs.title",
-        AuditPage => "page.audit.title",
-        SettingsPage => "page.settings.title",
-    }
-}
 
 /// Header, navigation and routed pages.
 #[component]
@@ -90,22 +60,56 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
                         </p>
                     })}
                     <AuthBanner />
-                    <Routes fallback=|| view! { <NotFoundPage /> }>
-                        <Route path=path!("/") view=HomePage />
-                        <Route path=path!("/users") view=UsersPage />
-                        <Route path=path!("/users/:user_id") view=UserDetailPage />
-                        <Route path=path!("/catalog") view=CatalogPage />
-                        <Route path=path!("/catalog/:app_id") view=AppDetailPage />
-                        <Route path=path!("/my-apps") view=MyAppsPage />
-                        <Route path=path!("/consent") view=ConsentPage />
-                        <Route path=path!("/jobs") view=BulkJobsPage />
-                        <Route path=path!("/audit") view=AuditPage />
-                        <Route path=path!("/settings") view=SettingsPage />
-                    </Routes>
+                    {routes()}
                 </main>
                 {outbox()}
             </div>
         </Router>
+    }
+}
+
+/// Every route (the full bundle).
+#[cfg(feature = "full")]
+fn routes() -> impl IntoView {
+    view! {
+        <Routes fallback=|| view! { <NotFoundPage /> }>
+            <Route path=path!("/") view=HomePage />
+            <Route path=path!("/users") view=UsersPage />
+            <Route path=path!("/users/:user_id") view=UserDetailPage />
+            <Route path=path!("/catalog") view=CatalogPage />
+            <Route path=path!("/catalog/:app_id") view=AppDetailPage />
+            <Route path=path!("/my-apps") view=MyAppsPage />
+            <Route path=path!("/consent") view=ConsentPage />
+            <Route path=path!("/jobs") view=BulkJobsPage />
+            <Route path=path!("/audit") view=AuditPage />
+            <Route path=path!("/settings") view=SettingsPage />
+        </Routes>
+    }
+}
+
+/// The first load's routes: its own pages; any other address is either a page of the full
+/// bundle, which it hands over to (`routes::full_bundle_page`), or not found. One fallback
+/// instead of a route per page keeps the router's code for two routes.
+#[cfg(not(feature = "full"))]
+fn routes() -> impl IntoView {
+    view! {
+        <Routes fallback=|| view! { <FullBundleOrNotFound /> }>
+            <Route path=path!("/") view=HomePage />
+            <Route path=path!("/users") view=UsersPage />
+        </Routes>
+    }
+}
+
+/// The fallback of the first load's router.
+#[cfg(not(feature = "full"))]
+#[component]
+fn FullBundleOrNotFound() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    move || match crate::routes::full_bundle_page(&location.pathname.get()) {
+        Some(title_key) => {
+            view! { <crate::pages::on_demand::OnDemand title_key=title_key /> }.into_any()
+        }
+        None => view! { <NotFoundPage /> }.into_any(),
     }
 }
 
