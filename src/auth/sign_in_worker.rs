@@ -198,8 +198,13 @@ async fn call(config: &RuntimeConfig, request: WorkerRequest) -> Result<WorkerAn
     }
 }
 
+/// An answer of the wrong kind, named by its kind only: its content may be tokens or a PKCE
+/// verifier, which must never reach a message.
 fn unexpected(answer: WorkerAnswer) -> AuthError {
-    AuthError::Protocol(format!("the sign-in worker answered {answer:?}"))
+    AuthError::Protocol(format!(
+        "the sign-in worker answered with {}",
+        answer.kind()
+    ))
 }
 
 /// The provider's end-session endpoint, if it publishes one.

@@ -111,6 +111,18 @@ pub enum WorkerAnswer {
 }
 
 /// How a worker request failed (the page turns it into its `AuthError`).
+impl WorkerAnswer {
+    /// What kind of answer this is, for a message about an answer of the wrong kind: never its
+    /// content, which may be tokens or a PKCE verifier.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WorkerAnswer::Discovered { .. } => "discovery",
+            WorkerAnswer::Authorize(_) => "an authorize request",
+            WorkerAnswer::Tokens(_) => "tokens",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WorkerError {
     /// No answer from the identity provider.
@@ -210,5 +222,31 @@ mod tests {
             let json = serde_json::to_string(&reply).unwrap();
             assert_eq!(serde_json::from_str::<WorkerReply>(&json).unwrap(), reply);
         }
+    }
+
+    #[test]
+    fn an_answer_is_named_by_its_kind_never_its_content() {
+        let tokens = WorkerAnswer::Tokens(TokenAnswer {
+            access_token: "secret-access".into(),
+            expires_in: Some(3600),
+            scope: None,
+            refresh_token: Some("secret-refresh".into()),
+            id_token: None,
+        });
+        assert_eq!(tokens.kind(), "tokens");
+        let authorize = WorkerAnswer::Authorize(AuthorizeRequest {
+            url: "https://login.example/authorize".into(),
+            state: "s".into(),
+            nonce: "n".into(),
+            pkce_verifier: "secret-verifier".into(),
+        });
+        assert_eq!(authorize.kind(), "an authorize request");
+        assert_eq!(
+            WorkerAnswer::Discovered {
+                end_session_endpoint: None
+            }
+            .kind(),
+            "discovery"
+        );
     }
 }
