@@ -91,6 +91,13 @@ fn now_ms() -> f64 {
 
 type RawAnswer = (u16, Vec<(String, String)>, Vec<u8>);
 
+/// A Graph body as JSON (`None` when it is not UTF-8 JSON). Parsed from text, as every other
+/// JSON of the page is (config.json, storage, the sign-in worker), so the wasm carries one
+/// instantiation of serde_json's parser, not a second one over bytes (issue #10).
+fn json_body(body: &[u8]) -> Option<Value> {
+    serde_json::from_str(std::str::from_utf8(body).ok()?).ok()
+}
+
 pub(crate) async fn send_once(
     graph_base: &str,
     request: &GraphRequest,
@@ -172,7 +179,7 @@ pub async fn call_with(
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case("request-id"))
                     .map(|(_, v)| v.clone());
-                let body = serde_json::from_slice(&body).ok();
+                let body = json_body(&body);
                 return Ok(GraphAnswer {
                     status,
                     request_id,
@@ -325,8 +332,8 @@ pub async fn send_batch(
     };
     let request = portal_core::graph::request::batch(body);
     Ok(match send_once(graph_base, &request, &token, None).await {
-        Ok((200, _, body)) => match serde_json::from_slice::<Value>(&body)
-            .map_err(|e| e.to_string())
+        Ok((200, _, body)) => match json_body(&body)
+            .ok_or_else(|| "not JSON".to_string())
             .and_then(|v| parse_batch_answer(&v))
         {
             Ok(answers) => BatchOutcome::Answered(answers),
@@ -336,7 +343,7 @@ pub async fn send_batch(
         Ok((status, headers, body)) => BatchOutcome::Refused {
             status,
             retry_after_s: parse_error(status, &headers, &body).retry_after,
-            body: serde_json::from_slice(&body).ok(),
+            body: json_body(&body),
         },
         Err(_) => BatchOutcome::Lost,
     })
