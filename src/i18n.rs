@@ -69,6 +69,18 @@ impl I18n {
         self.lang.get().t(key).to_string()
     }
 
+    /// The message for `key` as a reactive view (a text node or an attribute value that follows
+    /// the language). Prefer it to `i18n.text(key)` in views: every call returns the same
+    /// closure type, so Leptos's rendering code for it is built into the wasm once rather than
+    /// once per message (issue #10).
+    pub fn text(
+        &self,
+        key: &'static str,
+    ) -> impl Fn() -> String + Clone + Copy + Send + Sync + 'static {
+        let this = *self;
+        move || this.t(key)
+    }
+
     /// The message for `key` with `{name}` placeholders filled (tracked).
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.lang.get().tf(key, args)

@@ -63,8 +63,9 @@ pub fn App() -> impl IntoView {
         booted.set(Some(result));
     });
     move || match booted.get() {
-        None => view! { <p class="app-loading" role="status">{move || i18n.t("app.loading")}</p> }
-            .into_any(),
+        None => {
+            view! { <p class="app-loading" role="status">{i18n.text("app.loading")}</p> }.into_any()
+        }
         Some(Ok((config, status))) => view! { <Shell config=config status=status /> }.into_any(),
         #[cfg(feature = "full")]
         Some(Err(error)) => view! { <SetupPage error=error /> }.into_any(),

@@ -49,7 +49,7 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
     Effect::new(move |_| crate::readiness::mark_interactive("shell"));
     view! {
         <Router>
-            <a class="skip-link" href="#main">{move || i18n.t("shell.skip_to_content")}</a>
+            <a class="skip-link" href="#main">{i18n.text("shell.skip_to_content")}</a>
             <Header />
             <div class="layout">
                 <Nav />

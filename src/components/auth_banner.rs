@@ -18,22 +18,22 @@ pub fn AuthBanner() -> impl IntoView {
             let code = error.aadsts();
             view! {
                 <section class="banner error" role="alert" data-testid="auth-error" data-error-key=key>
-                    <p><strong>{move || i18n.t(key)}</strong></p>
-                    {code.map(|c| view! { <p>{move || i18n.t("auth.error.code")} " " <code data-testid="auth-error-code">{c.clone()}</code></p> })}
+                    <p><strong>{i18n.text(key)}</strong></p>
+                    {code.map(|c| view! { <p>{i18n.text("auth.error.code")} " " <code data-testid="auth-error-code">{c.clone()}</code></p> })}
                     {(!detail.is_empty()).then(|| view! { <p class="muted detail">{detail.clone()}</p> })}
-                    <p>{move || i18n.t(next)}</p>
+                    <p>{i18n.text(next)}</p>
                 </section>
             }
             .into_any()
         }
         AuthStatus::ConsentRequired { description, admin_consent_url } => view! {
             <section class="banner warning" role="alert" data-testid="consent-required">
-                <p><strong>{move || i18n.t("auth.consent.title")}</strong></p>
-                <p>{move || i18n.t("auth.consent.body")}</p>
+                <p><strong>{i18n.text("auth.consent.title")}</strong></p>
+                <p>{i18n.text("auth.consent.body")}</p>
                 <p class="muted detail">{description.clone()}</p>
                 <p>
-                    {move || i18n.t("auth.consent.link_label")} " "
-                    <a href=admin_consent_url.clone() data-testid="admin-consent-link">{move || i18n.t("auth.consent.link")}</a>
+                    {i18n.text("auth.consent.link_label")} " "
+                    <a href=admin_consent_url.clone() data-testid="admin-consent-link">{i18n.text("auth.consent.link")}</a>
                 </p>
             </section>
         }

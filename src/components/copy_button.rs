@@ -37,7 +37,7 @@ pub fn CopyButton(
             aria-label=move || label.map(|l| l.get()).unwrap_or_else(|| i18n.t("copy.button"))
             on:click=copy
         >
-            {move || i18n.t("copy.button")}
+            {i18n.text("copy.button")}
         </button>
         <span class="copy-state" role="status">
             {move || match state.get() {

@@ -184,27 +184,27 @@ pub fn CallErrorView(error: CallError, #[prop(optional)] other_user: bool) -> im
     });
     let facts = graph_error.map(|e| {
         let request_id = e.request_id.clone().unwrap_or_default();
-        let copy_label = Signal::derive(move || i18n.t("error.copy_request_id"));
+        let copy_label = Signal::derive(i18n.text("error.copy_request_id"));
         view! {
             <p class="graph-message">{e.message.clone()}</p>
             <dl class="error-facts">
-                <div><dt>{move || i18n.t("error.status")}</dt><dd>{e.status}</dd></div>
-                <div><dt>{move || i18n.t("error.code")}</dt><dd><code data-testid="error-code">{e.code.clone()}</code></dd></div>
+                <div><dt>{i18n.text("error.status")}</dt><dd>{e.status}</dd></div>
+                <div><dt>{i18n.text("error.code")}</dt><dd><code data-testid="error-code">{e.code.clone()}</code></dd></div>
                 <div>
-                    <dt>{move || i18n.t("error.request_id")}</dt>
+                    <dt>{i18n.text("error.request_id")}</dt>
                     <dd>
                         <code data-testid="error-request-id">{request_id.clone()}</code>
                         " "
                         <CopyButton text=request_id.clone() label=copy_label />
                     </dd>
                 </div>
-                {e.date.clone().map(|date| view! { <div><dt>{move || i18n.t("error.date")}</dt><dd>{date}</dd></div> })}
+                {e.date.clone().map(|date| view! { <div><dt>{i18n.text("error.date")}</dt><dd>{date}</dd></div> })}
             </dl>
         }
     });
     view! {
         <div class="call-error" role="alert" data-testid="call-error" data-error-kind=kind>
-            <p class="call-error-title"><strong>{move || i18n.t(title_key)}</strong></p>
+            <p class="call-error-title"><strong>{i18n.text(title_key)}</strong></p>
             {facts}
             <p class="call-error-next">{advice}</p>
             {tried.map(|(key, a, b)| view! {

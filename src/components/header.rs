@@ -23,15 +23,15 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="app-header">
             <span class="brand">
-                <A href=Route::Home.href()>{move || i18n.t("app.name")}</A>
+                <A href=Route::Home.href()>{i18n.text("app.name")}</A>
             </span>
             <dl class="tenant-info">
                 <div>
-                    <dt>{move || i18n.t("header.tenant")}</dt>
+                    <dt>{i18n.text("header.tenant")}</dt>
                     <dd data-testid="header-tenant">{tenant}</dd>
                 </div>
                 <div>
-                    <dt>{move || i18n.t("header.cloud")}</dt>
+                    <dt>{i18n.text("header.cloud")}</dt>
                     <dd data-testid="header-cloud">
                         {move || cloud.map(|c| i18n.t(c.name_key())).unwrap_or_default()}
                     </dd>

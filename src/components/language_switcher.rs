@@ -10,7 +10,7 @@ use crate::i18n::use_i18n;
 pub fn LanguageSwitcher() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <div class="language-switcher" role="group" aria-label=move || i18n.t("language.label")>
+        <div class="language-switcher" role="group" aria-label=i18n.text("language.label")>
             {Lang::ALL
                 .into_iter()
                 .map(|lang| {

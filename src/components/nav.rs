@@ -11,7 +11,7 @@ use crate::routes::SECTIONS;
 pub fn Nav() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <nav class="side-nav" aria-label=move || i18n.t("nav.label")>
+        <nav class="side-nav" aria-label=i18n.text("nav.label")>
             <ul>
                 {SECTIONS
                     .into_iter()
@@ -20,7 +20,7 @@ pub fn Nav() -> impl IntoView {
                         view! {
                             <li>
                                 <A href=route.href() exact=true>
-                                    {move || i18n.t(key)}
+                                    {i18n.text(key)}
                                 </A>
                             </li>
                         }

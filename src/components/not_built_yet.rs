@@ -16,8 +16,8 @@ pub fn NotBuiltYet(
     let i18n = use_i18n();
     view! {
         <section class="not-built-yet" data-testid="not-built-yet">
-            <p class="badge">{move || i18n.t("placeholder.badge")}</p>
-            <p>{move || i18n.t(what_key)}</p>
+            <p class="badge">{i18n.text("placeholder.badge")}</p>
+            <p>{i18n.text(what_key)}</p>
             <p class="muted">
                 {move || match issue {
                     Some(n) => i18n.tf("placeholder.arrives_with_issue", &[("issue", &n.to_string())]),

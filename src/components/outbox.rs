@@ -27,7 +27,7 @@ pub fn Outbox() -> impl IntoView {
     };
     view! {
         <aside class=move || if visible().is_empty() { "outbox empty" } else { "outbox" }
-            aria-label=move || i18n.t("outbox.label") data-testid="outbox"
+            aria-label=i18n.text("outbox.label") data-testid="outbox"
             data-in-flight=move || writes.in_flight().to_string()>
             <div role="status" aria-live="polite">
                 <ul>
@@ -107,11 +107,11 @@ fn OutboxItem(entry: OutboxEntry) -> impl IntoView {
     view! {
         <li class=format!("outbox-item {kind}") data-testid="outbox-item" data-state=kind data-write=entry.write.kind().as_str()>
             <p><strong>{heading}</strong></p>
-            <p class="muted" data-testid="outbox-state">{move || i18n.t(text_key)}</p>
+            <p class="muted" data-testid="outbox-state">{i18n.text(text_key)}</p>
             {request_id.map(|rid| {
-                let label = Signal::derive(move || i18n.t("error.copy_request_id"));
+                let label = Signal::derive(i18n.text("error.copy_request_id"));
                 view! {
-                    <p class="muted">{move || i18n.t("error.request_id")} " "
+                    <p class="muted">{i18n.text("error.request_id")} " "
                         <code data-testid="outbox-request-id">{rid.clone()}</code> " "
                         <CopyButton text=rid label=label />
                     </p>
@@ -120,7 +120,7 @@ fn OutboxItem(entry: OutboxEntry) -> impl IntoView {
             {error.map(|error| view! { <OutboxError error=error other_user=entry.write.user != UserRef::Me /> })}
             {settled.then(|| view! {
                 <button type="button" class="secondary" data-testid="outbox-dismiss" on:click=move |_| writes.dismiss(id)>
-                    {move || i18n.t("outbox.dismiss")}
+                    {i18n.text("outbox.dismiss")}
                 </button>
             })}
         </li>
@@ -139,15 +139,15 @@ fn OutboxError(error: CallError, other_user: bool) -> impl IntoView {
     let detail = error.to_string();
     view! {
         <div class="outbox-error" data-testid="outbox-error" data-error-kind=kind>
-            <p><strong>{move || i18n.t(title_key)}</strong></p>
+            <p><strong>{i18n.text(title_key)}</strong></p>
             <p>{move || i18n.tf(next_key, &[("scopes", ""), ("detail", detail.as_str())])}</p>
             {graph_error.map(|e| {
                 let request_id = e.request_id.clone().unwrap_or_default();
-                let label = Signal::derive(move || i18n.t("error.copy_request_id"));
+                let label = Signal::derive(i18n.text("error.copy_request_id"));
                 view! {
                     <p class="muted">
                         {e.status} " " <code data-testid="outbox-error-code">{e.code.clone()}</code> " · "
-                        {move || i18n.t("error.request_id")} " " <code>{request_id.clone()}</code> " "
+                        {i18n.text("error.request_id")} " " <code>{request_id.clone()}</code> " "
                         <CopyButton text=request_id.clone() label=label />
                     </p>
                 }

@@ -14,5 +14,5 @@ pub fn PageTitle(key: &'static str) -> impl IntoView {
             document.set_title(&title);
         }
     });
-    view! { <h1>{move || i18n.t(key)}</h1> }
+    view! { <h1>{i18n.text(key)}</h1> }
 }

@@ -45,7 +45,7 @@ pub fn PreflightChecklist(#[prop(into)] items: Signal<Vec<Item>>) -> impl IntoVi
     let i18n = use_i18n();
     view! {
         <section class="preflight" aria-labelledby="preflight-title">
-            <h3 id="preflight-title">{move || i18n.t("preflight.title")}</h3>
+            <h3 id="preflight-title">{i18n.text("preflight.title")}</h3>
             <ul class="checklist" data-testid="preflight">
                 {move || {
                     items

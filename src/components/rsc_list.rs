@@ -13,7 +13,7 @@ pub fn RscList(permissions: Vec<ResourceSpecificPermission>) -> impl IntoView {
     let i18n = use_i18n();
     let summary = RscSummary::of(&permissions);
     if summary.is_empty() {
-        return view! { <span class="muted" data-rsc="none">{move || i18n.t("rsc.none")}</span> }
+        return view! { <span class="muted" data-rsc="none">{i18n.text("rsc.none")}</span> }
             .into_any();
     }
     let rows = summary
@@ -32,7 +32,7 @@ pub fn RscList(permissions: Vec<ResourceSpecificPermission>) -> impl IntoView {
                 <li data-rsc-kind=kind>
                     <code>{permission}</code>
                     " "
-                    <span class="tag">{move || i18n.t(key)}</span>
+                    <span class="tag">{i18n.text(key)}</span>
                 </li>
             }
         })

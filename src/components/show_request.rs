@@ -50,7 +50,7 @@ pub fn ShowRequest(commands: Commands) -> impl IntoView {
                         }
                     }
                 >
-                    {move || i18n.t(key)}
+                    {i18n.text(key)}
                 </button>
             }
         })
@@ -75,8 +75,8 @@ pub fn ShowRequest(commands: Commands) -> impl IntoView {
         .collect_view();
     view! {
         <details class="show-request" data-testid="show-request">
-            <summary>{move || i18n.t("request.show")}</summary>
-            <div role="tablist" aria-label=move || i18n.t("request.show")>{tabs}</div>
+            <summary>{i18n.text("request.show")}</summary>
+            <div role="tablist" aria-label=i18n.text("request.show")>{tabs}</div>
             {panels}
         </details>
     }

@@ -49,7 +49,7 @@ pub fn UserResults(
     let i18n = use_i18n();
     view! {
         <ul id="user-results" role="listbox" class="user-results" data-testid="user-results"
-            aria-label=move || i18n.t("page.users.results")>
+            aria-label=i18n.text("page.users.results")>
             {move || {
                 users
                     .get()
@@ -74,7 +74,7 @@ pub fn UserResults(
                                 <span class="user-name">{name}</span>
                                 " "
                                 <span class="muted user-upn">{upn}</span>
-                                {guest.then(|| view! { " " <span class="tag">{move || i18n.t("page.users.guest")}</span> })}
+                                {guest.then(|| view! { " " <span class="tag">{i18n.text("page.users.guest")}</span> })}
                                 {job.map(|j| view! { " " <span class="muted">{j}</span> })}
                             </li>
                         }
@@ -233,7 +233,7 @@ pub fn UserSearch() -> impl IntoView {
     };
     view! {
         <div class="user-search">
-            <label for="user-search-input">{move || i18n.t("page.users.search_label")}</label>
+            <label for="user-search-input">{i18n.text("page.users.search_label")}</label>
             <input
                 id="user-search-input"
                 type="search"
@@ -245,12 +245,12 @@ pub fn UserSearch() -> impl IntoView {
                 aria-describedby="user-search-hint"
                 aria-expanded=move || (!found.get().users.is_empty()).to_string()
                 aria-activedescendant=move || active.get().map(|i| format!("user-option-{i}"))
-                placeholder=move || i18n.t("page.users.search_placeholder")
+                placeholder=i18n.text("page.users.search_placeholder")
                 prop:value=move || term.get()
                 on:input=on_input
                 on:keydown=on_keydown
             />
-            <p id="user-search-hint" class="muted">{move || i18n.t("page.users.hint")}</p>
+            <p id="user-search-hint" class="muted">{i18n.text("page.users.hint")}</p>
             <p role="status" class="muted" data-testid="user-search-status">
                 {move || {
                     let f = found.get();

@@ -80,18 +80,18 @@ pub fn UsersInput(chosen: RwSignal<UserList>) -> impl IntoView {
     };
     view! {
         <fieldset class="users-input" data-testid="users-input">
-            <legend>{move || i18n.t("jobs.users.title")}</legend>
-            <p class="muted">{move || i18n.t("jobs.users.help")}</p>
-            <label for="job-users-text">{move || i18n.t("jobs.users.paste")}</label>
+            <legend>{i18n.text("jobs.users.title")}</legend>
+            <p class="muted">{i18n.text("jobs.users.help")}</p>
+            <label for="job-users-text">{i18n.text("jobs.users.paste")}</label>
             <textarea id="job-users-text" rows="6" data-testid="users-text"
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             <p class="actions">
                 <button type="button" data-testid="users-read" on:click=move |_| read(text.get_untracked())>
-                    {move || i18n.t("jobs.users.read")}
+                    {i18n.text("jobs.users.read")}
                 </button>
                 " "
-                <label for="job-users-file">{move || i18n.t("jobs.users.upload")}</label>
+                <label for="job-users-file">{i18n.text("jobs.users.upload")}</label>
                 " "
                 <input id="job-users-file" type="file" accept=".csv,.txt,text/csv,text/plain"
                     data-testid="users-file" on:change=on_file />
@@ -138,14 +138,14 @@ fn AddFromSearch(chosen: RwSignal<UserList>) -> impl IntoView {
     let search_on_enter = search.clone();
     view! {
         <p class="search-add">
-            <label for="job-users-search">{move || i18n.t("jobs.users.search")}</label>
+            <label for="job-users-search">{i18n.text("jobs.users.search")}</label>
             " "
             <input id="job-users-search" type="search" data-testid="users-search"
                 prop:value=move || term.get()
                 on:input=move |ev| term.set(event_target_value(&ev))
                 on:keydown=move |ev| if ev.key() == "Enter" { search_on_enter() } />
             " "
-            <button type="button" on:click=move |_| search()>{move || i18n.t("jobs.users.find")}</button>
+            <button type="button" on:click=move |_| search()>{i18n.text("jobs.users.find")}</button>
         </p>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <ul class="found-users" data-testid="users-found">
@@ -157,7 +157,7 @@ fn AddFromSearch(chosen: RwSignal<UserList>) -> impl IntoView {
                     <li>
                         {label} " "
                         <button type="button" on:click=move |_| chosen.update(|list| list.add_key(&id))>
-                            {move || i18n.t("jobs.users.add")}
+                            {i18n.text("jobs.users.add")}
                         </button>
                     </li>
                 }

@@ -89,10 +89,10 @@ fn Pager(page: RwSignal<usize>, #[prop(into)] total: Signal<usize>) -> impl Into
     view! {
         <p class="pager">
             <button type="button" disabled=move || page.get() == 0
-                on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>{move || i18n.t("jobs.page.previous")}</button>
+                on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>{i18n.text("jobs.page.previous")}</button>
             " " {move || i18n.tf("jobs.page.of", &[("page", &(page.get() + 1).to_string()), ("pages", &pages().to_string())])} " "
             <button type="button" disabled=move || page.get() + 1 >= pages()
-                on:click=move |_| page.update(|p| *p += 1)>{move || i18n.t("jobs.page.next")}</button>
+                on:click=move |_| page.update(|p| *p += 1)>{i18n.text("jobs.page.next")}</button>
         </p>
     }
 }
@@ -137,7 +137,7 @@ pub fn PlanView(plan: JobPlan) -> impl IntoView {
                     .map(|r| planned_key(&r.action))
                     .unwrap_or("jobs.plan.install")
             });
-            view! { <li data-testid=format!("plan-count-{key}")>{move || i18n.t(label_key)} ": " <strong>{*n}</strong></li> }
+            view! { <li data-testid=format!("plan-count-{key}")>{i18n.text(label_key)} ": " <strong>{*n}</strong></li> }
         })
         .collect_view();
     let options = counts
@@ -146,22 +146,22 @@ pub fn PlanView(plan: JobPlan) -> impl IntoView {
         .collect_view();
     view! {
         <section class="job-plan" data-testid="job-plan">
-            <h3>{move || i18n.t("jobs.plan.title")}</h3>
+            <h3>{i18n.text("jobs.plan.title")}</h3>
             <ul class="counts">{count_items}</ul>
             <p>
-                <label for="plan-filter">{move || i18n.t("jobs.plan.filter")}</label> " "
+                <label for="plan-filter">{i18n.text("jobs.plan.filter")}</label> " "
                 <select id="plan-filter" on:change=move |ev| { filter.set(event_target_value(&ev)); page.set(0); }>
-                    <option value="">{move || i18n.t("jobs.plan.all")}</option>
+                    <option value="">{i18n.text("jobs.plan.all")}</option>
                     {options}
                 </select>
             </p>
             <table class="data-table" data-testid="plan-rows">
                 <thead><tr>
-                    <th scope="col">{move || i18n.t("jobs.col.user")}</th>
-                    <th scope="col">{move || i18n.t("jobs.col.upn")}</th>
-                    <th scope="col">{move || i18n.t("jobs.col.current")}</th>
-                    <th scope="col">{move || i18n.t("jobs.col.action")}</th>
-                    <th scope="col">{move || i18n.t("jobs.col.error")}</th>
+                    <th scope="col">{i18n.text("jobs.col.user")}</th>
+                    <th scope="col">{i18n.text("jobs.col.upn")}</th>
+                    <th scope="col">{i18n.text("jobs.col.current")}</th>
+                    <th scope="col">{i18n.text("jobs.col.action")}</th>
+                    <th scope="col">{i18n.text("jobs.col.error")}</th>
                 </tr></thead>
                 <tbody>
                     {move || {
@@ -454,7 +454,7 @@ pub fn JobList() -> impl IntoView {
     };
     view! {
         <section class="job-list" data-testid="job-list">
-            <h2>{move || i18n.t("jobs.list.title")}</h2>
+            <h2>{i18n.text("jobs.list.title")}</h2>
             {move || {
                 service.tick.get();
                 let jobs = service.jobs.get();

@@ -29,9 +29,9 @@ pub fn AppDetailPage() -> impl IntoView {
     let app = move || params.read().get("app_id").unwrap_or_default();
     view! {
         <PageTitle key="page.app_detail.title" />
-        <p><A href=Route::Catalog.href()>{move || i18n.t("page.app_detail.back")}</A></p>
+        <p><A href=Route::Catalog.href()>{i18n.text("page.app_detail.back")}</A></p>
         <p class="muted">
-            {move || i18n.t("page.app_detail.addressed")} " " <code data-testid="route-app">{app}</code>
+            {i18n.text("page.app_detail.addressed")} " " <code data-testid="route-app">{app}</code>
         </p>
         <SignedIn>
             {move || view! { <AppDefinitions app_id=app() /> }}
@@ -100,9 +100,9 @@ fn Definitions(app: TeamsApp) -> impl IntoView {
             view! {
                 <tr data-version=d.version.clone().unwrap_or_default()>
                     <th scope="row">{d.version.clone().unwrap_or_default()}</th>
-                    <td><span class="tag">{move || i18n.t(key)}</span></td>
+                    <td><span class="tag">{i18n.text(key)}</span></td>
                     <td>{d.last_modified_date_time.clone().unwrap_or_default()}</td>
-                    <td><RscList permissions=d.required_permissions() /><p class="muted">{move || i18n.t(rule_key)}</p></td>
+                    <td><RscList permissions=d.required_permissions() /><p class="muted">{i18n.text(rule_key)}</p></td>
                     <td><code>{client}</code></td>
                     <td data-col="bot"><code>{bot}</code></td>
                 </tr>
@@ -113,21 +113,21 @@ fn Definitions(app: TeamsApp) -> impl IntoView {
         <section class="app-card" data-testid="app-card">
             <h2>{app.display_name.clone().unwrap_or_default()}</h2>
             <dl class="facts">
-                <div><dt>{move || i18n.t("page.app_detail.catalog_id")}</dt><dd><code>{app.id.clone()}</code></dd></div>
-                <div><dt>{move || i18n.t("page.app_detail.external_id")}</dt><dd><code>{app.external_id.clone().unwrap_or_default()}</code></dd></div>
-                <div><dt>{move || i18n.t("page.app_detail.distribution")}</dt><dd>{app.distribution_method.as_ref().map(|d| d.as_str().to_string()).unwrap_or_default()}</dd></div>
+                <div><dt>{i18n.text("page.app_detail.catalog_id")}</dt><dd><code>{app.id.clone()}</code></dd></div>
+                <div><dt>{i18n.text("page.app_detail.external_id")}</dt><dd><code>{app.external_id.clone().unwrap_or_default()}</code></dd></div>
+                <div><dt>{i18n.text("page.app_detail.distribution")}</dt><dd>{app.distribution_method.as_ref().map(|d| d.as_str().to_string()).unwrap_or_default()}</dd></div>
             </dl>
         </section>
-        <h2>{move || i18n.t("page.app_detail.definitions")}</h2>
+        <h2>{i18n.text("page.app_detail.definitions")}</h2>
         <table class="data-table" data-testid="definitions">
             <thead>
                 <tr>
-                    <th scope="col">{move || i18n.t("page.app_detail.col.version")}</th>
-                    <th scope="col">{move || i18n.t("page.app_detail.col.state")}</th>
-                    <th scope="col">{move || i18n.t("page.app_detail.col.modified")}</th>
-                    <th scope="col">{move || i18n.t("apps.col.required_rsc")}</th>
-                    <th scope="col">{move || i18n.t("page.app_detail.col.client")}</th>
-                    <th scope="col">{move || i18n.t("page.app_detail.col.bot")}</th>
+                    <th scope="col">{i18n.text("page.app_detail.col.version")}</th>
+                    <th scope="col">{i18n.text("page.app_detail.col.state")}</th>
+                    <th scope="col">{i18n.text("page.app_detail.col.modified")}</th>
+                    <th scope="col">{i18n.text("apps.col.required_rsc")}</th>
+                    <th scope="col">{i18n.text("page.app_detail.col.client")}</th>
+                    <th scope="col">{i18n.text("page.app_detail.col.bot")}</th>
                 </tr>
             </thead>
             <tbody>{rows}</tbody>
@@ -154,7 +154,7 @@ fn InstalledAcrossUsers(app: TeamsApp) -> impl IntoView {
     };
     view! {
         <section data-testid="installed-across-users" aria-labelledby="installed-across-title">
-            <h2 id="installed-across-title">{move || i18n.t("page.app_detail.installed.title")}</h2>
+            <h2 id="installed-across-title">{i18n.text("page.app_detail.installed.title")}</h2>
             {move || match counts() {
                 Some(c) if c.users > 0 => {
                     let latest = latest.clone();

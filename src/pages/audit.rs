@@ -53,7 +53,7 @@ pub fn AuditPage() -> impl IntoView {
     });
     view! {
         <PageTitle key="page.audit.title" />
-        <p class="lead">{move || i18n.t("page.audit.intro")}</p>
+        <p class="lead">{i18n.text("page.audit.intro")}</p>
         <SignedIn>
             <Transition fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
                 <ErrorBoundary fallback=boundary_fallback>
@@ -283,28 +283,28 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
     };
     view! {
         <fieldset>
-            <legend>{move || i18n.t("audit.scope")}</legend>
+            <legend>{i18n.text("audit.scope")}</legend>
             <p>
-                <label for="audit-app">{move || i18n.t("audit.app")}</label> " "
+                <label for="audit-app">{i18n.text("audit.app")}</label> " "
                 <select id="audit-app" data-testid="audit-app" on:change=move |ev| app.set(event_target_value(&ev))>
-                    <option value="">{move || i18n.t("audit.all_apps")}</option>
+                    <option value="">{i18n.text("audit.all_apps")}</option>
                     {app_options}
                 </select>
             </p>
             <p>
                 <input type="radio" id="audit-everyone" name="audit-scope" checked=true
                     on:change=move |_| scope.set(Scope::Everyone) />
-                <label for="audit-everyone">{move || i18n.t("audit.everyone")}</label> " "
+                <label for="audit-everyone">{i18n.text("audit.everyone")}</label> " "
                 <input type="radio" id="audit-listed" name="audit-scope" data-testid="audit-listed"
                     on:change=move |_| scope.set(Scope::Listed) />
-                <label for="audit-listed">{move || i18n.t("audit.listed")}</label>
+                <label for="audit-listed">{i18n.text("audit.listed")}</label>
             </p>
         </fieldset>
         {move || (scope.get() == Scope::Listed).then(|| view! { <UsersInput chosen=chosen /> })}
         <p class="muted">{move || i18n.tf("jobs.new.permissions", &[("permissions", "User.Read.All, TeamsAppInstallation.ReadForUser, ResourceSpecificPermissionGrant.ReadForUser, Application.Read.All, Directory.Read.All")])}</p>
         <p class="actions">
             <button type="button" class="primary" data-testid="audit-run" disabled=move || reading.get().is_some() on:click=run>
-                {move || i18n.t("audit.run")}
+                {i18n.text("audit.run")}
             </button>
         </p>
         {move || reading.get().map(|(done, total)| view! {
@@ -316,43 +316,43 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
         {move || stopped.get().map(|reason| view! { <p class="error" role="alert">{i18n.tf("jobs.new.stopped", &[("reason", &reason)])}</p> })}
         <Show when=move || ran.get()>
             <section data-testid="audit-results">
-                <h2>{move || i18n.t("audit.results")}</h2>
+                <h2>{i18n.text("audit.results")}</h2>
                 <p class="filters">
-                    <label for="audit-filter-app">{move || i18n.t("audit.app")}</label> " "
+                    <label for="audit-filter-app">{i18n.text("audit.app")}</label> " "
                     <select id="audit-filter-app" on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.app = (!v.is_empty()).then_some(v)); page.set(0); }>
-                        <option value="">{move || i18n.t("audit.all_apps")}</option>
+                        <option value="">{i18n.text("audit.all_apps")}</option>
                         {app_options}
                     </select>
                     " "
-                    <label for="audit-filter-user">{move || i18n.t("audit.user")}</label> " "
+                    <label for="audit-filter-user">{i18n.text("audit.user")}</label> " "
                     <input id="audit-filter-user" type="search" on:input=move |ev| { filter.update(|f| f.user = event_target_value(&ev)); page.set(0); } />
                     " "
-                    <label for="audit-filter-state">{move || i18n.t("audit.state")}</label> " "
+                    <label for="audit-filter-state">{i18n.text("audit.state")}</label> " "
                     <select id="audit-filter-state" on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.flag = Flag::ALL.into_iter().find(|x| x.as_str() == v)); page.set(0); }>
-                        <option value="">{move || i18n.t("audit.any_state")}</option>
+                        <option value="">{i18n.text("audit.any_state")}</option>
                         {flag_options}
                     </select>
                     " "
                     <input type="checkbox" id="audit-mismatch" data-testid="audit-mismatch"
                         on:change=move |ev| { filter.update(|f| f.mismatch_only = event_target_checked(&ev)); page.set(0); } />
-                    <label for="audit-mismatch">{move || i18n.t("audit.mismatch_only")}</label>
+                    <label for="audit-mismatch">{i18n.text("audit.mismatch_only")}</label>
                 </p>
                 <p>
                     <span data-testid="audit-count">{move || i18n.tf("audit.count", &[("shown", &shown.with(Vec::len).to_string()), ("total", &rows.with(Vec::len).to_string())])}</span>
                     " "
-                    <button type="button" data-testid="audit-export-csv" on:click=move |_| export(false)>{move || i18n.t("audit.export_csv")}</button>
+                    <button type="button" data-testid="audit-export-csv" on:click=move |_| export(false)>{i18n.text("audit.export_csv")}</button>
                     " "
-                    <button type="button" data-testid="audit-export-json" on:click=move |_| export(true)>{move || i18n.t("audit.export_json")}</button>
+                    <button type="button" data-testid="audit-export-json" on:click=move |_| export(true)>{i18n.text("audit.export_json")}</button>
                 </p>
                 {move || export_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <table class="data-table" data-testid="audit-rows">
                     <thead><tr>
-                        <th scope="col">{move || i18n.t("jobs.col.user")}</th>
-                        <th scope="col">{move || i18n.t("audit.col.app")}</th>
-                        <th scope="col">{move || i18n.t("audit.col.version")}</th>
-                        <th scope="col">{move || i18n.t("audit.col.consented")}</th>
-                        <th scope="col">{move || i18n.t("audit.col.granted")}</th>
-                        <th scope="col">{move || i18n.t("audit.state")}</th>
+                        <th scope="col">{i18n.text("jobs.col.user")}</th>
+                        <th scope="col">{i18n.text("audit.col.app")}</th>
+                        <th scope="col">{i18n.text("audit.col.version")}</th>
+                        <th scope="col">{i18n.text("audit.col.consented")}</th>
+                        <th scope="col">{i18n.text("audit.col.granted")}</th>
+                        <th scope="col">{i18n.text("audit.state")}</th>
                     </tr></thead>
                     <tbody>
                         {move || {
@@ -377,17 +377,17 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
                     </tbody>
                 </table>
                 <p class="pager">
-                    <button type="button" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>{move || i18n.t("jobs.page.previous")}</button>
+                    <button type="button" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>{i18n.text("jobs.page.previous")}</button>
                     " " {move || i18n.tf("jobs.page.of", &[("page", &(page.get() + 1).to_string()), ("pages", &shown.with(|s| s.len().div_ceil(PAGE_ROWS).max(1)).to_string())])} " "
-                    <button type="button" disabled=move || (page.get() + 1) * PAGE_ROWS >= shown.with(Vec::len) on:click=move |_| page.update(|p| *p += 1)>{move || i18n.t("jobs.page.next")}</button>
+                    <button type="button" disabled=move || (page.get() + 1) * PAGE_ROWS >= shown.with(Vec::len) on:click=move |_| page.update(|p| *p += 1)>{i18n.text("jobs.page.next")}</button>
                 </p>
-                <h3>{move || i18n.t("audit.tenant.title")}</h3>
+                <h3>{i18n.text("audit.tenant.title")}</h3>
                 <table class="data-table" data-testid="audit-tenant">
                     <thead><tr>
-                        <th scope="col">{move || i18n.t("audit.col.app")}</th>
-                        <th scope="col">{move || i18n.t("audit.tenant.sp")}</th>
-                        <th scope="col">{move || i18n.t("audit.tenant.delegated")}</th>
-                        <th scope="col">{move || i18n.t("audit.tenant.roles")}</th>
+                        <th scope="col">{i18n.text("audit.col.app")}</th>
+                        <th scope="col">{i18n.text("audit.tenant.sp")}</th>
+                        <th scope="col">{i18n.text("audit.tenant.delegated")}</th>
+                        <th scope="col">{i18n.text("audit.tenant.roles")}</th>
                     </tr></thead>
                     <tbody>
                         {move || tenant.get().into_iter().map(|t| {

@@ -32,7 +32,7 @@ pub fn BulkJobsPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <PageTitle key="page.jobs.title" />
-        <p class="lead">{move || i18n.t("page.jobs.intro")}</p>
+        <p class="lead">{i18n.text("page.jobs.intro")}</p>
         <SignedIn>
             <JobsProblem />
             <ActiveJobPanel />
@@ -71,7 +71,7 @@ fn NewJob() -> impl IntoView {
     });
     view! {
         <section class="job-new" data-testid="job-new">
-            <h2>{move || i18n.t("jobs.new.title")}</h2>
+            <h2>{i18n.text("jobs.new.title")}</h2>
             <Transition fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>
                 <ErrorBoundary fallback=boundary_fallback>
                     {move || catalog.get().map(|r| r.map(|apps| view! { <NewJobForm apps=apps /> }))}
@@ -205,12 +205,12 @@ fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
     view! {
         <UsersInput chosen=chosen />
         <fieldset>
-            <legend>{move || i18n.t("jobs.new.what")}</legend>
+            <legend>{i18n.text("jobs.new.what")}</legend>
             <p>
-                <label for="job-app">{move || i18n.t("jobs.new.app")}</label> " "
+                <label for="job-app">{i18n.text("jobs.new.app")}</label> " "
                 <select id="job-app" data-testid="job-app" on:change=move |ev| app_id.set(event_target_value(&ev))>{options}</select>
                 " "
-                <label for="job-action">{move || i18n.t("jobs.new.action")}</label> " "
+                <label for="job-action">{i18n.text("jobs.new.action")}</label> " "
                 <select id="job-action" data-testid="job-action"
                     on:change=move |ev| if let Some(a) = JobAction::parse(&event_target_value(&ev)) { action.set(a) }>
                     {action_options}
@@ -218,25 +218,25 @@ fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
             </p>
             <p class="muted">{move || latest.get().map(|d| i18n.tf("jobs.new.latest", &[("version", &d.version.unwrap_or_default())]))}</p>
             <p>
-                <label for="job-share">{move || i18n.t("jobs.new.share")}</label> " "
+                <label for="job-share">{i18n.text("jobs.new.share")}</label> " "
                 <select id="job-share" data-testid="job-share" on:change=move |ev| share.set(event_target_value(&ev).parse().unwrap_or(90))>
                     {[100u32, 90, 50, 25, 10].into_iter().map(|p| view! { <option value=p.to_string() selected=p == 90>{format!("{p} %")}</option> }).collect_view()}
                 </select>
                 " "
                 <input type="checkbox" id="job-one-at-a-time" data-testid="job-one-at-a-time"
                     on:change=move |ev| one_at_a_time.set(event_target_checked(&ev)) />
-                <label for="job-one-at-a-time">{move || i18n.t("jobs.new.one_at_a_time")}</label>
+                <label for="job-one-at-a-time">{i18n.text("jobs.new.one_at_a_time")}</label>
             </p>
         </fieldset>
         {move || (consents()).then(|| latest.get().map(|target| view! { <ConsentEditor target=target choice=choice /> })).flatten()}
         <p class="muted" data-testid="job-permissions">
             {move || i18n.tf("jobs.new.permissions", &[("permissions", &operations().iter().map(|o| o.permission()).collect::<Vec<_>>().join(", "))])}
             " "
-            <button type="button" on:click=move |_| request_consent(operations())>{move || i18n.t("jobs.new.grant")}</button>
+            <button type="button" on:click=move |_| request_consent(operations())>{i18n.text("jobs.new.grant")}</button>
         </p>
         <p class="actions">
             <button type="button" class="primary" data-testid="job-dry-run" disabled=blocked on:click=run_dry>
-                {move || i18n.t("jobs.new.dry_run")}
+                {i18n.text("jobs.new.dry_run")}
             </button>
         </p>
         {move || reading.get().map(|(done, total)| view! {

@@ -30,7 +30,7 @@ pub fn CatalogPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <PageTitle key="page.catalog.title" />
-        <p class="lead">{move || i18n.t("page.catalog.intro")}</p>
+        <p class="lead">{i18n.text("page.catalog.intro")}</p>
         <SignedIn>
             <CatalogTable />
         </SignedIn>
@@ -64,7 +64,7 @@ fn CatalogTable() -> impl IntoView {
 fn AppsTable(apps: Vec<TeamsApp>) -> impl IntoView {
     let i18n = use_i18n();
     if apps.is_empty() {
-        return view! { <p class="muted">{move || i18n.t("page.catalog.none")}</p> }.into_any();
+        return view! { <p class="muted">{i18n.text("page.catalog.none")}</p> }.into_any();
     }
     let rows = apps
         .into_iter()
@@ -81,7 +81,7 @@ fn AppsTable(apps: Vec<TeamsApp>) -> impl IntoView {
                 .map(|d| {
                     let key = state_key(d.publishing_state.as_ref());
                     let version = d.version.clone().unwrap_or_default();
-                    view! { <li>{version} " " <span class="tag">{move || i18n.t(key)}</span></li> }
+                    view! { <li>{version} " " <span class="tag">{i18n.text(key)}</span></li> }
                 })
                 .collect_view();
             let rsc_text = move || {
@@ -112,11 +112,11 @@ fn AppsTable(apps: Vec<TeamsApp>) -> impl IntoView {
         <table class="data-table" data-testid="catalog">
             <thead>
                 <tr>
-                    <th scope="col">{move || i18n.t("apps.col.app")}</th>
-                    <th scope="col">{move || i18n.t("apps.col.latest")}</th>
-                    <th scope="col">{move || i18n.t("page.catalog.col.versions")}</th>
-                    <th scope="col">{move || i18n.t("apps.col.required_rsc")}</th>
-                    <th scope="col">{move || i18n.t("page.catalog.col.published")}</th>
+                    <th scope="col">{i18n.text("apps.col.app")}</th>
+                    <th scope="col">{i18n.text("apps.col.latest")}</th>
+                    <th scope="col">{i18n.text("page.catalog.col.versions")}</th>
+                    <th scope="col">{i18n.text("apps.col.required_rsc")}</th>
+                    <th scope="col">{i18n.text("page.catalog.col.published")}</th>
                 </tr>
             </thead>
             <tbody>{rows}</tbody>

@@ -36,7 +36,7 @@ pub fn HomePage() -> impl IntoView {
     });
     view! {
         <PageTitle key="page.home.title" />
-        <p class="lead">{move || i18n.t("page.home.intro")}</p>
+        <p class="lead">{i18n.text("page.home.intro")}</p>
         <ul class="section-cards">
             {SECTIONS
                 .into_iter()
@@ -45,7 +45,7 @@ pub fn HomePage() -> impl IntoView {
                     let key = route.nav_key().unwrap_or_default();
                     view! {
                         <li>
-                            <A href=route.href()>{move || i18n.t(key)}</A>
+                            <A href=route.href()>{i18n.text(key)}</A>
                         </li>
                     }
                 })

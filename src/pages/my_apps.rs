@@ -22,7 +22,7 @@ pub fn MyAppsPage() -> impl IntoView {
     });
     view! {
         <PageTitle key="page.my_apps.title" />
-        <p class="lead">{move || i18n.t("page.my_apps.intro")}</p>
+        <p class="lead">{i18n.text("page.my_apps.intro")}</p>
         {move || match me.get() {
             Some((oid, name)) => {
                 let subject = Subject {

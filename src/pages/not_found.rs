@@ -13,9 +13,9 @@ pub fn NotFoundPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <PageTitle key="page.not_found.title" />
-        <p>{move || i18n.t("page.not_found.body")}</p>
+        <p>{i18n.text("page.not_found.body")}</p>
         <p>
-            <A href=Route::Home.href()>{move || i18n.t("page.not_found.home")}</A>
+            <A href=Route::Home.href()>{i18n.text("page.not_found.home")}</A>
         </p>
     }
 }

@@ -53,7 +53,7 @@ pub fn OnDemand(title_key: &'static str) -> impl IntoView {
     });
     view! {
         <PageTitle key=title_key />
-        <p class="muted" role="status" data-testid="on-demand">{move || i18n.t("page.on_demand.loading")}</p>
+        <p class="muted" role="status" data-testid="on-demand">{i18n.text("page.on_demand.loading")}</p>
     }
 }
 
@@ -94,7 +94,7 @@ pub fn SetupOnDemand() -> impl IntoView {
     } else {
         "page.on_demand.missing"
     };
-    view! { <p class="app-loading" role="status" data-testid="on-demand">{move || i18n.t(key)}</p> }
+    view! { <p class="app-loading" role="status" data-testid="on-demand">{i18n.text(key)}</p> }
 }
 
 /// Replaces this document with the full bundle at the same address; false (and nothing done)

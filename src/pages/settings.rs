@@ -20,7 +20,7 @@ pub fn SettingsPage() -> impl IntoView {
     view! {
         <PageTitle key="page.settings.title" />
         <section aria-labelledby="settings-config">
-            <h2 id="settings-config">{move || i18n.t("page.settings.configuration")}</h2>
+            <h2 id="settings-config">{i18n.text("page.settings.configuration")}</h2>
             <p class="muted">
                 {move || i18n.tf("page.settings.source", &[("url", &config_url())])}
             </p>
@@ -28,7 +28,7 @@ pub fn SettingsPage() -> impl IntoView {
         </section>
         <SessionSection />
         <section aria-labelledby="settings-language">
-            <h2 id="settings-language">{move || i18n.t("language.label")}</h2>
+            <h2 id="settings-language">{i18n.text("language.label")}</h2>
             <LanguageSwitcher />
         </section>
     }
@@ -112,7 +112,7 @@ pub fn ConfigurationTable(config: RuntimeConfig) -> impl IntoView {
         <table class="config-table" data-testid="config-table">
             <tbody>
                 <tr data-field="cloud">
-                    <th scope="row">{move || i18n.t("page.settings.cloud")}</th>
+                    <th scope="row">{i18n.text("page.settings.cloud")}</th>
                     <td>
                         <code>{cloud.config_value()}</code>
                         " "
@@ -127,11 +127,11 @@ pub fn ConfigurationTable(config: RuntimeConfig) -> impl IntoView {
                         let Row { field, label_key, value, note_key, overridden } = row;
                         view! {
                             <tr data-field=field>
-                                <th scope="row">{move || i18n.t(label_key)}</th>
+                                <th scope="row">{i18n.text(label_key)}</th>
                                 <td>
                                     <code>{value}</code>
-                                    {overridden.then(|| view! { " " <span class="tag">{move || i18n.t("page.settings.override")}</span> })}
-                                    {note_key.map(|key| view! { " " <span class="muted">{move || i18n.t(key)}</span> })}
+                                    {overridden.then(|| view! { " " <span class="tag">{i18n.text("page.settings.override")}</span> })}
+                                    {note_key.map(|key| view! { " " <span class="muted">{i18n.text(key)}</span> })}
                                 </td>
                             </tr>
                         }
@@ -160,7 +160,7 @@ fn SessionSection() -> impl IntoView {
     let cloud = use_config().map(|c| c.cloud);
     view! {
         <section aria-labelledby="settings-session" data-testid="session">
-            <h2 id="settings-session">{move || i18n.t("page.settings.session")}</h2>
+            <h2 id="settings-session">{i18n.text("page.settings.session")}</h2>
             {move || match auth.status.get() {
                 AuthStatus::SignedIn(account) => view! {
                     <dl class="session-facts">
@@ -186,8 +186,8 @@ fn SessionSection() -> impl IntoView {
                                 let held = move || auth.granted.get().iter().any(|p| p == operation.permission());
                                 view! {
                                     <li data-operation=operation.permission()>
-                                        <span>{move || i18n.t(key)}</span> " " <code>{operation.permission()}</code>
-                                        {operation.needs_admin_consent().then(|| view! { " " <span class="tag">{move || i18n.t("page.settings.admin_consent")}</span> })}
+                                        <span>{i18n.text(key)}</span> " " <code>{operation.permission()}</code>
+                                        {operation.needs_admin_consent().then(|| view! { " " <span class="tag">{i18n.text("page.settings.admin_consent")}</span> })}
                                         " "
                                         {move || if held() {
                                             view! { <span class="tag">{i18n.t("page.settings.held")}</span> }.into_any()
@@ -256,7 +256,7 @@ fn GraphCheck() -> impl IntoView {
         };
     view! {
         <p>
-            <button type="button" data-testid="graph-check" on:click=check>{move || i18n.t("page.settings.graph_check")}</button>
+            <button type="button" data-testid="graph-check" on:click=check>{i18n.text("page.settings.graph_check")}</button>
             " "
             {move || match result.get() {
                 Some(Ok((name, request_id))) => view! {

@@ -26,7 +26,7 @@ pub fn SetupPage(error: ConfigLoadError) -> impl IntoView {
     let url = error.url().to_string();
     let detail = match error {
         ConfigLoadError::Missing { .. } => view! {
-            <p data-testid="setup-reason">{move || i18n.t("setup.missing")}</p>
+            <p data-testid="setup-reason">{i18n.text("setup.missing")}</p>
         }
         .into_any(),
         ConfigLoadError::Unreadable { status, detail, .. } => {
@@ -64,14 +64,14 @@ pub fn SetupPage(error: ConfigLoadError) -> impl IntoView {
             error: ConfigError::NotAnObject,
             ..
         } => view! {
-            <p data-testid="setup-reason">{move || i18n.t("setup.not_an_object")}</p>
+            <p data-testid="setup-reason">{i18n.text("setup.not_an_object")}</p>
         }
         .into_any(),
         ConfigLoadError::Invalid {
             error: ConfigError::Fields(problems),
             ..
         } => view! {
-            <p data-testid="setup-reason">{move || i18n.t("setup.fields")}</p>
+            <p data-testid="setup-reason">{i18n.text("setup.fields")}</p>
             <ul class="field-problems" data-testid="field-problems">
                 {problems
                     .into_iter()
@@ -84,16 +84,16 @@ pub fn SetupPage(error: ConfigLoadError) -> impl IntoView {
     view! {
         <main class="setup-page" id="main">
             <header class="setup-header">
-                <h1>{move || i18n.t("setup.title")}</h1>
+                <h1>{i18n.text("setup.title")}</h1>
                 <LanguageSwitcher />
             </header>
             <p>
-                {move || i18n.t("setup.file")} " " <code data-testid="setup-url">{url}</code>
+                {i18n.text("setup.file")} " " <code data-testid="setup-url">{url}</code>
             </p>
             {detail}
-            <h2>{move || i18n.t("setup.example_title")}</h2>
+            <h2>{i18n.text("setup.example_title")}</h2>
             <pre class="example-config">{EXAMPLE_CONFIG}</pre>
-            <h2>{move || i18n.t("setup.fields_title")}</h2>
+            <h2>{i18n.text("setup.fields_title")}</h2>
             <dl class="field-reference">
                 {FIELDS
                     .into_iter()
@@ -102,7 +102,7 @@ pub fn SetupPage(error: ConfigLoadError) -> impl IntoView {
                             <dt>
                                 <code>{field}</code>
                             </dt>
-                            <dd>{move || i18n.t(key)}</dd>
+                            <dd>{i18n.text(key)}</dd>
                         }
                     })
                     .collect_view()}
@@ -143,7 +143,7 @@ fn FieldProblemItem(problem: FieldProblem) -> impl IntoView {
                     view! {
                         <br />
                         <span class="expected">
-                            {move || i18n.t("setup.expected")} " " {move || i18n.t(expected_key)}
+                            {i18n.text("setup.expected")} " " {i18n.text(expected_key)}
                         </span>
                     }
                 })}

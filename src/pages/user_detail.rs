@@ -26,9 +26,9 @@ pub fn UserDetailPage() -> impl IntoView {
     let user_id = move || params.read().get("user_id").unwrap_or_default();
     view! {
         <PageTitle key="page.user_detail.title" />
-        <p><A href=Route::Users.href()>{move || i18n.t("page.user_detail.back")}</A></p>
+        <p><A href=Route::Users.href()>{i18n.text("page.user_detail.back")}</A></p>
         <p class="muted">
-            {move || i18n.t("page.user_detail.addressed")} " " <code data-testid="route-user">{user_id}</code>
+            {i18n.text("page.user_detail.addressed")} " " <code data-testid="route-user">{user_id}</code>
         </p>
         <SignedIn>
             {move || view! { <UserApps user_id=user_id() /> }}

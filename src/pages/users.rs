@@ -13,7 +13,7 @@ pub fn UsersPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <PageTitle key="page.users.title" />
-        <p class="lead">{move || i18n.t("page.users.intro")}</p>
+        <p class="lead">{i18n.text("page.users.intro")}</p>
         <SignedIn>
             <UserSearch />
         </SignedIn>

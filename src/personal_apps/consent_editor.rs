@@ -114,7 +114,7 @@ pub fn ConsentEditor(
         invalid,
     } = choice;
     if required.is_empty() {
-        return view! { <p class="muted" data-testid="consent-none">{move || i18n.t("consent.editor.none")}</p> }
+        return view! { <p class="muted" data-testid="consent-none">{i18n.text("consent.editor.none")}</p> }
             .into_any();
     }
     let all: Vec<String> = required
@@ -153,7 +153,7 @@ pub fn ConsentEditor(
     };
     view! {
         <fieldset class="consent-editor" data-testid="consent-editor">
-            <legend>{move || i18n.t("consent.editor.title")}</legend>
+            <legend>{i18n.text("consent.editor.title")}</legend>
             <p data-testid="consent-rule">{move || if has_application { i18n.t("consent.editor.all_or_nothing") } else { i18n.t("consent.editor.delegated_only") }}</p>
             <p>
                 <input type="checkbox" id="consent-confirm" data-testid="consent-confirm"
@@ -164,18 +164,18 @@ pub fn ConsentEditor(
                         selected.set(if on { all.into_iter().collect() } else { BTreeSet::new() });
                     } />
                 " "
-                <label for="consent-confirm">{move || i18n.t("consent.editor.whole_set")}</label>
+                <label for="consent-confirm">{i18n.text("consent.editor.whole_set")}</label>
             </p>
             <table class="data-table consent-table" data-testid="consent-rows">
                 <thead>
                     <tr>
-                        <th scope="col">{move || i18n.t("consent.editor.col.permission")}</th>
-                        <th scope="col">{move || i18n.t("consent.editor.col.allows")}</th>
-                        <th scope="col">{move || i18n.t("consent.editor.col.required")}</th>
-                        <th scope="col">{move || i18n.t("consent.editor.col.consented")}</th>
-                        <th scope="col">{move || i18n.t("consent.editor.col.granted")}</th>
-                        {upgrading.then(|| view! { <th scope="col">{move || i18n.t("consent.editor.col.change")}</th> })}
-                        <th scope="col">{move || i18n.t("consent.editor.col.consent")}</th>
+                        <th scope="col">{i18n.text("consent.editor.col.permission")}</th>
+                        <th scope="col">{i18n.text("consent.editor.col.allows")}</th>
+                        <th scope="col">{i18n.text("consent.editor.col.required")}</th>
+                        <th scope="col">{i18n.text("consent.editor.col.consented")}</th>
+                        <th scope="col">{i18n.text("consent.editor.col.granted")}</th>
+                        {upgrading.then(|| view! { <th scope="col">{i18n.text("consent.editor.col.change")}</th> })}
+                        <th scope="col">{i18n.text("consent.editor.col.consent")}</th>
                     </tr>
                 </thead>
                 <tbody>{table_rows}</tbody>
@@ -191,7 +191,7 @@ pub fn ConsentEditor(
                 " "
                 {move || if held() { i18n.t("consent.editor.scope_held") } else { i18n.t("consent.editor.scope_asked") }}
             </p>
-            <p>{move || i18n.t("consent.editor.body")}</p>
+            <p>{i18n.text("consent.editor.body")}</p>
             {move || match body() {
                 Some(text) => view! { <pre tabindex="0" data-testid="consent-body"><code>{text}</code></pre> }.into_any(),
                 None => view! { <p class="muted" data-testid="consent-body">{i18n.t("consent.editor.no_body")}</p> }.into_any(),

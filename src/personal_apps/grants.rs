@@ -87,8 +87,8 @@ pub fn Grants(
     };
     view! {
         <section class="grants" data-testid="grants" aria-labelledby="grants-title">
-            <h2 id="grants-title">{move || i18n.t("grants.title")}</h2>
-            <p data-testid="rsc-switch">{move || i18n.t(switch_key)}</p>
+            <h2 id="grants-title">{i18n.text("grants.title")}</h2>
+            <p data-testid="rsc-switch">{i18n.text(switch_key)}</p>
             {move || match result.get() {
                 None if !asked.get() => view! {
                     <p>

@@ -127,7 +127,7 @@ pub fn InstallFlow(
         <form class="flow install-flow" data-testid="install-flow" on:submit=submit>
             <h3>{move || i18n.tf("install.title", &[("user", &subject_name)])}</h3>
             <p>
-                <label for="install-app">{move || i18n.t("install.choose")}</label>
+                <label for="install-app">{i18n.text("install.choose")}</label>
                 " "
                 <select id="install-app" data-testid="install-app" on:change=move |ev| {
                     selected.set(event_target_value(&ev));
@@ -136,7 +136,7 @@ pub fn InstallFlow(
                     <AppOptions choices=choices installable_ids=installable_ids selected=selected />
                 </select>
                 " "
-                <span class="muted">{move || i18n.t("install.star_note")}</span>
+                <span class="muted">{i18n.text("install.star_note")}</span>
             </p>
             {move || chosen.get().as_ref().and_then(latest_published).map(|d| {
                 let version = d.version.clone().unwrap_or_default();

@@ -199,13 +199,13 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
                 <button type="button" data-testid="open-install" disabled=refused
                     aria-describedby=move || refused().then_some("install-refused")
                     on:click=move |_| open_flow.run(Some(Flow::Install { app: None }))>
-                    {move || i18n.t("apps.install")}
+                    {i18n.text("apps.install")}
                 </button>
                 {move || refused().then(|| view! {
                     " " <span class="muted" id="install-refused" data-testid="install-refused">{i18n.t("apps.install_refused")}</span>
                 })}
                 " "
-                <button type="button" class="secondary" on:click=refresh>{move || i18n.t("common.refresh")}</button>
+                <button type="button" class="secondary" on:click=refresh>{i18n.text("common.refresh")}</button>
             </p>
             <div role="status" aria-live="polite" class="outcome-region">
                 {move || finished.get().map(|f| view! { <FinishedNote finished=f /> })}
@@ -262,8 +262,7 @@ fn FlowPanel(
             .cloned()
     };
     let gone = move || {
-        view! { <p class="error" role="alert">{move || i18n.t("flow.installation_gone")}</p> }
-            .into_any()
+        view! { <p class="error" role="alert">{i18n.text("flow.installation_gone")}</p> }.into_any()
     };
     let body = match flow {
         Flow::Install { app } => view! {
@@ -293,11 +292,11 @@ fn FlowPanel(
                 }
             }
         >
-            <h2 id="flow-title" tabindex="-1" node_ref=heading>{move || i18n.t("flow.title")}</h2>
+            <h2 id="flow-title" tabindex="-1" node_ref=heading>{i18n.text("flow.title")}</h2>
             {body}
             <p>
                 <button type="button" class="secondary" data-testid="close-flow" on:click=move |_| open_flow.run(None)>
-                    {move || i18n.t("common.close")}
+                    {i18n.text("common.close")}
                 </button>
             </p>
         </section>

@@ -18,11 +18,11 @@ use crate::i18n::use_i18n;
 #[component]
 pub fn InstallationTable(snapshot: Snapshot) -> impl IntoView {
     let i18n = use_i18n();
-    let title = view! { <h2>{move || i18n.t("apps.installed.title")}</h2> };
+    let title = view! { <h2>{i18n.text("apps.installed.title")}</h2> };
     if snapshot.installations.is_empty() {
         return view! {
             {title}
-            <p class="muted" data-testid="no-installations">{move || i18n.t("apps.none")}</p>
+            <p class="muted" data-testid="no-installations">{i18n.text("apps.none")}</p>
         }
         .into_any();
     }
@@ -39,11 +39,11 @@ pub fn InstallationTable(snapshot: Snapshot) -> impl IntoView {
             <table class="data-table" data-testid="installations">
                 <thead>
                     <tr>
-                        <th scope="col">{move || i18n.t("apps.col.app")}</th>
-                        <th scope="col">{move || i18n.t("apps.col.installed")}</th>
-                        <th scope="col">{move || i18n.t("apps.col.latest")}</th>
-                        <th scope="col">{move || i18n.t("apps.col.rsc")}</th>
-                        <th scope="col">{move || i18n.t("apps.col.actions")}</th>
+                        <th scope="col">{i18n.text("apps.col.app")}</th>
+                        <th scope="col">{i18n.text("apps.col.installed")}</th>
+                        <th scope="col">{i18n.text("apps.col.latest")}</th>
+                        <th scope="col">{i18n.text("apps.col.rsc")}</th>
+                        <th scope="col">{i18n.text("apps.col.actions")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -106,14 +106,14 @@ fn InstallationRow(installation: Installation, app: Option<TeamsApp>) -> impl In
                     <button type="button" data-action="upgrade"
                         aria-label=move || format!("{} {}", i18n.t("apps.upgrade"), label.get_value())
                         on:click=upgrade>
-                        {move || i18n.t("apps.upgrade")}
+                        {i18n.text("apps.upgrade")}
                     </button>
                 })}
                 " "
                 <button type="button" class="danger" data-action="uninstall"
                     aria-label=move || format!("{} {}", i18n.t("apps.uninstall"), label.get_value())
                     on:click=uninstall>
-                    {move || i18n.t("apps.uninstall")}
+                    {i18n.text("apps.uninstall")}
                 </button>
             </td>
         </tr>
@@ -129,14 +129,14 @@ pub fn AvailableApps(snapshot: Snapshot) -> impl IntoView {
         .collect::<Vec<_>>();
     (!rows.is_empty()).then(|| {
         view! {
-            <h2>{move || i18n.t("apps.available.title")}</h2>
+            <h2>{i18n.text("apps.available.title")}</h2>
             <table class="data-table" data-testid="available-apps">
                 <thead>
                     <tr>
-                        <th scope="col">{move || i18n.t("apps.col.app")}</th>
-                        <th scope="col">{move || i18n.t("apps.col.latest")}</th>
-                        <th scope="col">{move || i18n.t("apps.col.required_rsc")}</th>
-                        <th scope="col">{move || i18n.t("apps.col.actions")}</th>
+                        <th scope="col">{i18n.text("apps.col.app")}</th>
+                        <th scope="col">{i18n.text("apps.col.latest")}</th>
+                        <th scope="col">{i18n.text("apps.col.required_rsc")}</th>
+                        <th scope="col">{i18n.text("apps.col.actions")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -169,7 +169,7 @@ fn AvailableRow(app: TeamsApp) -> impl IntoView {
                 <button type="button" data-action="install"
                     aria-label=move || format!("{} {}", i18n.t("install.submit"), label.get_value())
                     on:click=move |_| open_flow.run(Some(Flow::Install { app: Some(id.clone()) }))>
-                    {move || i18n.t("install.submit")}
+                    {i18n.text("install.submit")}
                 </button>
             </td>
         </tr>

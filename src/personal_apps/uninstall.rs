@@ -59,13 +59,13 @@ pub fn UninstallFlow(installation: Installation, subject: Subject) -> impl IntoV
         <form class="flow uninstall-flow" data-testid="uninstall-flow" on:submit=submit>
             <h3>{move || i18n.tf("uninstall.title", &[("app", &title_name)])}</h3>
             <p>{move || i18n.tf("uninstall.body", &[("app", &body_name), ("user", &user_name)])}</p>
-            <Show when=move || has_rsc fallback=move || view! { <p class="muted">{move || i18n.t("uninstall.no_rsc")}</p> }>
+            <Show when=move || has_rsc fallback=move || view! { <p class="muted">{i18n.text("uninstall.no_rsc")}</p> }>
                 <RscList permissions=consented.clone() />
             </Show>
             <ShowRequest commands=commands />
             <p>
                 <button type="submit" class="danger" data-testid="submit-uninstall" disabled=move || flow_write.in_flight()>
-                    {move || i18n.t("uninstall.submit")}
+                    {i18n.text("uninstall.submit")}
                 </button>
             </p>
             <FlowWriteStatus write=flow_write />

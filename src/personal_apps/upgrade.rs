@@ -31,7 +31,8 @@ pub fn UpgradeFlow(
     let from = installation.teams_app_definition.clone();
     let to = app.as_ref().and_then(latest_published).cloned();
     let (Some(from), Some(to), Some(app)) = (from, to, app) else {
-        return view! { <p class="error" role="alert">{move || i18n.t("upgrade.not_possible")}</p> }.into_any();
+        return view! { <p class="error" role="alert">{i18n.text("upgrade.not_possible")}</p> }
+            .into_any();
     };
     let from_version = from.version.clone().unwrap_or_default();
     let to_version = to.version.clone().unwrap_or_default();
@@ -110,7 +111,7 @@ pub fn UpgradeFlow(
             <p>
                 <button type="submit" data-testid="submit-upgrade" disabled=move || blocked().is_some()
                     aria-describedby="consent-validity">
-                    {move || i18n.t("upgrade.submit")}
+                    {i18n.text("upgrade.submit")}
                 </button>
             </p>
             <FlowWriteStatus write=flow_write />
@@ -124,14 +125,14 @@ pub fn UpgradeFlow(
 fn RscChangeView(change: RscChange) -> impl IntoView {
     let i18n = use_i18n();
     if change.is_unchanged() {
-        return view! { <p data-testid="rsc-change">{move || i18n.t("upgrade.rsc_unchanged")}</p> }
+        return view! { <p data-testid="rsc-change">{i18n.text("upgrade.rsc_unchanged")}</p> }
             .into_any();
     }
     let RscChange { added, removed, .. } = change;
     view! {
         <div data-testid="rsc-change">
-            {(!added.is_empty()).then(|| view! { <p>{move || i18n.t("upgrade.rsc_added")}</p> <RscList permissions=added /> })}
-            {(!removed.is_empty()).then(|| view! { <p>{move || i18n.t("upgrade.rsc_removed")}</p> <RscList permissions=removed /> })}
+            {(!added.is_empty()).then(|| view! { <p>{i18n.text("upgrade.rsc_added")}</p> <RscList permissions=added /> })}
+            {(!removed.is_empty()).then(|| view! { <p>{i18n.text("upgrade.rsc_removed")}</p> <RscList permissions=removed /> })}
         </div>
     }
     .into_any()

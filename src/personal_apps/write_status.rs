@@ -112,8 +112,8 @@ pub fn FinishedNote(finished: Finished) -> impl IntoView {
             {(sends > 1).then(|| view! {
                 <p class="muted" data-testid="outcome-attempts">{move || i18n.tf("outcome.attempts", &[("attempts", &attempts), ("statuses", &retried)])}</p>
             })}
-            {confirmation.map(|key| view! { <p class="muted" data-testid="outcome-reconciled">{move || i18n.t(key)}</p> })}
-            {request_id.map(|id| view! { <p class="muted">{move || i18n.t("error.request_id")} " " <code>{id.clone()}</code></p> })}
+            {confirmation.map(|key| view! { <p class="muted" data-testid="outcome-reconciled">{i18n.text(key)}</p> })}
+            {request_id.map(|id| view! { <p class="muted">{i18n.text("error.request_id")} " " <code>{id.clone()}</code></p> })}
         </div>
     }
     .into_any()
