@@ -73,10 +73,7 @@ impl I18n {
     /// the language). Prefer it to `i18n.text(key)` in views: every call returns the same
     /// closure type, so Leptos's rendering code for it is built into the wasm once rather than
     /// once per message (issue #10).
-    pub fn text(
-        &self,
-        key: &'static str,
-    ) -> impl Fn() -> String + Clone + Copy + Send + Sync + 'static {
+    pub fn text(&self, key: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
         let this = *self;
         move || this.t(key)
     }
