@@ -8,7 +8,6 @@
 //! the next call starts a new worker.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::oneshot;
@@ -43,7 +42,8 @@ struct Client {
     ready: Cell<bool>,
     /// Messages waiting for the worker to be ready.
     queued: RefCell<Vec<String>>,
-    pending: RefCell<HashMap<u64, oneshot::Sender<Answer>>>,
+    /// Calls awaiting their reply, by id (a handful at most: a plain list).
+    pending: RefCell<Vec<(u64, oneshot::Sender<Answer>)>>,
     _on_message: Closure<dyn Fn(web_sys::MessageEvent)>,
     _on_error: Closure<dyn Fn(web_sys::Event)>,
 }
@@ -60,7 +60,7 @@ fn drop_worker(reason: &str) {
         return;
     };
     client.worker.terminate();
-    for (_, sender) in client.pending.borrow_mut().drain() {
+    for (_, sender) in client.pending.borrow_mut().drain(..) {
         let _ = sender.send(Err(reason.to_string()));
     }
 }
@@ -86,7 +86,12 @@ fn on_message(generation: u64, event: web_sys::MessageEvent) {
     }
     match serde_json::from_str::<WorkerReply>(&text) {
         Ok(reply) => {
-            if let Some(sender) = client.pending.borrow_mut().remove(&reply.id) {
+            let sender = {
+                let mut pending = client.pending.borrow_mut();
+                let at = pending.iter().position(|(id, _)| *id == reply.id);
+                at.map(|at| pending.swap_remove(at).1)
+            };
+            if let Some(sender) = sender {
                 let _ = sender.send(Ok(reply.result));
             }
         }
@@ -122,7 +127,7 @@ fn client() -> Result<Rc<Client>, AuthError> {
         worker,
         ready: Cell::new(false),
         queued: RefCell::new(Vec::new()),
-        pending: RefCell::new(HashMap::new()),
+        pending: RefCell::new(Vec::new()),
         _on_message: on_message,
         _on_error: on_error,
     });
@@ -175,7 +180,7 @@ async fn call(config: &RuntimeConfig, request: WorkerRequest) -> Result<WorkerAn
     })
     .map_err(|e| AuthError::Protocol(e.to_string()))?;
     let (sender, receiver) = oneshot::channel();
-    client.pending.borrow_mut().insert(id, sender);
+    client.pending.borrow_mut().push((id, sender));
     if client.ready.get() {
         let _ = client.worker.post_message(&JsValue::from_str(&message));
     } else {
