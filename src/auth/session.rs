@@ -22,7 +22,8 @@ use portal_core::auth::renewal::{
 };
 use portal_core::auth::return_to::{return_to_or_home, HOME};
 use portal_core::auth::scopes::{
-    granted_permissions, refresh_scopes_for, Operation, ALL_OPERATIONS, SIGN_IN_OPERATIONS,
+    covers, granted_permissions, operation_set, refresh_scopes_for, Operation, ALL_OPERATIONS,
+    SIGN_IN_OPERATIONS,
 };
 use portal_core::auth::session_keys::SessionKeys;
 use portal_core::{RuntimeConfig, TokenCacheLocation};
@@ -38,8 +39,8 @@ type SharedRenewal = Shared<LocalBoxFuture<'static, Result<Option<Account>, Auth
 
 struct InFlight {
     ticket: u64,
-    /// Every operation it asks for.
-    operations: BTreeSet<Operation>,
+    /// Every operation it asks for (sorted, no duplicates).
+    operations: Vec<Operation>,
     with_challenge: bool,
     future: SharedRenewal,
 }
@@ -158,13 +159,14 @@ pub(super) fn known_operations(config: &RuntimeConfig) -> Vec<Operation> {
         .collect()
 }
 
-fn all_operations(config: &RuntimeConfig, extra: &[Operation]) -> BTreeSet<Operation> {
-    SIGN_IN_OPERATIONS
-        .iter()
-        .chain(known_operations(config).iter())
-        .chain(extra.iter())
-        .copied()
-        .collect()
+fn all_operations(config: &RuntimeConfig, extra: &[Operation]) -> Vec<Operation> {
+    operation_set(
+        SIGN_IN_OPERATIONS
+            .iter()
+            .chain(known_operations(config).iter())
+            .chain(extra.iter())
+            .copied(),
+    )
 }
 
 fn permissions_of<'a>(operations: impl IntoIterator<Item = &'a Operation>) -> BTreeSet<String> {
@@ -516,7 +518,7 @@ fn remember(
 /// The renewed ID token must name the account signed in; the tokens are kept only then.
 async fn renew(
     config: RuntimeConfig,
-    operations: BTreeSet<Operation>,
+    operations: Vec<Operation>,
     challenge: Option<ClaimsChallenge>,
 ) -> Result<Option<Account>, AuthError> {
     let keys = SessionKeys::for_config(&config);
@@ -524,7 +526,6 @@ async fn renew(
         return Err(AuthError::NoSession);
     };
     let generation = with_core(|c| c.generation);
-    let operations: Vec<Operation> = operations.into_iter().collect();
     let request = WorkerRequest::Refresh {
         refresh_token,
         scopes: refresh_scopes_for(config.cloud, &operations),
@@ -585,7 +586,7 @@ async fn renew_shared(
         .flatten();
         if let Some((theirs, their_challenge, future)) = running {
             let outcome = future.await;
-            let served = challenge.is_none() && (wanted.is_subset(&theirs) || their_challenge);
+            let served = challenge.is_none() && (covers(&theirs, &wanted) || their_challenge);
             if outcome.is_err() || served {
                 return outcome;
             }

@@ -161,7 +161,7 @@ pub struct FallbackMark {
 impl FallbackMark {
     /// A mark for `permissions` (sorted and deduplicated here) at `now`.
     pub fn new<S: AsRef<str>>(permissions: &[S], now: i64) -> FallbackMark {
-        let set: BTreeSet<&str> = permissions.iter().map(AsRef::as_ref).collect();
+        let set: BTreeSet<String> = permissions.iter().map(|p| p.as_ref().to_string()).collect();
         FallbackMark {
             permissions: set.into_iter().collect::<Vec<_>>().join(" "),
             at: now,

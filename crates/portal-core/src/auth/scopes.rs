@@ -118,6 +118,20 @@ impl Operation {
     }
 }
 
+/// A set of operations as a sorted list without duplicates (the session's sets are a handful
+/// of operations: a list keeps the first load free of a B-tree for them, issue #10).
+pub fn operation_set(operations: impl IntoIterator<Item = Operation>) -> Vec<Operation> {
+    let mut ops: Vec<Operation> = operations.into_iter().collect();
+    ops.sort();
+    ops.dedup();
+    ops
+}
+
+/// Whether every operation of `wanted` is in `set`.
+pub fn covers(set: &[Operation], wanted: &[Operation]) -> bool {
+    wanted.iter().all(|op| set.contains(op))
+}
+
 /// The scope string of a permission in a cloud: `https://{graph-host}/{permission}`.
 pub fn graph_scope(cloud: Cloud, operation: Operation) -> String {
     format!("https://{}/{}", cloud.graph_host(), operation.permission())
@@ -125,9 +139,7 @@ pub fn graph_scope(cloud: Cloud, operation: Operation) -> String {
 
 /// The scopes to request for a set of operations (OIDC scopes first, no duplicates, stable order).
 pub fn scopes_for(cloud: Cloud, operations: &[Operation]) -> Vec<String> {
-    let mut ops: Vec<Operation> = operations.to_vec();
-    ops.sort();
-    ops.dedup();
+    let ops = operation_set(operations.iter().copied());
     let mut scopes: Vec<String> = OIDC_SCOPES.iter().map(|s| s.to_string()).collect();
     scopes.extend(ops.into_iter().map(|op| graph_scope(cloud, op)));
     scopes
@@ -143,9 +155,7 @@ pub const REFRESH_OIDC_SCOPES: [&str; 2] = ["openid", "profile"];
 /// The scopes of a refresh-token request for `operations`: [`REFRESH_OIDC_SCOPES`] then the
 /// Graph scopes, no duplicates, stable order, no `offline_access`.
 pub fn refresh_scopes_for(cloud: Cloud, operations: &[Operation]) -> Vec<String> {
-    let mut ops: Vec<Operation> = operations.to_vec();
-    ops.sort();
-    ops.dedup();
+    let ops = operation_set(operations.iter().copied());
     let mut scopes: Vec<String> = REFRESH_OIDC_SCOPES.iter().map(|s| s.to_string()).collect();
     scopes.extend(ops.into_iter().map(|op| graph_scope(cloud, op)));
     scopes
@@ -162,6 +172,25 @@ pub fn granted_permissions(scope: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_operation_set_is_sorted_without_duplicates_and_covers_its_subsets() {
+        let set = operation_set([
+            Operation::WriteInstallations,
+            Operation::FindUsers,
+            Operation::WriteInstallations,
+        ]);
+        assert_eq!(
+            set,
+            vec![Operation::FindUsers, Operation::WriteInstallations]
+        );
+        assert!(covers(&set, &[Operation::WriteInstallations]));
+        assert!(covers(&set, &[]));
+        assert!(!covers(
+            &set,
+            &[Operation::FindUsers, Operation::ReadCatalog]
+        ));
+    }
+
     use super::*;
 
     #[test]
