@@ -5,7 +5,6 @@
 //! fallback when a refresh cannot give a scope, and sign-out (in every tab).
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
@@ -16,6 +15,7 @@ use portal_core::auth::admin_consent::{
 use portal_core::auth::challenge::{claims_parameter, ClaimsChallenge};
 use portal_core::auth::hand_over::SessionHandOver;
 use portal_core::auth::pending::{self, KeyValueStore, PendingAuthorization, StorageError};
+use portal_core::auth::permission_set::PermissionSet;
 use portal_core::auth::renewal::{
     after_background_failure, may_fall_back, AccessTokenCache, AfterRenewalFailure,
     CachedAccessToken, FallbackMark,
@@ -169,7 +169,7 @@ fn all_operations(config: &RuntimeConfig, extra: &[Operation]) -> Vec<Operation>
     )
 }
 
-fn permissions_of<'a>(operations: impl IntoIterator<Item = &'a Operation>) -> BTreeSet<String> {
+fn permissions_of<'a>(operations: impl IntoIterator<Item = &'a Operation>) -> PermissionSet {
     operations
         .into_iter()
         .map(|op| op.permission().to_string())
@@ -308,7 +308,7 @@ async fn finish_sign_in(
         ));
     };
     let account = id_token.account;
-    let asked: BTreeSet<String> = pending
+    let asked: PermissionSet = pending
         .scopes
         .iter()
         .flat_map(|s| granted_permissions(s))
@@ -464,12 +464,12 @@ fn take_hand_over(config: &RuntimeConfig) -> Option<Account> {
 fn remember(
     config: &RuntimeConfig,
     response: &TokenAnswer,
-    asked: &BTreeSet<String>,
+    asked: &PermissionSet,
     account: Option<(StoredAccount, String)>,
 ) {
     let keys = SessionKeys::for_config(config);
     // A response without `scope` granted what was asked (RFC 6749, 5.1).
-    let permissions: BTreeSet<String> = match &response.scope {
+    let permissions: PermissionSet = match &response.scope {
         Some(scopes) => scopes
             .split_whitespace()
             .flat_map(granted_permissions)
@@ -631,7 +631,7 @@ async fn renewal_settled() {
     }
 }
 
-fn cached(needed: &BTreeSet<String>) -> Option<String> {
+fn cached(needed: &PermissionSet) -> Option<String> {
     with_core(|c| c.tokens.find(needed, now()).map(|t| t.secret.clone())).flatten()
 }
 

@@ -60,7 +60,7 @@ mod tests {
     fn token(permission: &str, issued_at: i64, lifetime: i64) -> CachedAccessToken {
         CachedAccessToken {
             secret: format!("secret-{permission}"),
-            permissions: [permission.to_string()].into(),
+            permissions: vec![permission.to_string()].into(),
             issued_at,
             expires_at: issued_at + lifetime,
         }

@@ -13,6 +13,7 @@ pub mod id_token;
 pub mod issuer;
 pub mod oauth_error;
 pub mod pending;
+pub mod permission_set;
 pub mod renewal;
 pub mod return_to;
 pub mod roles;

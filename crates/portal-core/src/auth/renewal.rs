@@ -3,9 +3,8 @@
 //! serves a request, and what a background renewal does when it fails: a transient failure
 //! keeps the session and retries with backoff; only a failure that needs the user ends it.
 
-use std::collections::BTreeSet;
-
 use super::oauth_error::OAuthErrorKind;
+use super::permission_set::PermissionSet;
 
 /// Renew at most this many seconds before expiry.
 pub const RENEWAL_WINDOW_SECONDS: i64 = 300;
@@ -21,7 +20,7 @@ pub fn renewal_window(lifetime_seconds: i64) -> i64 {
 pub struct CachedAccessToken {
     pub secret: String,
     /// Graph permission names the token carries.
-    pub permissions: BTreeSet<String>,
+    pub permissions: PermissionSet,
     /// Unix seconds when it was received.
     pub issued_at: i64,
     /// Unix seconds.
@@ -40,7 +39,7 @@ impl CachedAccessToken {
     }
 
     /// Carries every permission in `needed`.
-    pub fn covers(&self, needed: &BTreeSet<String>) -> bool {
+    pub fn covers(&self, needed: &PermissionSet) -> bool {
         needed.is_subset(&self.permissions)
     }
 }
@@ -54,7 +53,7 @@ pub struct AccessTokenCache {
 
 impl AccessTokenCache {
     /// A fresh token covering `needed`, if any.
-    pub fn find(&self, needed: &BTreeSet<String>, now: i64) -> Option<&CachedAccessToken> {
+    pub fn find(&self, needed: &PermissionSet, now: i64) -> Option<&CachedAccessToken> {
         self.tokens
             .iter()
             .filter(|t| t.is_fresh(now) && t.covers(needed))
@@ -70,7 +69,7 @@ impl AccessTokenCache {
     }
 
     /// All permissions ever granted in this session (to ask for them again together).
-    pub fn known_permissions(&self) -> BTreeSet<String> {
+    pub fn known_permissions(&self) -> PermissionSet {
         self.tokens
             .iter()
             .flat_map(|t| t.permissions.iter().cloned())
@@ -161,9 +160,9 @@ pub struct FallbackMark {
 impl FallbackMark {
     /// A mark for `permissions` (sorted and deduplicated here) at `now`.
     pub fn new<S: AsRef<str>>(permissions: &[S], now: i64) -> FallbackMark {
-        let set: BTreeSet<String> = permissions.iter().map(|p| p.as_ref().to_string()).collect();
+        let set: PermissionSet = permissions.iter().map(|p| p.as_ref().to_string()).collect();
         FallbackMark {
-            permissions: set.into_iter().collect::<Vec<_>>().join(" "),
+            permissions: set.joined(),
             at: now,
         }
     }
@@ -224,7 +223,7 @@ impl RenewalGate {
 mod tests {
     use super::*;
 
-    fn perms(list: &[&str]) -> BTreeSet<String> {
+    fn perms(list: &[&str]) -> PermissionSet {
         list.iter().map(|s| s.to_string()).collect()
     }
 
