@@ -4,14 +4,14 @@
 //! (see [`session_storage_available`]). A write the browser refuses is an error, not a silence.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use portal_core::auth::pending::{KeyValueStore, StorageError};
 use portal_core::auth::session_keys::PREFIX;
 use wasm_bindgen::JsValue;
 
 thread_local! {
-    static MEMORY: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
+    /// Memory's entries (a handful: the session's keys), as a plain list.
+    static MEMORY: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The tab's sessionStorage, or memory when the browser refuses it.
@@ -39,7 +39,7 @@ impl KeyValueStore for SessionStore {
     fn get(&self, key: &str) -> Option<String> {
         match session_storage() {
             Some(s) => s.get_item(key).ok().flatten(),
-            None => MEMORY.with(|m| m.borrow().get(key).cloned()),
+            None => MemoryOnly.get(key),
         }
     }
     fn set(&mut self, key: &str, value: &str) -> Result<(), StorageError> {
@@ -47,12 +47,7 @@ impl KeyValueStore for SessionStore {
             Some(s) => s
                 .set_item(key, value)
                 .map_err(|e| StorageError { reason: reason(&e) }),
-            None => {
-                MEMORY.with(|m| {
-                    m.borrow_mut().insert(key.to_string(), value.to_string());
-                });
-                Ok(())
-            }
+            None => MemoryOnly.set(key, value),
         }
     }
     fn remove(&mut self, key: &str) {
@@ -60,9 +55,7 @@ impl KeyValueStore for SessionStore {
             Some(s) => {
                 let _ = s.remove_item(key);
             }
-            None => MEMORY.with(|m| {
-                m.borrow_mut().remove(key);
-            }),
+            None => MemoryOnly.remove(key),
         }
     }
     fn keys(&self) -> Vec<String> {
@@ -73,7 +66,7 @@ impl KeyValueStore for SessionStore {
                     .filter_map(|i| s.key(i).ok().flatten())
                     .collect()
             }
-            None => MEMORY.with(|m| m.borrow().keys().cloned().collect()),
+            None => MemoryOnly.keys(),
         }
     }
 }
@@ -83,21 +76,28 @@ pub struct MemoryOnly;
 
 impl KeyValueStore for MemoryOnly {
     fn get(&self, key: &str) -> Option<String> {
-        MEMORY.with(|m| m.borrow().get(key).cloned())
+        MEMORY.with(|m| {
+            m.borrow()
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        })
     }
     fn set(&mut self, key: &str, value: &str) -> Result<(), StorageError> {
         MEMORY.with(|m| {
-            m.borrow_mut().insert(key.to_string(), value.to_string());
+            let mut entries = m.borrow_mut();
+            match entries.iter_mut().find(|(k, _)| k == key) {
+                Some((_, v)) => *v = value.to_string(),
+                None => entries.push((key.to_string(), value.to_string())),
+            }
         });
         Ok(())
     }
     fn remove(&mut self, key: &str) {
-        MEMORY.with(|m| {
-            m.borrow_mut().remove(key);
-        });
+        MEMORY.with(|m| m.borrow_mut().retain(|(k, _)| k != key));
     }
     fn keys(&self) -> Vec<String> {
-        MEMORY.with(|m| m.borrow().keys().cloned().collect())
+        MEMORY.with(|m| m.borrow().iter().map(|(k, _)| k.clone()).collect())
     }
 }
 

@@ -2,8 +2,9 @@
 //! compiled into the binary). Interpolation is `{name}`; plurals are `key.one` / `key.other`
 //! chosen by each language's rule. No dependency: the whole layer costs a few KB of wasm.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 /// A language the portal is translated into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,8 +31,93 @@ const FR_SOURCE: Option<&str> = Some(include_str!("../locales/fr.json"));
 #[cfg(target_arch = "wasm32")]
 const FR_SOURCE: Option<&str> = None;
 
-/// A parsed message catalogue.
-pub type Catalogue = BTreeMap<String, String>;
+/// A parsed message catalogue: `(key, message)` pairs sorted by key, looked up by binary
+/// search. A sorted list rather than a `BTreeMap` (issue #10): the first load then carries no
+/// B-tree map of strings, and a catalogue is built once and only read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Catalogue(Vec<(String, String)>);
+
+impl Catalogue {
+    /// Adds or replaces (the last of two equal keys wins, as in a JSON object read into a map).
+    pub fn insert(&mut self, key: String, message: String) {
+        match self.position(&key) {
+            Ok(at) => self.0[at].1 = message,
+            Err(at) => self.0.insert(at, (key, message)),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.position(key).ok().map(|at| &self.0[at].1)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_ok()
+    }
+
+    /// Keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(key, _)| key)
+    }
+
+    /// `(key, message)` pairs in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(key, message)| (key, message))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+}
+
+impl IntoIterator for Catalogue {
+    type Item = (String, String);
+    type IntoIter = std::vec::IntoIter<(String, String)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl std::ops::Index<&str> for Catalogue {
+    type Output = String;
+
+    /// Panics when `key` is missing (tests only: the portal uses [`Catalogue::get`]).
+    fn index(&self, key: &str) -> &String {
+        match self.get(key) {
+            Some(message) => message,
+            None => panic!("no message {key:?}"),
+        }
+    }
+}
+
+/// A JSON object of string values, read pair by pair into the sorted list (no intermediate map).
+impl<'de> Deserialize<'de> for Catalogue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Pairs;
+        impl<'de> Visitor<'de> for Pairs {
+            type Value = Catalogue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of messages")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Catalogue, A::Error> {
+                let mut catalogue = Catalogue::default();
+                while let Some((key, message)) = map.next_entry::<String, String>()? {
+                    catalogue.insert(key, message);
+                }
+                Ok(catalogue)
+            }
+        }
+        deserializer.deserialize_map(Pairs)
+    }
+}
 
 impl Lang {
     /// Every language, in the order the switcher shows them.
@@ -203,6 +289,22 @@ pub fn placeholders(message: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_catalogue_reads_any_order_and_the_last_of_two_equal_keys_wins() {
+        let catalogue = parse_catalogue(r#"{"b.x": "B", "a.x": "A", "c": "C", "b.x": "B2"}"#)
+            .expect("a catalogue");
+        assert_eq!(catalogue.len(), 3);
+        assert_eq!(
+            catalogue.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["a.x", "b.x", "c"]
+        );
+        assert_eq!(catalogue.get("b.x").map(String::as_str), Some("B2"));
+        assert!(catalogue.contains_key("c"));
+        assert_eq!(catalogue.get("d"), None);
+        assert!(parse_catalogue(r#"["a"]"#).is_err());
+        assert!(parse_catalogue(r#"{"a": 1}"#).is_err());
+    }
+
     use super::*;
 
     #[test]
@@ -252,7 +354,7 @@ mod first_load_tests {
         let first = parse_catalogue(EN_FIRST_LOAD_SOURCE).unwrap();
         let prefixes = full_bundle_prefixes(FULL_BUNDLE_SECTIONS);
         assert!(prefixes.contains(&"jobs."));
-        for (key, text) in &all {
+        for (key, text) in all.iter() {
             assert_eq!(
                 first.contains_key(key),
                 in_first_load(key, &prefixes),

@@ -29,8 +29,8 @@ fn every_language_has_every_key() {
     let en = catalogue(Lang::En);
     for lang in Lang::ALL {
         let other = catalogue(lang);
-        let missing: Vec<_> = en.keys().filter(|k| !other.contains_key(*k)).collect();
-        let extra: Vec<_> = other.keys().filter(|k| !en.contains_key(*k)).collect();
+        let missing: Vec<_> = en.keys().filter(|k| !other.contains_key(k)).collect();
+        let extra: Vec<_> = other.keys().filter(|k| !en.contains_key(k)).collect();
         assert!(missing.is_empty(), "{} lacks keys {missing:?}", lang.tag());
         assert!(
             extra.is_empty(),
@@ -164,7 +164,8 @@ fn every_key_is_used_somewhere() {
         literals.extend(key_like_literals(&text));
     }
     let unused: Vec<_> = catalogue(Lang::En)
-        .into_keys()
+        .into_iter()
+        .map(|(key, _)| key)
         .filter(|key| {
             // Plural forms are looked up through their base key.
             let base = key
