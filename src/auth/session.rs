@@ -212,15 +212,12 @@ async fn boot_started(config: &RuntimeConfig) -> Boot {
                 status: AuthStatus::Failed(AuthError::AdminConsent { error, description }),
             };
         }
-        return Boot {
-            status: restore(config).await,
-        };
-    }
-    if redirect::is_callback(&params) {
+    } else if redirect::is_callback(&params) {
         return Boot {
             status: finish_callback(config, &params).await,
         };
     }
+    // One place awaits the restore (its code is inlined where it is awaited).
     Boot {
         status: restore(config).await,
     }
