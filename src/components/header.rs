@@ -2,7 +2,6 @@
 //! switcher and the account area.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::components::account::AccountArea;
 use crate::components::language_switcher::LanguageSwitcher;
@@ -23,7 +22,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="app-header">
             <span class="brand">
-                <A href=Route::Home.href()>{i18n.text("app.name")}</A>
+                <a href=Route::Home.href()>{i18n.text("app.name")}</a>
             </span>
             <dl class="tenant-info">
                 <div>

@@ -1,7 +1,6 @@
 //! Home: what the portal is for, and a way into each section.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
@@ -45,7 +44,7 @@ pub fn HomePage() -> impl IntoView {
                     let key = route.nav_key().unwrap_or_default();
                     view! {
                         <li>
-                            <A href=route.href()>{i18n.text(key)}</A>
+                            <a href=route.href()>{i18n.text(key)}</a>
                         </li>
                     }
                 })

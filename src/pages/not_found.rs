@@ -1,7 +1,6 @@
 //! The page for an address the portal does not have.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::components::page_title::PageTitle;
 use crate::i18n::use_i18n;
@@ -15,7 +14,7 @@ pub fn NotFoundPage() -> impl IntoView {
         <PageTitle key="page.not_found.title" />
         <p>{i18n.text("page.not_found.body")}</p>
         <p>
-            <A href=Route::Home.href()>{i18n.text("page.not_found.home")}</A>
+            <a href=Route::Home.href()>{i18n.text("page.not_found.home")}</a>
         </p>
     }
 }
