@@ -5,13 +5,12 @@
 
 use std::cell::RefCell;
 
-use portal_core::auth::pending::{KeyValueStore, StorageError};
+use portal_core::auth::pending::{KeyValueStore, MemoryStore, StorageError};
 use portal_core::auth::session_keys::PREFIX;
 use wasm_bindgen::JsValue;
 
 thread_local! {
-    /// Memory's entries (a handful: the session's keys), as a plain list.
-    static MEMORY: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+    static MEMORY: RefCell<MemoryStore> = const { RefCell::new(MemoryStore::new()) };
 }
 
 /// The tab's sessionStorage, or memory when the browser refuses it.
@@ -76,28 +75,16 @@ pub struct MemoryOnly;
 
 impl KeyValueStore for MemoryOnly {
     fn get(&self, key: &str) -> Option<String> {
-        MEMORY.with(|m| {
-            m.borrow()
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-        })
+        MEMORY.with(|m| m.borrow().get(key))
     }
     fn set(&mut self, key: &str, value: &str) -> Result<(), StorageError> {
-        MEMORY.with(|m| {
-            let mut entries = m.borrow_mut();
-            match entries.iter_mut().find(|(k, _)| k == key) {
-                Some((_, v)) => *v = value.to_string(),
-                None => entries.push((key.to_string(), value.to_string())),
-            }
-        });
-        Ok(())
+        MEMORY.with(|m| m.borrow_mut().set(key, value))
     }
     fn remove(&mut self, key: &str) {
-        MEMORY.with(|m| m.borrow_mut().retain(|(k, _)| k != key));
+        MEMORY.with(|m| m.borrow_mut().remove(key));
     }
     fn keys(&self) -> Vec<String> {
-        MEMORY.with(|m| m.borrow().iter().map(|(k, _)| k.clone()).collect())
+        MEMORY.with(|m| m.borrow().keys())
     }
 }
 

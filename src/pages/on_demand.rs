@@ -20,6 +20,12 @@ use crate::i18n::use_i18n;
 /// The full bundle's page.
 pub const FULL_BUNDLE: &str = "/full.html";
 
+/// The full bundle's address showing `route` (put back by [`take_route`]).
+fn full_bundle_at(route: &str) -> String {
+    let encoded = String::from(js_sys::encode_uri_component(route));
+    format!("{FULL_BUNDLE}?route={encoded}")
+}
+
 /// A route that is safe to hand over: an absolute path on this origin.
 pub fn safe_route(route: &str) -> Option<&str> {
     (route.starts_with('/') && !route.starts_with("//") && !route.contains('\\')).then_some(route)
@@ -41,14 +47,13 @@ pub fn OnDemand(title_key: &'static str) -> impl IntoView {
         } else {
             format!("{}?{search}", routed.pathname.get_untracked())
         };
-        let encoded = String::from(js_sys::encode_uri_component(&route));
         // Still on this page once any renewal has settled (the user may have moved on).
         let left = Arc::new(AtomicBool::new(false));
         let on_leave = left.clone();
         on_cleanup(move || on_leave.store(true, Ordering::Relaxed));
         leptos::task::spawn_local(async move {
             let still_here = move || !left.load(Ordering::Relaxed);
-            crate::auth::hand_over_to(&format!("{FULL_BUNDLE}?route={encoded}"), still_here).await;
+            crate::auth::hand_over_to(&full_bundle_at(&route), still_here).await;
         });
     });
     view! {
@@ -114,9 +119,6 @@ fn switch_for_setup() -> bool {
     let Some(route) = safe_route(&route) else {
         return false;
     };
-    let encoded = String::from(js_sys::encode_uri_component(route));
     crate::readiness::set_state("on-demand");
-    location
-        .replace(&format!("{FULL_BUNDLE}?route={encoded}"))
-        .is_ok()
+    location.replace(&full_bundle_at(route)).is_ok()
 }

@@ -120,23 +120,37 @@ pub fn clear(store: &mut dyn KeyValueStore) {
     }
 }
 
-/// An in-memory store.
+/// An in-memory store: the session's memory fallback in the browser (a handful of keys, so a
+/// plain list: no B-tree map in the first load, issue #10) and the tests' store.
 #[derive(Default, Debug)]
-pub struct MemoryStore(pub std::collections::BTreeMap<String, String>);
+pub struct MemoryStore(Vec<(String, String)>);
+
+impl MemoryStore {
+    /// An empty store (usable in a `static`).
+    pub const fn new() -> MemoryStore {
+        MemoryStore(Vec::new())
+    }
+}
 
 impl KeyValueStore for MemoryStore {
     fn get(&self, key: &str) -> Option<String> {
-        self.0.get(key).cloned()
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
     fn set(&mut self, key: &str, value: &str) -> Result<(), StorageError> {
-        self.0.insert(key.to_string(), value.to_string());
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) => *v = value.to_string(),
+            None => self.0.push((key.to_string(), value.to_string())),
+        }
         Ok(())
     }
     fn remove(&mut self, key: &str) {
-        self.0.remove(key);
+        self.0.retain(|(k, _)| k != key);
     }
     fn keys(&self) -> Vec<String> {
-        self.0.keys().cloned().collect()
+        self.0.iter().map(|(k, _)| k.clone()).collect()
     }
 }
 
