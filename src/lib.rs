@@ -32,6 +32,10 @@ use crate::shell::Shell;
 
 /// Mounts the portal on `<body>`.
 pub fn start() {
+    // Release bundles trap on a panic without formatting it (`-Cpanic=immediate-abort`, see
+    // xtask's `RELEASE_WASM_ENV`): no hook would ever run there. Debug builds and the
+    // wasm-bindgen tests print the panic to the console.
+    #[cfg(not(portal_immediate_abort))]
     console_error_panic_hook::set_once();
     #[cfg(feature = "full")]
     pages::on_demand::take_route();

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::process::{exec, on_path, output_line, step};
+use crate::process::{exec, on_path, output_line, step, with_release_wasm_env};
 
 const TRUNK_VERSION: &str = "0.22.1";
 /// trunk 0.22 declares rust-version 1.96.1; it is built with that toolchain only.
@@ -19,6 +19,7 @@ pub fn all() -> Result<(), String> {
     step("check tools (installing only what is missing)");
     debian_packages()?;
     wasm_target()?;
+    standard_library_source()?;
     trunk()?;
     wasm_bindgen_cli()?;
     npm_packages()?;
@@ -67,6 +68,26 @@ fn debian_packages() -> Result<(), String> {
             .args(["install", "-y", "-qq", "--no-install-recommends"])
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+/// The toolchain's `rust-src` and the crates its standard library depends on: the release wasm
+/// compiles the standard library with the bundle (`process::RELEASE_WASM_ENV`), and trunk runs
+/// cargo offline, so those crates are fetched here, from crates.io, beside the project's own.
+fn standard_library_source() -> Result<(), String> {
+    let sysroot = output_line("rustc", &["--print", "sysroot"])
+        .ok_or_else(|| "cannot run `rustc --print sysroot`".to_string())?;
+    let library = Path::new(&sysroot).join("lib/rustlib/src/rust/library/Cargo.lock");
+    if library.is_file() {
+        println!("ok   rust component rust-src");
+    } else {
+        println!("install rust component rust-src (the release wasm builds the standard library)");
+        exec(Command::new("rustup").args(["component", "add", "rust-src"]))?;
+    }
+    exec(
+        with_release_wasm_env(&mut crate::process::cargo())
+            .args(["fetch", "--locked", "--target", "wasm32-unknown-unknown"])
+            .arg("--quiet"),
     )
 }
 

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::install;
-use crate::process::{cargo, exec, run_tee, step, target_dir};
+use crate::process::{cargo, exec, run_tee, step, target_dir, with_release_wasm_env};
 
 /// The outcome of one layer.
 struct Layer {
@@ -131,7 +131,7 @@ pub fn build_release() -> Result<(), String> {
     step("build the full bundle in release (trunk build --release full.html)");
     let full_dist = "target/dist-full";
     // The target first: `--locked` takes an optional value.
-    exec(Command::new("trunk").args([
+    exec(with_release_wasm_env(&mut Command::new("trunk")).args([
         "build",
         "full.html",
         "--release",
@@ -140,7 +140,11 @@ pub fn build_release() -> Result<(), String> {
         full_dist,
     ]))?;
     step("build the first load in release (trunk build --release)");
-    exec(Command::new("trunk").args(["build", "--release", "--locked"]))?;
+    exec(with_release_wasm_env(&mut Command::new("trunk")).args([
+        "build",
+        "--release",
+        "--locked",
+    ]))?;
     merge_full_bundle(
         std::path::Path::new(full_dist),
         std::path::Path::new("dist"),
