@@ -112,8 +112,13 @@ impl WriteService {
         leptos::task::spawn_local(async move {
             // A sign-in redirect waits while this guard lives.
             let _hold = redirect_gate::hold();
+            let start = {
+                let run = WriteRun::new(write.kind(), WritePolicy::default());
+                let step = run.start();
+                (run, step)
+            };
             let final_state =
-                drive(&config, &write, move |state| service.set_state(id, state)).await;
+                drive(&config, &write, start, move |state| service.set_state(id, state)).await;
             service.set_state(id, final_state);
         });
         id
@@ -165,21 +170,30 @@ impl WriteService {
     }
 }
 
+/// Where [`drive`] starts: the write model's run and its first step.
+type Start = (WriteRun, Step);
+
 async fn sleep(ms: u64) {
     if ms > 0 {
         gloo_timers::future::TimeoutFuture::new(ms.min(u32::MAX as u64) as u32).await;
     }
 }
 
-/// Runs `write` to its end with the write model, reporting each intermediate state.
-async fn drive(config: &RuntimeConfig, write: &Write, report: impl Fn(WriteState)) -> WriteState {
+/// Runs `write` to its end with the write model from `start` (a new run and its first step, or
+/// a restored one: see [`Start`]), reporting each intermediate state. The elapsed time counts
+/// from this call: a restored write gets a fresh window.
+async fn drive(
+    config: &RuntimeConfig,
+    write: &Write,
+    start: Start,
+    report: impl Fn(WriteState),
+) -> WriteState {
     let graph = unabortable_graph(config);
     let request = write.request(graph.host);
     let operation = write.operation();
-    let mut run = WriteRun::new(write.kind(), WritePolicy::default());
+    let (mut run, mut step) = start;
     let started = js_sys::Date::now();
     let elapsed = move || (js_sys::Date::now() - started).max(0.0) as u64;
-    let mut step = run.start();
     let mut last_error: Option<CallError> = None;
     let mut last_request_id: Option<String> = None;
     let mut challenge: Option<ClaimsChallenge> = None;
