@@ -9,6 +9,7 @@ mod csp;
 mod headers;
 mod install;
 mod process;
+mod register;
 mod size;
 mod test;
 
@@ -33,6 +34,10 @@ Commands:
   size             check dist/ (an existing release build) against size-budget.toml and
                    print the first load's sizes; fails over the budget, as the test command does
   install          only install the tools (idempotent)
+  register --tenant TENANT --origin URL [--out FILE] [--cloud global|usgov|usgovdod|china]
+                   print (never run) the Azure CLI and Graph PowerShell commands that create the
+                   portal's Entra app registration, its permissions and admin-consent link, and
+                   write a matching config.json (register --help for every flag)
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
         Some("headers") => headers::run(&args[1..]),
         Some("build") => test::build_release(),
         Some("size") => size::run(),
+        Some("register") => register::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

@@ -9,6 +9,9 @@ pub mod first_load_keys;
 pub mod graph;
 pub mod i18n;
 pub mod jobs;
+pub mod outbox;
+pub mod ownership;
+pub mod registration;
 pub mod web_url;
 
 pub use cloud::{Cloud, PersonalInstallSupport};
