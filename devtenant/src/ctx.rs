@@ -74,6 +74,77 @@ pub enum GrantIds {
     Documented,
 }
 
+/// Whether `/users/{key}/permissionGrants` takes a UPN. Graph documents `{user-id}` only
+/// there (unlike `installedApps`, `{user-id | userPrincipalName}`); what it answers for a UPN is
+/// unverified.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum GrantsByUpn {
+    /// As documented: the key must be an object id; a UPN (`/users/{upn}` or
+    /// `/users('{upn}')`) is a 400 `Request_BadRequest` "Invalid object identifier".
+    #[default]
+    Refuse,
+    /// A UPN works as it does for installed apps.
+    Accept,
+}
+
+/// What `consentedPermissionSet` reads as on installations made outside the portal (seeded
+/// `"foreign": true`: from the Teams client, by a setup policy, by another tool), whose RSC
+/// grants exist. Unverified: Graph may leave their consent unrecorded.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum ForeignConsentSet {
+    /// `consentedPermissionSet: null`, the grants still there.
+    #[default]
+    Null,
+    /// The set consented, as for installations made through Graph.
+    Present,
+}
+
+/// Whether reading tenant-wide grants (`/oauth2PermissionGrants`, a service principal's
+/// `appRoleAssignments`) needs a directory role besides the scope, as Microsoft documents
+/// (Directory Readers, Global Reader, Application or Cloud Application Administrator, …;
+/// Teams Administrator is not listed).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum AuditRoles {
+    /// As documented: without one of those roles, 403 `Authorization_RequestDenied`.
+    #[default]
+    Strict,
+    /// The scope alone is enough.
+    Any,
+}
+
 /// Run-time options fixed by flags.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -92,6 +163,12 @@ pub struct Options {
     pub page_size: usize,
     /// The ids of RSC grants: as named (default) or as documented.
     pub grant_ids: GrantIds,
+    /// Whether `/users/{upn}/permissionGrants` works (default: refused, as documented).
+    pub grants_by_upn: GrantsByUpn,
+    /// `consentedPermissionSet` of installations made outside the portal (default: null).
+    pub consent_set_on_foreign_installs: ForeignConsentSet,
+    /// Whether tenant-wide grant reads need a directory role (default: strict, as documented).
+    pub audit_roles: AuditRoles,
 }
 
 pub struct Ctx {

@@ -10,12 +10,14 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::ctx::{lock, Ctx, GrantIds};
+use crate::ctx::{lock, AuditRoles, Ctx, ForeignConsentSet, GrantIds, GrantsByUpn};
 use crate::graph_error::GraphError;
 use crate::identity::{GRAPH_APP_ID, GRAPH_RESOURCE};
 use crate::odata::{parse_filter, parse_search, search_matches, ExpandItem};
 use crate::scope_table::OPERATION_SCOPES;
-use crate::seed::{canonical_permission_type, Rsc, SeedDefinition, SeedTeamsApp, SeedUser};
+use crate::seed::{
+    canonical_permission_type, is_guid, Rsc, SeedDefinition, SeedTeamsApp, SeedUser,
+};
 use crate::store::{
     installation_id, latest_published, AppRoleAssignment, ExtraGrant, Installation, TenantState,
     GRAPH_DISPLAY_NAME,
@@ -323,6 +325,7 @@ pub fn dispatch(ctx: &Ctx, request: &GraphRequest) -> Result<GraphResponse, Grap
                 "/serviceprincipals/{id}/approleassignments",
                 None,
             )?;
+            require_tenant_grant_reader(ctx, &caller)?;
             let principal = service_principal(ctx, &segments[1], true)?;
             let principal_id = principal["id"].as_str().unwrap_or_default();
             let value: Vec<Value> = ctx
@@ -921,15 +924,25 @@ fn list_catalog(
 
 // ---------------------------------------------------------------- personal apps
 
+/// An installation as Graph answers it. `foreign`: what `consentedPermissionSet` reads as on an
+/// installation made outside the portal (`--consent-set-on-foreign-installs`).
 fn installation_json(
     state: &TenantState,
     installation: &Installation,
     expand: &BTreeSet<String>,
+    foreign: ForeignConsentSet,
 ) -> Value {
+    let unrecorded = foreign == ForeignConsentSet::Null
+        && state.foreign_installations.contains(&installation.id);
+    let consented = installation
+        .consented
+        .as_ref()
+        .filter(|_| !unrecorded)
+        .map(|c| json!({"resourceSpecificPermissions": rsc_json(c)}));
     let mut value = json!({
         "@odata.type": "#microsoft.graph.userScopeTeamsAppInstallation",
         "id": installation.id,
-        "consentedPermissionSet": installation.consented.as_ref().map(|c| json!({"resourceSpecificPermissions": rsc_json(c)})),
+        "consentedPermissionSet": consented,
     });
     if let Some((app, definition)) = state.find_definition(&installation.definition_id) {
         if expand.contains("teamsApp") {
@@ -977,6 +990,18 @@ fn user_scoped(
             ))
         }
     };
+    // `/users/{user-id}/permissionGrants` is documented with the object id alone: a UPN is
+    // refused as a malformed object id (unless `--grants-by-upn accept`). `/me` is the caller.
+    if template == "/users/{id}/permissiongrants"
+        && !is_guid(&user_ref)
+        && lock(&ctx.options).grants_by_upn == GrantsByUpn::Refuse
+    {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            format!("Invalid object identifier '{user_ref}'."),
+        ));
+    }
     // The installation id is the segment after installedApps, in its original spelling.
     let installation_ref = segments
         .iter()
@@ -1022,6 +1047,7 @@ fn user_scoped(
             "Caller is not authorized to act on another user's personal scope: only the user, a Teams Administrator or a Global Administrator can.",
         ));
     }
+    let foreign = lock(&ctx.options).consent_set_on_foreign_installs;
     match (method, template) {
         ("GET", "/users/{id}/teamwork/installedapps") => {
             throttle(ctx, caller, Category::GetInstalledApps)?;
@@ -1049,7 +1075,7 @@ fn user_scoped(
                         })
                     })
                 })
-                .map(|i| installation_json(&state, i, &expand))
+                .map(|i| installation_json(&state, i, &expand, foreign))
                 .collect();
             drop(state);
             paged(
@@ -1074,7 +1100,7 @@ fn user_scoped(
                     "The installation '{iid}' was not found for this user."
                 ))
             })?;
-            let mut body = installation_json(&state, installation, &expand);
+            let mut body = installation_json(&state, installation, &expand, foreign);
             body["@odata.context"] = json!(format!(
                 "{}/v1.0/$metadata#users('{}')/teamwork/installedApps/$entity",
                 ctx.urls.graph, target.id
@@ -1125,6 +1151,7 @@ fn user_scoped(
                         .iter()
                         .position(|i| i.id == iid && i.user_id == target_id)?;
                     let before = state.installations.remove(position);
+                    state.foreign_installations.remove(&before.id);
                     // Extra grants (declared in the seed) of the app go with it.
                     let (removed, kept) = std::mem::take(&mut state.extra_grants)
                         .into_iter()
@@ -1509,6 +1536,8 @@ fn install(
                 lag,
                 Instant::now(),
             );
+            // An install through Graph is never "made outside the portal".
+            state.foreign_installations.remove(&installation.id);
             state.installations.push(installation);
         })
         .map_err(|e| {
@@ -1566,8 +1595,10 @@ fn upgrade(
             {
                 let before = i.clone();
                 i.definition_id = latest.id.clone();
-                // The consented set is what this upgrade consented to (none when omitted).
+                // The consented set is what this upgrade consented to (none when omitted), as
+                // Graph records it: no longer an installation made outside the portal.
                 i.consented = consented.clone();
+                state.foreign_installations.remove(&iid);
                 lock(&ctx.visibility).record(&target_id, &iid, Some(before), lag, Instant::now());
             }
         })
@@ -1629,12 +1660,28 @@ fn app_role_assignment_json(assignment: &AppRoleAssignment) -> Value {
     })
 }
 
+/// Under `--audit-roles strict` (the default, as documented), reading tenant-wide grants also
+/// needs a directory role that may (Directory Readers, Global Reader, Application or Cloud
+/// Application Administrator, Global Administrator); a Teams Administrator without one gets the
+/// directory's 403 `Authorization_RequestDenied`. Checked after the scope.
+fn require_tenant_grant_reader(ctx: &Ctx, caller: &Caller) -> Result<(), GraphError> {
+    if lock(&ctx.options).audit_roles == AuditRoles::Strict && !caller.user.reads_tenant_grants() {
+        return Err(GraphError::new(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ));
+    }
+    Ok(())
+}
+
 fn oauth2_permission_grants(
     ctx: &Ctx,
     caller: &Caller,
     query: &BTreeMap<String, String>,
 ) -> Result<GraphResponse, GraphError> {
     require_scope(caller, "GET", "/oauth2permissiongrants", None)?;
+    require_tenant_grant_reader(ctx, caller)?;
     let filter = match query.get("$filter") {
         Some(text) => Some(
             parse_filter(text)

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use tokio::net::TcpListener;
 
-use devtenant::ctx::{Ctx, GrantIds, Options, Urls};
+use devtenant::ctx::{AuditRoles, Ctx, ForeignConsentSet, GrantIds, GrantsByUpn, Options, Urls};
 use devtenant::faults::{Dice, Faults, TokenErrorNext, TOKEN_ERROR_STATUSES};
 use devtenant::seed::Seed;
 use devtenant::store::{Store, TenantState};
@@ -120,6 +120,22 @@ struct Args {
     /// does is unverified.
     #[arg(long, value_enum, default_value_t = GrantIds::Named)]
     grant_ids: GrantIds,
+    /// `/users/{key}/permissionGrants` with a UPN as the key: Graph documents `{user-id}` only.
+    /// `refuse` answers 400 `Request_BadRequest` "Invalid object identifier" (as for any key that
+    /// is not an object id where one is required); `accept` treats it as installed apps do.
+    #[arg(long, value_enum, default_value_t = GrantsByUpn::Refuse)]
+    grants_by_upn: GrantsByUpn,
+    /// `consentedPermissionSet` of the seeded installations made outside the portal (`"foreign":
+    /// true`: from the Teams client, by a setup policy, by another tool), whose RSC grants exist:
+    /// `null`, or the set consented (`present`). Which one real Graph does is unverified.
+    #[arg(long, value_enum, default_value_t = ForeignConsentSet::Null)]
+    consent_set_on_foreign_installs: ForeignConsentSet,
+    /// Tenant-wide grant reads (`/oauth2PermissionGrants`, `/servicePrincipals/{id}/appRoleAssignments`):
+    /// `strict` also needs a directory role that may read them (Directory Readers, Global Reader,
+    /// Application or Cloud Application Administrator, Global Administrator; not Teams
+    /// Administrator), else 403 `Authorization_RequestDenied`; `any` needs the scope only.
+    #[arg(long, value_enum, default_value_t = AuditRoles::Strict)]
+    audit_roles: AuditRoles,
     /// How many entries the request log keeps (the oldest go first).
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     log_capacity: usize,
@@ -212,6 +228,9 @@ async fn run(args: Args) -> Result<(), String> {
             self_only: args.strict_self_only,
             page_size: args.page_size,
             grant_ids: args.grant_ids,
+            grants_by_upn: args.grants_by_upn,
+            consent_set_on_foreign_installs: args.consent_set_on_foreign_installs,
+            audit_roles: args.audit_roles,
         }),
         codes: Mutex::new(HashMap::new()),
         refresh_tokens: Mutex::new(HashMap::new()),

@@ -5,12 +5,37 @@
 use serde::{Deserialize, Serialize};
 
 /// Role names a seeded user may have, with their Entra role template ids (`wids`).
-pub const ROLE_TEMPLATES: [(&str, &str); 2] = [
+pub const ROLE_TEMPLATES: [(&str, &str); 6] = [
     ("teamsAdministrator", "69091246-20e8-4a56-aa4d-066075b2a7a8"),
     (
         "globalAdministrator",
         "62e90394-69f5-4237-9190-012177145e10",
     ),
+    ("globalReader", "f2ef992c-3afb-46b9-b7cf-a126ee74c451"),
+    ("directoryReaders", "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"),
+    (
+        "applicationAdministrator",
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    ),
+    (
+        "cloudApplicationAdministrator",
+        "158c047a-c907-4556-b7ef-446551a6b5f7",
+    ),
+];
+
+/// The roles that act on anyone's personal apps (and consent for the organisation).
+pub const ADMIN_ROLES: [&str; 2] = ["teamsAdministrator", "globalAdministrator"];
+
+/// The roles that may read tenant-wide grants (`oauth2PermissionGrants`, a service principal's
+/// `appRoleAssignments`) with a delegated token, of those the seed knows (Microsoft's lists for
+/// both reads: Directory Readers, Global Reader, Application and Cloud Application
+/// Administrator; Global Administrator holds every permission). Teams Administrator is not one.
+pub const TENANT_GRANT_READER_ROLES: [&str; 5] = [
+    "globalAdministrator",
+    "globalReader",
+    "directoryReaders",
+    "applicationAdministrator",
+    "cloudApplicationAdministrator",
 ];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -94,7 +119,14 @@ impl SeedUser {
 
     /// Teams Administrator or Global Administrator: may act on anyone.
     pub fn is_admin(&self) -> bool {
-        !self.wids().is_empty()
+        self.roles.iter().any(|r| ADMIN_ROLES.contains(&r.as_str()))
+    }
+
+    /// Holds a role that may read tenant-wide grants (see [`TENANT_GRANT_READER_ROLES`]).
+    pub fn reads_tenant_grants(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|r| TENANT_GRANT_READER_ROLES.contains(&r.as_str()))
     }
 }
 
@@ -171,6 +203,11 @@ pub struct SeedInstallation {
     pub app: String,
     /// Installed version of a definition of that app.
     pub version: String,
+    /// Installed outside the portal (from the Teams client, by a setup policy, by another
+    /// tool): its grants exist, and `--consent-set-on-foreign-installs` says whether Graph
+    /// answers its `consentedPermissionSet` (default: null).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub foreign: bool,
 }
 
 /// A grant declared for a user, apart from any installation: returned by
@@ -780,6 +817,30 @@ mod tests {
             .map(|u| u.user_principal_name.as_str())
             .collect();
         assert_eq!(distinct.len(), 210);
+    }
+
+    #[test]
+    fn reader_roles_read_tenant_grants_without_making_an_administrator() {
+        let seed = Seed::builtin().unwrap();
+        let user = |upn: &str| {
+            seed.users
+                .iter()
+                .find(|u| u.user_principal_name == upn)
+                .unwrap()
+                .clone()
+        };
+        let megan = user("megan.bowen@contoso.onmicrosoft.com");
+        assert!(megan.is_admin() && !megan.reads_tenant_grants());
+        let rhea = user("teams.reader@contoso.onmicrosoft.com");
+        assert!(rhea.is_admin() && rhea.reads_tenant_grants());
+        let adele = user("adele.vance@contoso.onmicrosoft.com");
+        assert!(adele.is_admin() && adele.reads_tenant_grants());
+        let mut reader = user("zoe.muller@contoso.onmicrosoft.com");
+        reader.roles = vec!["globalReader".into()];
+        assert!(!reader.is_admin() && reader.reads_tenant_grants());
+        assert_eq!(reader.wids(), ["f2ef992c-3afb-46b9-b7cf-a126ee74c451"]);
+        // Foreign installations are seeded, and only those.
+        assert_eq!(seed.installations.iter().filter(|i| i.foreign).count(), 2);
     }
 
     #[test]

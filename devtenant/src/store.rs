@@ -75,6 +75,13 @@ pub struct TenantState {
     /// before they existed).
     #[serde(default)]
     pub app_role_assignments: Vec<AppRoleAssignment>,
+    /// Ids of the installations made outside the portal (seeded `"foreign": true`: from the
+    /// Teams client, by a setup policy, by another tool): their `consentedPermissionSet` reads
+    /// as `--consent-set-on-foreign-installs` says, their grants follow `consented` all the
+    /// same. An install, upgrade or uninstall through Graph ends the mark (absent from state
+    /// files written before it existed).
+    #[serde(default)]
+    pub foreign_installations: BTreeSet<String>,
     /// Tenant-wide (admin) consent: client id → scope names.
     pub admin_consents: BTreeMap<String, BTreeSet<String>>,
     /// A user's own consent: "client id|user id" → scope names.
@@ -101,6 +108,7 @@ impl TenantState {
             installations: Vec::new(),
             extra_grants: Vec::new(),
             app_role_assignments: Vec::new(),
+            foreign_installations: BTreeSet::new(),
             admin_consents: BTreeMap::new(),
             user_consents: BTreeMap::new(),
             revocations: BTreeMap::new(),
@@ -124,6 +132,10 @@ impl TenantState {
                 definition_id: definition.id.clone(),
                 consented: (!required.is_empty()).then_some(required),
             });
+            if seeded.foreign {
+                let id = state.installations.last().map(|i| i.id.clone());
+                state.foreign_installations.extend(id);
+            }
         }
         for seeded in seed.extra_grants {
             let Some(user_id) = state.find_user(&seeded.user).map(|u| u.id.clone()) else {

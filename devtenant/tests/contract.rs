@@ -221,7 +221,9 @@ fn responses_validate_against_the_published_schemas() {
             "GET one installation",
         );
     }
-    let (_, grants) = tenant.get(&format!("/users/{lee}/permissionGrants"), &admin);
+    // permissionGrants documents the object id only (`--grants-by-upn refuse`).
+    let lee_id = tenant.user_id("lee.gu@contoso.onmicrosoft.com");
+    let (_, grants) = tenant.get(&format!("/users/{lee_id}/permissionGrants"), &admin);
     envelopes.check("collection", &grants, "GET permissionGrants");
     assert!(!grants["value"].as_array().unwrap().is_empty());
     for grant in grants["value"].as_array().unwrap() {

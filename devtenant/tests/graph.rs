@@ -208,7 +208,10 @@ fn install_upgrade_uninstall_and_grants() {
         .collect();
     assert_eq!(types, ["application", "application"]);
     // The grants appear.
-    let (_, grants) = tenant.get(&format!("/users/{}/permissionGrants", encode(lee)), &admin);
+    let (_, grants) = tenant.get(
+        &format!("/users/{}/permissionGrants", tenant.user_id(lee)),
+        &admin,
+    );
     let field_grants: Vec<Value> = value(&grants)
         .into_iter()
         .filter(|g| g["permission"] == "TeamsActivity.Send.User")
@@ -221,7 +224,7 @@ fn install_upgrade_uninstall_and_grants() {
             .get(
                 &format!(
                     "/users/{}/permissionGrants?$filter=permission%20eq%20'x'",
-                    encode(lee)
+                    tenant.user_id(lee)
                 ),
                 &admin
             )
@@ -251,7 +254,10 @@ fn install_upgrade_uninstall_and_grants() {
     let uninstall = format!("{lee_path}/{}", installed["id"].as_str().unwrap());
     assert_eq!(tenant.delete(&uninstall, &admin).0, 204);
     assert!(installation_of(&tenant, &admin, lee, &field).is_none());
-    let (_, grants) = tenant.get(&format!("/users/{}/permissionGrants", encode(lee)), &admin);
+    let (_, grants) = tenant.get(
+        &format!("/users/{}/permissionGrants", tenant.user_id(lee)),
+        &admin,
+    );
     assert!(value(&grants)
         .iter()
         .all(|g| g["permission"] != "TeamsActivity.Send.User"));
@@ -665,7 +671,8 @@ fn request_log_records_requests_without_authorization() {
 
 #[test]
 fn catalog_and_delegated_consent_views() {
-    let tenant = DevTenant::start(&[]);
+    // Megan is a Teams Administrator only: tenant-wide grants need `--audit-roles any`.
+    let tenant = DevTenant::start(&["--audit-roles", "any"]);
     let admin = tenant.token(
         ADMIN,
         &format!("{CONSENT} Directory.Read.All Application.Read.All"),
@@ -710,7 +717,8 @@ fn catalog_and_delegated_consent_views() {
 
 #[test]
 fn seeded_app_role_assignments_of_a_service_principal() {
-    let tenant = DevTenant::start(&[]);
+    // Megan is a Teams Administrator only: tenant-wide grants need `--audit-roles any`.
+    let tenant = DevTenant::start(&["--audit-roles", "any"]);
     let admin = tenant.token(ADMIN, &format!("{CONSENT} Directory.Read.All"));
     // Contoso Notify's service principal holds two of Microsoft Graph's application permissions.
     let notify_sp = "d0a57ef7-f531-52fb-98ab-da20d94e2abd";

@@ -221,8 +221,10 @@ fn a_fresh_write_is_invisible_to_reads_until_the_lag_has_passed() {
     let lee = tenant.user_id(LEE);
     let sean = tenant.user_id(OBRIEN);
     let grants = |user: &str| {
-        let (status, body) =
-            tenant.get(&format!("/users/{}/permissionGrants", encode(user)), &admin);
+        let (status, body) = tenant.get(
+            &format!("/users/{}/permissionGrants", tenant.user_id(user)),
+            &admin,
+        );
         assert_eq!(status, 200, "{body}");
         body["value"].as_array().cloned().unwrap()
     };
