@@ -1,19 +1,24 @@
-//! The dry run of a bulk write: every listed user resolved and their installation of the app
-//! read, through the job engine (reads in `$batch`es, paced, retried), then planned. Nothing is
-//! written.
+//! The dry run of a bulk write: every listed user resolved to their object id and their
+//! installation of the app read, through the job engine (reads in `$batch`es, paced, retried),
+//! then planned, one write per user however they were listed (a UPN and the same user's object
+//! id give one write; the later row is a duplicate of the first's line). Nothing is written.
 
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::ids::CatalogAppId;
 use portal_core::graph::models::ResourceSpecificPermission;
 use portal_core::jobs::engine::ReadTask;
-use portal_core::jobs::plan::{dry_run_task, plan_row, JobAction, JobPlan, Pacing};
+use portal_core::jobs::plan::{dry_run_task, plan_rows, JobAction, JobPlan, Pacing};
 
 use super::runner::{now_ms, read_all};
 
 /// What the dry run is about.
 #[derive(Clone, Debug)]
 pub struct DryRunInput {
+    /// The users as listed (object id or UPN).
     pub keys: Vec<String>,
+    /// The input line of each of `keys` (`UserList::lines`; 0 for one added from a search), to
+    /// name the first row of a user listed twice.
+    pub lines: Vec<u64>,
     pub action: JobAction,
     pub app: CatalogAppId,
     pub app_name: String,
@@ -44,12 +49,14 @@ pub async fn dry_run(
         .collect();
     let operations = vec![Operation::ReadUsers, Operation::ReadInstallations];
     let (done, stopped) = read_all(tasks, graph_base, graph_host, operations, progress).await;
-    let rows = input
-        .keys
-        .iter()
-        .zip(&done)
-        .map(|(key, reads)| plan_row(input.action, &input.app, &input.latest_version, key, reads))
-        .collect();
+    let rows = plan_rows(
+        input.action,
+        &input.app,
+        &input.latest_version,
+        &input.keys,
+        &input.lines,
+        &done,
+    );
     (
         JobPlan {
             id: job_id(),

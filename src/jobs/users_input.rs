@@ -1,14 +1,15 @@
 //! Choosing the users of a job or an audit: pasted or uploaded (a CSV of object ids or UPNs,
-//! parsed by the `csv` crate in slices so 100,000 lines never freeze the page, with progress),
-//! or added from a search. Bad rows are reported by line number with the reason; the rest is
-//! kept.
+//! read by `portal_core::jobs::users` in slices so 100,000 lines never freeze the page, with
+//! progress), or added from a search. Bad rows are reported by line number with the reason (a
+//! quote never closed included); the rest is kept. A list over 100,000 rows or 10 MB is refused
+//! whole with the limit named (a file is measured before it is read).
 
 use leptos::prelude::*;
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::encode::UserRef;
 use portal_core::graph::models::{Collection, User};
 use portal_core::graph::request;
-use portal_core::jobs::users::{BadReason, UserList};
+use portal_core::jobs::users::{BadReason, TooLarge, UserList, MAX_BYTES};
 use wasm_bindgen::JsCast;
 
 use crate::graph_client::use_graph;
@@ -38,7 +39,22 @@ fn bad_text(i18n: crate::i18n::I18n, reason: BadReason) -> String {
             i18n.tf("jobs.users.duplicate", &[("line", &first_line.to_string())])
         }
         BadReason::NotAUser => i18n.t("jobs.users.not_a_user"),
-        BadReason::Unreadable => i18n.t("jobs.users.unreadable"),
+        BadReason::UnclosedQuote => i18n.t("jobs.users.unclosed_quote"),
+    }
+}
+
+/// Why a list was refused whole, and what to do.
+fn too_large_text(i18n: crate::i18n::I18n, too_large: TooLarge) -> String {
+    match too_large {
+        TooLarge::Bytes { bytes } => {
+            // One decimal, rounded up so a list just over the limit never reads "10.0 MB".
+            let tenths = (bytes as u64).div_ceil(1024 * 1024 / 10);
+            let size = format!("{}.{}", tenths / 10, tenths % 10);
+            i18n.tf("jobs.users.too_large_bytes", &[("size", &size)])
+        }
+        TooLarge::Rows { line } => {
+            i18n.tf("jobs.users.too_many_rows", &[("line", &line.to_string())])
+        }
     }
 }
 
@@ -69,6 +85,12 @@ pub fn UsersInput(chosen: RwSignal<UserList>) -> impl IntoView {
         let Some(file) = input.files().and_then(|f| f.get(0)) else {
             return;
         };
+        // Measured before it is read: a file over the limit is never loaded into the page.
+        let size = file.size();
+        if size > MAX_BYTES as f64 {
+            chosen.set(UserList::refused_for_size(size as usize));
+            return;
+        }
         leptos::task::spawn_local(async move {
             if let Ok(value) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
                 if let Some(content) = value.as_string() {
@@ -177,6 +199,9 @@ fn ChosenSummary(chosen: RwSignal<UserList>) -> impl IntoView {
                 ("bad", &chosen.with(|l| l.bad.len()).to_string()),
             ])}
         </p>
+        {move || chosen.with(|list| list.too_large).map(|too_large| view! {
+            <p class="error" role="alert" data-testid="users-too-large">{too_large_text(i18n, too_large)}</p>
+        })}
         {move || chosen.with(|list| (!list.bad.is_empty()).then(|| {
             let rows = list.bad.iter().take(SHOWN_BAD_ROWS).map(|bad| view! {
                 <tr>

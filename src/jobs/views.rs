@@ -1,12 +1,13 @@
-//! What a job shows: its plan (counts per action, per-user rows), its progress (bar, counts
-//! per outcome, rate and time left, per-user status with errors and request ids, results
-//! export), and the list of stored jobs.
+//! What a job shows: its plan (counts per action, per-user rows, a user listed twice shown as
+//! a duplicate of the line it was first listed on, CSV export), its progress (bar, counts per
+//! outcome, rate and time left, per-user status with errors and request ids, results export),
+//! and the list of stored jobs.
 
 use leptos::prelude::*;
 use portal_core::graph::write::{Confirmed, Failure};
 use portal_core::jobs::engine::{Outcome, Phase, WriteTask};
 use portal_core::jobs::export::to_csv;
-use portal_core::jobs::plan::{JobAction, JobPlan, PlanRow, PlannedAction, SkipReason};
+use portal_core::jobs::plan::{plan_csv, JobAction, JobPlan, PlanRow, PlannedAction, SkipReason};
 
 use super::{use_job_service, JobHeader, JobStatus};
 use crate::components::download::download;
@@ -35,6 +36,18 @@ pub fn planned_key(action: &PlannedAction) -> &'static str {
         PlannedAction::Skip(SkipReason::AlreadyLatest) => "jobs.plan.skip_already_latest",
         PlannedAction::Skip(SkipReason::NotInstalled) => "jobs.plan.skip_not_installed",
         PlannedAction::Skip(SkipReason::ReadFailed) => "jobs.plan.skip_read_failed",
+        PlannedAction::Skip(SkipReason::Duplicate { .. }) => "jobs.plan.skip_duplicate",
+    }
+}
+
+/// A row's planned action as shown: a duplicate names the line of the row it repeats.
+fn planned_text(i18n: I18n, action: &PlannedAction) -> String {
+    match action {
+        PlannedAction::Skip(SkipReason::Duplicate { first_line }) if *first_line > 0 => i18n.tf(
+            "jobs.plan.skip_duplicate_of",
+            &[("line", &first_line.to_string())],
+        ),
+        _ => i18n.t(planned_key(action)),
     }
 }
 
@@ -140,6 +153,14 @@ pub fn PlanView(plan: JobPlan) -> impl IntoView {
             view! { <li data-testid=format!("plan-count-{key}")>{i18n.text(label_key)} ": " <strong>{*n}</strong></li> }
         })
         .collect_view();
+    let export_error = RwSignal::new(None::<String>);
+    let export = move |_| {
+        let result = plan.with_value(|p| {
+            plan_csv(p)
+                .and_then(|csv| download(&format!("job-{}-plan.csv", p.id), "text/csv", &csv))
+        });
+        export_error.set(result.err());
+    };
     let options = counts
         .keys()
         .map(|key| view! { <option value=key.to_string()>{key.to_string()}</option> })
@@ -175,7 +196,7 @@ pub fn PlanView(plan: JobPlan) -> impl IntoView {
                                     <td>{name}</td>
                                     <td>{upn}</td>
                                     <td>{row.current_version.clone().unwrap_or_default()}</td>
-                                    <td>{i18n.t(planned_key(&row.action))}</td>
+                                    <td data-testid="plan-row-action">{planned_text(i18n, &row.action)}</td>
                                     <td>{error}</td>
                                 </tr>
                             }
@@ -184,6 +205,10 @@ pub fn PlanView(plan: JobPlan) -> impl IntoView {
                 </tbody>
             </table>
             <Pager page=page total=Signal::derive(move || shown.with(Vec::len)) />
+            <p class="actions">
+                <button type="button" data-testid="plan-export" on:click=export>{i18n.text("jobs.plan.export")}</button>
+            </p>
+            {move || export_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
     }
 }
@@ -324,7 +349,7 @@ pub fn ActiveJobPanel() -> impl IntoView {
                         <tr data-testid="job-row">
                             <td>{name}</td>
                             <td>{upn}</td>
-                            <td>{i18n.t(planned_key(&row.action))}</td>
+                            <td>{planned_text(i18n, &row.action)}</td>
                             <td data-testid="job-row-state">{i18n.t(task_state_key(task))}</td>
                             <td>{i18n.t(how_key(task.outcome))}</td>
                             <td>{task.run.sends()}</td>

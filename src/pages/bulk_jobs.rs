@@ -154,6 +154,7 @@ fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
         });
         let input = DryRunInput {
             keys: chosen.with_untracked(|l| l.users.iter().map(user_key).collect()),
+            lines: chosen.with_untracked(|l| l.lines().to_vec()),
             action: action.get_untracked(),
             app: CatalogAppId::new(app),
             app_name,

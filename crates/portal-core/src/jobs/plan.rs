@@ -2,7 +2,8 @@
 //! (unknown and disabled ones flagged), their installation of the app read, and the action each
 //! gets. The job runs the plan's writes only after the administrator confirms it.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -59,6 +60,10 @@ pub enum SkipReason {
     NotInstalled,
     /// The user or their installations could not be read (the error says why).
     ReadFailed,
+    /// The same user as an earlier row.
+    Duplicate {
+        first_line: u64,
+    },
 }
 
 /// What one user gets.
@@ -83,6 +88,7 @@ impl PlannedAction {
             PlannedAction::Skip(SkipReason::AlreadyLatest) => "skip_already_latest",
             PlannedAction::Skip(SkipReason::NotInstalled) => "skip_not_installed",
             PlannedAction::Skip(SkipReason::ReadFailed) => "skip_read_failed",
+            PlannedAction::Skip(SkipReason::Duplicate { .. }) => "skip_duplicate",
         }
     }
 
@@ -253,6 +259,102 @@ pub fn plan_row(
     row
 }
 
+/// The plan rows of the listed users from their dry-run reads (`keys`, `lines` and `reads` in
+/// the same order; `lines` are the input's line numbers, 0 or missing for a user added from a
+/// search), one write per user at most: the rows are told apart by the object id Graph
+/// resolved, not by the text typed, so a UPN and the same user's object id (or a UPN in
+/// another letter case) give one write; every later row of a user is
+/// [`SkipReason::Duplicate`] of the first row's line.
+pub fn plan_rows(
+    action: JobAction,
+    app: &CatalogAppId,
+    latest_version: &str,
+    keys: &[String],
+    lines: &[u64],
+    reads: &[ReadTask],
+) -> Vec<PlanRow> {
+    let mut rows: Vec<PlanRow> = keys
+        .iter()
+        .zip(reads)
+        .map(|(key, reads)| plan_row(action, app, latest_version, key, reads))
+        .collect();
+    mark_duplicates(&mut rows, lines);
+    rows
+}
+
+/// Marks every row whose resolved user (object id, any letter case) an earlier row has as a
+/// duplicate of that row's line (`lines[i]`, 0 when unknown). Rows not resolved are left.
+pub fn mark_duplicates(rows: &mut [PlanRow], lines: &[u64]) {
+    let mut first: HashMap<String, u64> = HashMap::new();
+    for (i, row) in rows.iter_mut().enumerate() {
+        let Some(id) = row.user_id.as_deref() else {
+            continue;
+        };
+        let line = lines.get(i).copied().unwrap_or(0);
+        match first.entry(id.to_lowercase()) {
+            Entry::Occupied(seen) => {
+                row.action = PlannedAction::Skip(SkipReason::Duplicate {
+                    first_line: *seen.get(),
+                });
+                row.error = None;
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(line);
+            }
+        }
+    }
+}
+
+/// The columns of [`plan_csv`].
+pub const PLAN_CSV_HEADER: [&str; 11] = [
+    "user",
+    "userId",
+    "userPrincipalName",
+    "displayName",
+    "installedVersion",
+    "action",
+    "duplicateOfLine",
+    "status",
+    "code",
+    "message",
+    "requestId",
+];
+
+/// The plan as CSV, one row per listed user (duplicates included, with the line of the row
+/// they repeat), every cell neutralised against formula injection.
+pub fn plan_csv(plan: &JobPlan) -> Result<String, String> {
+    let records: Vec<Vec<String>> = plan
+        .rows
+        .iter()
+        .map(|row| {
+            let error = row.error.as_ref();
+            let duplicate_of = match row.action {
+                PlannedAction::Skip(SkipReason::Duplicate { first_line }) if first_line > 0 => {
+                    first_line.to_string()
+                }
+                _ => String::new(),
+            };
+            vec![
+                row.key.clone(),
+                row.user_id.clone().unwrap_or_default(),
+                row.upn.clone().unwrap_or_default(),
+                row.display_name.clone().unwrap_or_default(),
+                row.current_version.clone().unwrap_or_default(),
+                row.action.key().to_string(),
+                duplicate_of,
+                error
+                    .and_then(|e| e.status)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                error.map(|e| e.code.clone()).unwrap_or_default(),
+                error.map(|e| e.message.clone()).unwrap_or_default(),
+                error.and_then(|e| e.request_id.clone()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    super::export::to_csv(&PLAN_CSV_HEADER, &records)
+}
+
 impl JobPlan {
     /// Rows per action key, for the plan's summary.
     pub fn counts(&self) -> BTreeMap<&'static str, usize> {
@@ -263,7 +365,8 @@ impl JobPlan {
         counts
     }
 
-    /// The write of row `row`, if it gets one. Users are addressed by object id.
+    /// The write of row `row`, if it gets one. Users are addressed by the object id the dry run
+    /// resolved, never by the text typed (`row.key`).
     pub fn write_of(&self, row: &PlanRow) -> Option<Write> {
         let user = UserRef::ObjectId(row.user_id.clone()?);
         let app = self.app.clone();
@@ -283,7 +386,9 @@ impl JobPlan {
         })
     }
 
-    /// The job's tasks: one per row with a write, with the row's index.
+    /// The job's tasks: one per row with a write, with the row's index. A plan made by
+    /// [`plan_rows`] has one write per user; the rows are not deduplicated again here, so a
+    /// stored job's records keep matching its tasks one for one.
     pub fn tasks(&self, policy: &WritePolicy) -> Vec<(usize, WriteTask)> {
         self.rows
             .iter()
@@ -302,4 +407,170 @@ pub fn users_of(values: &[Value]) -> Vec<User> {
         .iter()
         .filter_map(|v| serde_json::from_value(v.clone()).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::graph::write::WritePolicy;
+    use crate::jobs::engine::{Answer, Task};
+
+    const APP: &str = "0a5e8f4c-1111-4d2b-9c3e-5f6a7b8c9d0e";
+    const BASE: &str = "https://graph.microsoft.com/v1.0";
+    const ADELE: &str = "5b649834-7412-4cce-9e69-176e95a394f5";
+
+    fn ok(body: Value) -> Answer {
+        Answer::Status {
+            status: 200,
+            retry_after_s: None,
+            body: Some(body),
+        }
+    }
+
+    /// The dry-run reads of `key`, answered as Graph answers for the user `id`.
+    fn read(key: &str, id: &str, upn: &str) -> ReadTask {
+        let app = CatalogAppId::new(APP);
+        let mut task = dry_run_task(key, &app, BASE);
+        let user = json!({"id": id, "userPrincipalName": upn, "accountEnabled": true});
+        task.on_answer(ok(user), 0, 0.0);
+        task.on_answer(ok(json!({"value": []})), 0, 0.0);
+        task
+    }
+
+    fn plan_of(rows: Vec<PlanRow>) -> JobPlan {
+        JobPlan {
+            id: "job-1".into(),
+            action: JobAction::Install,
+            app: CatalogAppId::new(APP),
+            app_name: "App".into(),
+            latest_version: "2.0.0".into(),
+            consent: None,
+            rows,
+            created_ms: 0,
+            pacing: Pacing::default(),
+        }
+    }
+
+    #[test]
+    fn a_upn_and_the_same_users_object_id_plan_one_write_addressed_by_object_id() {
+        // Hole 2 of issue #22: rows were told apart by the text typed, so a UPN and the same
+        // user's object id (in another case) gave two installs, possibly in one $batch.
+        let keys: Vec<String> = vec![
+            "Adele.Vance@contoso.com".into(),
+            "megan@contoso.com".into(),
+            ADELE.to_uppercase(),
+        ];
+        let reads = vec![
+            read(&keys[0], ADELE, "adele.vance@contoso.com"),
+            read(
+                &keys[1],
+                "7c1d2f3e-0000-4000-8000-000000000002",
+                "megan@contoso.com",
+            ),
+            read(&keys[2], ADELE, "adele.vance@contoso.com"),
+        ];
+        let rows = plan_rows(
+            JobAction::Install,
+            &CatalogAppId::new(APP),
+            "2.0.0",
+            &keys,
+            &[2, 3, 5],
+            &reads,
+        );
+        let actions: Vec<&PlannedAction> = rows.iter().map(|r| &r.action).collect();
+        assert_eq!(
+            actions,
+            [
+                &PlannedAction::Install,
+                &PlannedAction::Install,
+                &PlannedAction::Skip(SkipReason::Duplicate { first_line: 2 }),
+            ]
+        );
+        // The duplicate still says who it is.
+        assert_eq!(rows[2].user_id.as_deref(), Some(ADELE));
+        let plan = plan_of(rows);
+        let tasks = plan.tasks(&WritePolicy::default());
+        let users: Vec<(usize, UserRef)> = tasks
+            .iter()
+            .map(|(i, t)| (*i, t.write.user.clone()))
+            .collect();
+        assert_eq!(
+            users,
+            [
+                (0, UserRef::ObjectId(ADELE.into())),
+                (
+                    1,
+                    UserRef::ObjectId("7c1d2f3e-0000-4000-8000-000000000002".into())
+                ),
+            ]
+        );
+        // A stored plan with the new reason reads back.
+        let json = serde_json::to_string(&plan).expect("serialises");
+        assert_eq!(
+            serde_json::from_str::<JobPlan>(&json).expect("parses"),
+            plan
+        );
+        // The plan's CSV lists the duplicate with the line it repeats.
+        let csv = plan_csv(&plan).expect("csv");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], PLAN_CSV_HEADER.join(","));
+        assert_eq!(
+            lines[3],
+            format!(
+                "{},{ADELE},adele.vance@contoso.com,,,skip_duplicate,2,,,,",
+                ADELE.to_uppercase()
+            )
+        );
+        assert_eq!(lines.len(), 4);
+    }
+
+    #[test]
+    fn a_stored_plan_from_before_duplicates_reads_back() {
+        // Written by the version before rows knew duplicates: the same shape, no new field.
+        let json = r#"{"id":"j","action":"Install","app":"a","app_name":"A","latest_version":"1",
+            "consent":null,"created_ms":0,"rows":[{"key":"u@x.com","user_id":"u1","upn":null,
+            "display_name":null,"current_version":null,"action":{"Skip":"UnknownUser"},"error":null},
+            {"key":"v@x.com","user_id":"u2","upn":null,"display_name":null,"current_version":null,
+            "action":"Install","error":null}]}"#;
+        let plan: JobPlan = serde_json::from_str(json).expect("an old plan parses");
+        assert_eq!(
+            plan.rows[0].action,
+            PlannedAction::Skip(SkipReason::UnknownUser)
+        );
+        assert_eq!(plan.tasks(&WritePolicy::default()).len(), 1);
+    }
+
+    #[test]
+    fn rows_not_resolved_are_never_taken_for_duplicates_and_a_search_row_has_no_line() {
+        let mut rows: Vec<PlanRow> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|k| PlanRow {
+                key: k.to_string(),
+                user_id: None,
+                upn: None,
+                display_name: None,
+                current_version: None,
+                action: PlannedAction::Skip(SkipReason::UnknownUser),
+                error: None,
+            })
+            .collect();
+        rows[2].user_id = Some("U1".into());
+        rows[2].action = PlannedAction::Install;
+        rows[3].user_id = Some("u1".into());
+        rows[3].action = PlannedAction::Install;
+        // Rows 3 and 4 came from a search (no line).
+        mark_duplicates(&mut rows, &[1, 2]);
+        let actions: Vec<PlannedAction> = rows.iter().map(|r| r.action.clone()).collect();
+        assert_eq!(
+            actions,
+            [
+                PlannedAction::Skip(SkipReason::UnknownUser),
+                PlannedAction::Skip(SkipReason::UnknownUser),
+                PlannedAction::Install,
+                PlannedAction::Skip(SkipReason::Duplicate { first_line: 0 }),
+            ]
+        );
+    }
 }
