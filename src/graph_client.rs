@@ -11,9 +11,10 @@ use portal_core::auth::challenge::ClaimsChallenge;
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::error::{parse_error, ErrorKind, GraphError};
 use portal_core::graph::models::Collection;
+use portal_core::graph::paging::Paging;
 use portal_core::graph::request::{next_page, GraphRequest, Method};
 use portal_core::graph::retry::{Decision, GiveUp, Outcome, Progress, RetryPolicy};
-use portal_core::jobs::batch::{batch_body, parse_batch_answer};
+use portal_core::jobs::batch::{batch_body, outcome_of};
 use portal_core::jobs::engine::BatchOutcome;
 use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
@@ -22,9 +23,6 @@ use web_sys::{AbortController, AbortSignal};
 
 use crate::auth::{self, AuthError};
 use crate::context::use_config;
-
-/// At most this many pages are followed for one collection.
-const MAX_PAGES: usize = 50;
 
 /// A successful answer.
 #[derive(Clone, Debug)]
@@ -305,15 +303,18 @@ pub async fn attempt(
 }
 
 /// Sends one `$batch` of `requests` with a token for `operations` (renewed first when
-/// `renew`): its outcome for the job engine, or the sign-in error (nothing was sent).
+/// `renew`, with the claims of `challenge` when there is one): its outcome for the job engine
+/// (`portal_core::jobs::batch::outcome_of`: only a 200 is a batch answer), or the sign-in
+/// error (nothing was sent).
 pub async fn send_batch(
     graph_base: &str,
     requests: &[(String, GraphRequest)],
     operations: &[Operation],
     renew: bool,
+    challenge: Option<&ClaimsChallenge>,
 ) -> Result<BatchOutcome, AuthError> {
-    let token = if renew {
-        auth::renewed_access_token(operations, None).await
+    let token = if renew || challenge.is_some() {
+        auth::renewed_access_token(operations, challenge).await
     } else {
         auth::access_token(operations, None).await
     }?;
@@ -327,24 +328,13 @@ pub async fn send_batch(
                 body: Some(
                     serde_json::json!({"error": {"code": "invalidBatch", "message": message}}),
                 ),
+                challenge: None,
             })
         }
     };
     let request = portal_core::graph::request::batch(body);
     Ok(match send_once(graph_base, &request, &token, None).await {
-        Ok((200, _, body)) => match json_body(&body)
-            .ok_or_else(|| "not JSON".to_string())
-            .and_then(|v| parse_batch_answer(&v))
-        {
-            Ok(answers) => BatchOutcome::Answered(answers),
-            // An answer cut short: the inner requests may have run.
-            Err(_) => BatchOutcome::Lost,
-        },
-        Ok((status, headers, body)) => BatchOutcome::Refused {
-            status,
-            retry_after_s: parse_error(status, &headers, &body).retry_after,
-            body: json_body(&body),
-        },
+        Ok((status, headers, body)) => outcome_of(status, &headers, &body),
         Err(_) => BatchOutcome::Lost,
     })
 }
@@ -441,6 +431,8 @@ impl Graph {
             .collect()
     }
 
+    /// Every page, however many (`portal_core::graph::paging`): a list that must stop short
+    /// (a looping next link) is an error the page shows, never a list silently cut.
     async fn get_all_values(
         &self,
         request: &GraphRequest,
@@ -448,17 +440,23 @@ impl Graph {
     ) -> Result<Vec<Value>, CallError> {
         let mut items = Vec::new();
         let mut current = request.clone();
-        for _ in 0..MAX_PAGES {
+        let mut paging = Paging::new();
+        loop {
             let page: Collection<Value> = self.page(&current, operation).await?;
             items.extend(page.value);
-            match page
-                .next_link
-                .and_then(|link| self.next_request(request, &link))
-            {
-                Some(next) => current = next,
-                None => break,
-            }
+            let next_link = paging
+                .after_page(page.next_link.as_deref())
+                .map_err(|stopped| CallError::Decode(stopped.to_string()))?;
+            let Some(link) = next_link else {
+                return Ok(items);
+            };
+            // A next page outside Graph is not followed, and not silently either.
+            current = self.next_request(request, &link).ok_or_else(|| {
+                CallError::Decode(format!(
+                    "the list stopped after {} pages: its next page is outside Graph ({link})",
+                    paging.pages()
+                ))
+            })?;
         }
-        Ok(items)
     }
 }

@@ -198,6 +198,8 @@ async fn drive(
     let mut last_request_id: Option<String> = None;
     let mut challenge: Option<ClaimsChallenge> = None;
     let mut retried: Vec<u16> = Vec::new();
+    // Transient failures to get a token in a row (nothing was sent).
+    let mut token_failures: u32 = 0;
     loop {
         match step {
             Step::Send {
@@ -209,14 +211,18 @@ async fn drive(
                     sleep(after_ms).await;
                 }
                 report(WriteState::Sending);
+                let claims = challenge.take();
                 let result = attempt(
                     &graph.base,
                     &request,
                     operation,
                     renew_token,
-                    challenge.take().as_ref(),
+                    claims.as_ref(),
                 )
                 .await;
+                if !matches!(result, Attempt::Auth(_)) {
+                    token_failures = 0;
+                }
                 let event = match result {
                     Attempt::Answered {
                         request_id,
@@ -250,13 +256,30 @@ async fn drive(
                         });
                         Event::Sent(SendResult::Lost)
                     }
-                    // No token, nothing sent: the write did not happen (unless an earlier send
-                    // left a doubt, which the model keeps).
+                    // No token, nothing sent. A transient failure (network, the token
+                    // endpoint's 5xx or 429) is tried again with backoff; otherwise the write
+                    // ends "not sent" (never "refused by Graph": Graph saw nothing), unless an
+                    // earlier send left a doubt, which stays unsettled.
                     Attempt::Auth(error) => {
+                        token_failures += 1;
+                        if let Some(wait) = portal_core::graph::retry::token_retry_ms(
+                            error.kind(),
+                            token_failures,
+                            js_sys::Math::random(),
+                        ) {
+                            report(WriteState::Waiting);
+                            sleep(wait).await;
+                            challenge = claims;
+                            step = Step::Send {
+                                after_ms: 0,
+                                renew_token,
+                            };
+                            continue;
+                        }
                         let failure = if run.in_doubt() {
                             Failure::Unsettled
                         } else {
-                            Failure::Refused
+                            Failure::NotSent
                         };
                         return WriteState::Failed {
                             failure,
@@ -277,10 +300,16 @@ async fn drive(
                     )
                     .await;
                 let result = match read {
-                    Ok(installations) if write.applied_in(&installations) => {
-                        ReadBackResult::Applied
-                    }
-                    Ok(_) => ReadBackResult::NotApplied,
+                    // Installations lacking what the comparison needs cannot tell (read again,
+                    // never "applied").
+                    Ok(installations) => match write.read_back_result(&installations) {
+                        ReadBackResult::CannotTell => {
+                            let reason = portal_core::jobs::engine::ErrorSummary::cannot_tell();
+                            last_error = Some(CallError::Decode(reason.message));
+                            ReadBackResult::CannotTell
+                        }
+                        result => result,
+                    },
                     Err(CallError::Graph { error, .. }) => ReadBackResult::Failed {
                         status: Some(error.status),
                         retry_after_s: error.retry_after,

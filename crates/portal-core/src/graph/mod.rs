@@ -10,6 +10,7 @@ pub mod encode;
 pub mod error;
 pub mod ids;
 pub mod models;
+pub mod paging;
 pub mod personal_apps;
 pub mod preflight;
 pub mod request;

@@ -130,9 +130,67 @@ impl RetryPolicy {
     }
 }
 
+/// Transient failures of the token endpoint (network, timeout, 5xx, 429) tried again, at most,
+/// before a job pauses or a single write gives up (nothing was sent either way).
+pub const TOKEN_RETRIES: u32 = 5;
+
+/// The wait before asking for a token again after `failures` failures in a row (1 after the
+/// first) of kind `kind`: `Some` for a transient failure while [`TOKEN_RETRIES`] allow it,
+/// doubling from about a second (with jitter in [0, 1)) to about 16 s, some 30 s in all; `None`
+/// for anything else (the user must act: sign in, consent) or once the tries are used up.
+pub fn token_retry_ms(
+    kind: crate::auth::oauth_error::OAuthErrorKind,
+    failures: u32,
+    jitter: f64,
+) -> Option<u64> {
+    if !kind.is_transient() || failures == 0 || failures > TOKEN_RETRIES {
+        return None;
+    }
+    let schedule = RetryPolicy {
+        base_delay_ms: 1000,
+        max_delay_ms: 16_000,
+        ..RetryPolicy::default()
+    };
+    Some(schedule.backoff_ms(failures, jitter))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::oauth_error::{OAuthErrorKind, TransientCause};
+
+    #[test]
+    fn transient_token_failures_are_retried_with_backoff_a_few_times_then_given_up() {
+        let transient = [
+            OAuthErrorKind::Transient(TransientCause::Network),
+            OAuthErrorKind::Transient(TransientCause::Timeout),
+            OAuthErrorKind::Transient(TransientCause::Status(503)),
+            OAuthErrorKind::Transient(TransientCause::Status(429)),
+            OAuthErrorKind::Transient(TransientCause::Provider),
+        ];
+        for kind in transient {
+            let waits: Vec<u64> = (1..=TOKEN_RETRIES)
+                .map(|n| token_retry_ms(kind, n, 0.5).expect("retried"))
+                .collect();
+            assert_eq!(waits, vec![750, 1500, 3000, 6000, 12_000], "{kind:?}");
+            assert_eq!(token_retry_ms(kind, TOKEN_RETRIES + 1, 0.5), None);
+        }
+        assert_eq!(
+            token_retry_ms(OAuthErrorKind::Transient(TransientCause::Network), 1, 0.0),
+            Some(500)
+        );
+        // Only the user can fix these: no retry.
+        for kind in [
+            OAuthErrorKind::InteractionRequired,
+            OAuthErrorKind::LoginRequired,
+            OAuthErrorKind::InvalidGrant,
+            OAuthErrorKind::ConsentRequired,
+            OAuthErrorKind::InvalidScope,
+            OAuthErrorKind::Other,
+        ] {
+            assert_eq!(token_retry_ms(kind, 1, 0.5), None, "{kind:?}");
+        }
+    }
 
     /// A fake clock: the test advances it by the waits the policy asks for.
     struct Clock {

@@ -10,6 +10,12 @@
 //! we resent after such a doubt means our earlier attempt was applied. A 400 to an install that
 //! names none of the request's properties (Graph's known transient backend failure; its text is
 //! not ours to guess) is read back, then retried once.
+//!
+//! A 429 was not applied: it is a reason to wait as told, however often, never to refuse. Only
+//! a stated total wait ([`WritePolicy::max_throttled_wait_ms`]) ends a throttled write, as "not
+//! sent" ([`Failure::NotSent`]), after a read-back when an earlier send may have been applied.
+//! A read-back that lacks what the comparison needs "cannot tell": it is read again, and is
+//! never taken as applied.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -170,20 +176,58 @@ impl Write {
 
     /// Whether installations read back show the write as applied.
     pub fn applied_in(&self, installations: &[Installation]) -> bool {
+        self.read_back_result(installations) == ReadBackResult::Applied
+    }
+
+    /// What installations read back (the user's installations of the app) say of the write:
+    /// applied, not applied, or [`ReadBackResult::CannotTell`] when they lack what the
+    /// comparison needs (an installation without `teamsApp`, which could be the app; an
+    /// upgrade without a target version, or whose installation has no definition version).
+    /// Missing data is never "applied".
+    pub fn read_back_result(&self, installations: &[Installation]) -> ReadBackResult {
+        let nameless = installations
+            .iter()
+            .any(|i| i.teams_app.as_ref().is_none_or(|a| a.id.trim().is_empty()));
         let of_app = installations.iter().find(|i| {
             i.teams_app
                 .as_ref()
                 .is_some_and(|a| self.app.matches(&a.id))
         });
+        let absent = if nameless {
+            ReadBackResult::CannotTell
+        } else {
+            ReadBackResult::NotApplied
+        };
         match &self.action {
-            WriteAction::Install { .. } => of_app.is_some(),
+            WriteAction::Install { .. } if of_app.is_some() => ReadBackResult::Applied,
+            WriteAction::Install { .. } => absent,
             WriteAction::Uninstall { installation } => {
-                !installations.iter().any(|i| installation.matches(&i.id)) && of_app.is_none()
+                let still_there =
+                    of_app.is_some() || installations.iter().any(|i| installation.matches(&i.id));
+                if still_there {
+                    ReadBackResult::NotApplied
+                } else if nameless {
+                    ReadBackResult::CannotTell
+                } else {
+                    ReadBackResult::Applied
+                }
             }
-            WriteAction::Upgrade { to_version, .. } => of_app
-                .and_then(|i| i.teams_app_definition.as_ref())
-                .and_then(|d| d.version.as_deref())
-                .is_some_and(|v| compare_versions(v, to_version).is_ge()),
+            WriteAction::Upgrade { to_version, .. } if to_version.trim().is_empty() => {
+                ReadBackResult::CannotTell
+            }
+            WriteAction::Upgrade { to_version, .. } => match of_app {
+                Some(found) => match found
+                    .teams_app_definition
+                    .as_ref()
+                    .and_then(|d| d.version.as_deref())
+                    .filter(|v| !v.trim().is_empty())
+                {
+                    Some(v) if compare_versions(v, to_version).is_ge() => ReadBackResult::Applied,
+                    Some(_) => ReadBackResult::NotApplied,
+                    None => ReadBackResult::CannotTell,
+                },
+                None => absent,
+            },
         }
     }
 }
@@ -261,6 +305,9 @@ impl SendResult {
 pub enum ReadBackResult {
     Applied,
     NotApplied,
+    /// The read answered without what is needed to tell (see [`Write::read_back_result`], or
+    /// a body that is no collection): read again later; never taken as applied.
+    CannotTell,
     /// The read itself failed (status `None`: no answer).
     Failed {
         status: Option<u16>,
@@ -297,6 +344,10 @@ pub enum Failure {
     /// Whether it was applied could not be told (the read-back failed, or time ran out while
     /// in doubt). It was not resent; the user must check before trying again.
     Unsettled,
+    /// Nothing was applied and nothing more is sent: Graph kept throttling it past the wait
+    /// allowed ([`WritePolicy::max_throttled_wait_ms`]; a read-back settled any doubt first),
+    /// or no access token could be had (nothing was sent). Safe to try again.
+    NotSent,
 }
 
 /// What to do next.
@@ -324,9 +375,18 @@ pub struct WritePolicy {
     pub max_failed_read_backs: u32,
     /// Waits before each read-back of a round: the read-after-write lag window (about 5 s).
     pub read_back_delays_ms: Vec<u64>,
-    /// Backoff and total time, as for reads.
+    /// Backoff and total time, as for reads. Waits Graph asked for (429) do not count
+    /// against the total time.
     pub retry: RetryPolicy,
+    /// The most a write waits, in all, on 429s to its sends before it ends "not sent"
+    /// ([`Failure::NotSent`]); `None`: it waits as told however long (a job, whose engine
+    /// pauses the whole job instead). A 429 never counts as a send, nor as a failed read-back.
+    #[serde(default)]
+    pub max_throttled_wait_ms: Option<u64>,
 }
+
+/// The total wait on 429s a single write accepts before it ends "not sent, still throttled".
+pub const MAX_THROTTLED_WAIT_MS: u64 = 120_000;
 
 impl Default for WritePolicy {
     fn default() -> WritePolicy {
@@ -335,6 +395,7 @@ impl Default for WritePolicy {
             max_failed_read_backs: 4,
             read_back_delays_ms: vec![0, 1000, 1500, 2500],
             retry: RetryPolicy::default(),
+            max_throttled_wait_ms: Some(MAX_THROTTLED_WAIT_MS),
         }
     }
 }
@@ -358,6 +419,16 @@ pub struct WriteRun {
     round_may_resend: bool,
     /// The least wait before a resend (a `Retry-After`), in ms.
     resend_floor_ms: u64,
+    /// Sends answered 429 (not counted against `max_sends`).
+    #[serde(default)]
+    throttled_sends: u32,
+    /// Waits on 429s so far, in ms (not counted against the time budget).
+    #[serde(default)]
+    throttled_ms: u64,
+    /// This round was begun because the sends stayed throttled past the wait allowed while in
+    /// doubt: "not applied" at its end means "not sent".
+    #[serde(default)]
+    round_throttled: bool,
 }
 
 impl WriteRun {
@@ -373,6 +444,9 @@ impl WriteRun {
             failed_read_backs: 0,
             round_may_resend: false,
             resend_floor_ms: 0,
+            throttled_sends: 0,
+            throttled_ms: 0,
+            round_throttled: false,
         }
     }
 
@@ -390,9 +464,49 @@ impl WriteRun {
         }
     }
 
-    /// Sends made so far.
+    /// Sends made so far (those answered 429 included).
     pub fn sends(&self) -> u32 {
         self.sends
+    }
+
+    /// Sends that count against `max_sends`: every send but those answered 429.
+    fn counted_sends(&self) -> u32 {
+        self.sends.saturating_sub(self.throttled_sends)
+    }
+
+    /// Waits on 429s so far, in ms.
+    pub fn throttled_ms(&self) -> u64 {
+        self.throttled_ms
+    }
+
+    /// The run picked up again after a reload or a crash, long after it stopped: a fresh
+    /// window (failed read-backs, throttled waits and the token renewal forgotten; the caller
+    /// restarts its clock). `reading_back`: the run was in a read-back round, which starts
+    /// over. Returns the step to take first: a read-back whenever an earlier send may have been
+    /// applied, so nothing is resent without one; `None` when the run goes on as it stood.
+    pub fn resume(&mut self, reading_back: bool) -> Option<Step> {
+        self.failed_read_backs = 0;
+        self.throttled_ms = 0;
+        self.token_renewed = false;
+        if reading_back {
+            self.round_read_backs = 0;
+            return Some(Step::ReadBack {
+                after_ms: self.first_read_back_delay(),
+            });
+        }
+        if self.in_doubt {
+            let floor = self.resend_floor_ms;
+            return Some(self.begin_round(true, floor));
+        }
+        None
+    }
+
+    fn first_read_back_delay(&self) -> u64 {
+        self.policy
+            .read_back_delays_ms
+            .first()
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Whether an earlier send may have been applied.
@@ -408,13 +522,17 @@ impl WriteRun {
         })
     }
 
+    /// Whether `wait_ms` more fits the time budget; waits Graph asked for (429) do not count.
     fn within_time(&self, elapsed_ms: u64, wait_ms: u64) -> bool {
-        elapsed_ms.saturating_add(wait_ms) <= self.policy.retry.max_elapsed_ms
+        elapsed_ms
+            .saturating_sub(self.throttled_ms)
+            .saturating_add(wait_ms)
+            <= self.policy.retry.max_elapsed_ms
     }
 
     /// A resend after `wait_ms`, if sends and time allow; else `otherwise`.
     fn resend(&self, elapsed_ms: u64, wait_ms: u64, otherwise: Step) -> Step {
-        if self.sends < self.policy.max_sends && self.within_time(elapsed_ms, wait_ms) {
+        if self.counted_sends() < self.policy.max_sends && self.within_time(elapsed_ms, wait_ms) {
             Step::Send {
                 after_ms: wait_ms,
                 renew_token: false,
@@ -428,13 +546,9 @@ impl WriteRun {
         self.round_read_backs = 0;
         self.round_may_resend = may_resend;
         self.resend_floor_ms = resend_floor_ms;
+        self.round_throttled = false;
         Step::ReadBack {
-            after_ms: self
-                .policy
-                .read_back_delays_ms
-                .first()
-                .copied()
-                .unwrap_or(0),
+            after_ms: self.first_read_back_delay(),
         }
     }
 
@@ -444,7 +558,7 @@ impl WriteRun {
         match event {
             Event::Sent(result) => {
                 self.sends += 1;
-                self.on_sent(result, elapsed_ms, jitter)
+                self.on_sent(result, jitter)
             }
             Event::ReadBack(ReadBackResult::Applied) => Step::Done(Confirmed::ReadBack),
             Event::ReadBack(ReadBackResult::NotApplied) => {
@@ -461,19 +575,41 @@ impl WriteRun {
                     return self.give_up();
                 }
                 // Not applied after the whole lag window.
-                if self.round_may_resend {
+                if self.round_throttled {
+                    // Still throttled past the wait allowed, and known not applied.
+                    Step::Fail(Failure::NotSent)
+                } else if self.round_may_resend {
                     let wait = self.resend_floor_ms.max(backoff);
                     self.resend(elapsed_ms, wait, Step::Fail(Failure::NotApplied))
                 } else {
                     Step::Fail(Failure::Refused)
                 }
             }
+            // A throttled read-back: not a failure. Wait as told and read again.
+            Event::ReadBack(ReadBackResult::Failed {
+                status: Some(429),
+                retry_after_s,
+            }) => {
+                let wait = retry_after_s
+                    .map(|s| s.saturating_mul(1000))
+                    .unwrap_or(backoff);
+                self.throttled_ms = self.throttled_ms.saturating_add(wait);
+                Step::ReadBack { after_ms: wait }
+            }
+            Event::ReadBack(ReadBackResult::CannotTell) => self.on(
+                Event::ReadBack(ReadBackResult::Failed {
+                    status: None,
+                    retry_after_s: None,
+                }),
+                elapsed_ms,
+                jitter,
+            ),
             Event::ReadBack(ReadBackResult::Failed {
                 status,
                 retry_after_s,
             }) => {
                 self.failed_read_backs += 1;
-                let retryable = matches!(status, None | Some(429 | 500 | 502 | 503 | 504));
+                let retryable = matches!(status, None | Some(500 | 502 | 503 | 504));
                 let wait = retry_after_s
                     .map(|s| s.saturating_mul(1000))
                     .unwrap_or(self.policy.retry.backoff_ms(self.failed_read_backs, jitter));
@@ -489,7 +625,7 @@ impl WriteRun {
         }
     }
 
-    fn on_sent(&mut self, result: SendResult, elapsed_ms: u64, jitter: f64) -> Step {
+    fn on_sent(&mut self, result: SendResult, jitter: f64) -> Step {
         let backoff = self.policy.retry.backoff_ms(self.sends, jitter);
         let (status, retry_after_s, validation) = match result {
             SendResult::Applied => return Step::Done(Confirmed::Answered),
@@ -513,11 +649,30 @@ impl WriteRun {
                     renew_token: true,
                 }
             }
-            // Throttled: not applied. Wait as told and send again.
+            // Throttled: not applied. Wait as told and send again, however often; it is no
+            // send of the budget. Past the total wait allowed: not sent (after a read-back when
+            // an earlier send may have been applied).
             (429, _) => {
+                self.throttled_sends += 1;
                 let wait = retry_after_ms.unwrap_or(backoff);
-                let otherwise = self.give_up();
-                self.resend(elapsed_ms, wait, otherwise)
+                let total = self.throttled_ms.saturating_add(wait);
+                if self
+                    .policy
+                    .max_throttled_wait_ms
+                    .is_some_and(|max| total > max)
+                {
+                    if !self.in_doubt {
+                        return Step::Fail(Failure::NotSent);
+                    }
+                    let step = self.begin_round(false, 0);
+                    self.round_throttled = true;
+                    return step;
+                }
+                self.throttled_ms = total;
+                Step::Send {
+                    after_ms: wait,
+                    renew_token: false,
+                }
             }
             // Maybe applied: read back before anything is resent.
             (500 | 502 | 503 | 504, _) => {

@@ -1,9 +1,12 @@
 //! `POST /v1.0/$batch` as data: up to 20 requests a batch, unique ids, relative URLs, a
 //! `Content-Type` header with every body; and the answer's inner responses (in any order),
-//! with each inner `Retry-After`. Each inner request is throttled on its own.
+//! with each inner `Retry-After`. Each inner request is throttled on its own. Only a 200 is a
+//! batch answer ([`outcome_of`]).
 
 use serde_json::{json, Map, Value};
 
+use super::engine::BatchOutcome;
+use crate::graph::error::parse_error;
 use crate::graph::request::GraphRequest;
 
 /// Graph's limit of requests in one batch.
@@ -96,6 +99,34 @@ pub fn parse_batch_answer(answer: &Value) -> Result<Vec<InnerAnswer>, String> {
         .collect()
 }
 
+/// How a `$batch` came back, from its status, headers and body. Only a 200 is a batch answer:
+/// its inner responses (a 200 whose body cannot be read is an answer cut short: the inner
+/// requests may have run). Any other 2xx (or 1xx, 3xx) carries no batch answer, so whether the
+/// inner requests ran cannot be told: as if no answer came (a write is read back, never taken
+/// as applied). An error status is the batch refused, with its `Retry-After` and, on a 401,
+/// its claims challenge.
+pub fn outcome_of(status: u16, headers: &[(String, String)], body: &[u8]) -> BatchOutcome {
+    match status {
+        200 => std::str::from_utf8(body)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+            .and_then(|answer| parse_batch_answer(&answer).ok())
+            .map_or(BatchOutcome::Lost, BatchOutcome::Answered),
+        0..=399 => BatchOutcome::Lost,
+        _ => {
+            let error = parse_error(status, headers, body);
+            BatchOutcome::Refused {
+                status,
+                retry_after_s: error.retry_after,
+                body: std::str::from_utf8(body)
+                    .ok()
+                    .and_then(|text| serde_json::from_str(text).ok()),
+                challenge: error.claims_challenge,
+            }
+        }
+    }
+}
+
 /// When several inner requests were throttled, the failed ones are retried after the longest
 /// `Retry-After` among them (seconds), if any said one.
 pub fn longest_retry_after(answers: &[InnerAnswer]) -> Option<u64> {
@@ -179,5 +210,66 @@ mod tests {
         assert_eq!(longest_retry_after(&inner), Some(7));
         assert!(parse_batch_answer(&json!({"value": []})).is_err());
         assert!(parse_batch_answer(&json!({"responses": [{"status": 200}]})).is_err());
+    }
+
+    #[test]
+    fn only_a_200_is_a_batch_answer() {
+        let answer = br#"{"responses": [{"id": "1", "status": 201}]}"#;
+        assert!(matches!(
+            outcome_of(200, &[], answer),
+            BatchOutcome::Answered(inner) if inner.len() == 1 && inner[0].status == 201
+        ));
+        // A 200 cut short: the inner requests may have run.
+        assert_eq!(outcome_of(200, &[], b"{\"respon"), BatchOutcome::Lost);
+        assert_eq!(outcome_of(200, &[], b""), BatchOutcome::Lost);
+        // Any other 2xx, even with a body that looks like an answer, tells nothing.
+        for status in [201, 202, 204, 206, 299, 304] {
+            assert_eq!(
+                outcome_of(status, &[], answer),
+                BatchOutcome::Lost,
+                "{status}"
+            );
+            assert_eq!(outcome_of(status, &[], b""), BatchOutcome::Lost, "{status}");
+        }
+    }
+
+    #[test]
+    fn a_refused_batch_carries_its_retry_after_and_claims_challenge() {
+        let headers = vec![("Retry-After".to_string(), "7".to_string())];
+        let body = br#"{"error": {"code": "TooManyRequests", "message": "slow down"}}"#;
+        match outcome_of(429, &headers, body) {
+            BatchOutcome::Refused {
+                status,
+                retry_after_s,
+                body,
+                challenge,
+            } => {
+                assert_eq!((status, retry_after_s, challenge), (429, Some(7), None));
+                assert_eq!(body.unwrap()["error"]["code"], "TooManyRequests");
+            }
+            other => panic!("{other:?}"),
+        }
+        // `{"access_token":{"nbf":{"essential":true,"value":"1"}}}`, base64.
+        let claims = "eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxIn19fQ==";
+        let headers = vec![(
+            "WWW-Authenticate".to_string(),
+            format!(r#"Bearer realm="", error="insufficient_claims", claims="{claims}""#),
+        )];
+        match outcome_of(401, &headers, b"") {
+            BatchOutcome::Refused {
+                status: 401,
+                challenge: Some(challenge),
+                ..
+            } => assert!(challenge.claims.contains("essential")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            outcome_of(503, &[], b"<html>busy</html>"),
+            BatchOutcome::Refused {
+                status: 503,
+                body: None,
+                ..
+            }
+        ));
     }
 }

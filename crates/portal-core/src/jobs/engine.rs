@@ -12,7 +12,15 @@
 //! Persistence is write-ahead: [`Executor::take_dirty`] names the tasks changed since the last
 //! call, once a batch is handed out (its tasks are marked in flight) and again once its answer
 //! is applied. A task found in flight on [`Executor::resume`] may have been applied, and is
-//! handled as a lost answer.
+//! handled as a lost answer. A resumed task gets a fresh read-back window (its clock starts
+//! again; a task in doubt reads back before anything is resent), and the time before which
+//! Graph said not to send it (a `Retry-After`) is stored with it ([`TaskRecord::not_before_ms`])
+//! and holds its call class again after a reload.
+//!
+//! A 429 never ends a task: it waits as told, however often. A job throttled for longer than
+//! [`MAX_THROTTLED_WAIT_MS`] with nothing going through, or whose batches Graph answers 401
+//! again after two token renewals, pauses ([`Poll::Paused`]) with the reason; nobody is marked
+//! refused, and resuming picks it up where it stopped.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -21,6 +29,7 @@ use serde_json::Value;
 
 use super::batch::{longest_retry_after, InnerAnswer, MAX_BATCH};
 use super::pacing::{CallClass, Pacer};
+use crate::auth::challenge::ClaimsChallenge;
 use crate::graph::error::{parse_error, GraphError};
 use crate::graph::models::{Collection, Installation};
 use crate::graph::request::{next_page, GraphRequest};
@@ -56,6 +65,19 @@ impl ErrorSummary {
             status: None,
             code: "noAnswer".into(),
             message: "No answer arrived; the request may have been applied.".into(),
+            request_id: None,
+        }
+    }
+
+    /// A read-back answered without what is needed to tell whether the write was applied.
+    pub fn cannot_tell() -> ErrorSummary {
+        ErrorSummary {
+            status: Some(200),
+            code: "incompleteReadBack".into(),
+            message: "The installations read back lack what is needed to tell whether the \
+                      change was applied (an installation without teamsApp, or without its \
+                      definition's version)."
+                .into(),
             request_id: None,
         }
     }
@@ -107,6 +129,24 @@ pub trait Task {
     fn is_done(&self) -> bool;
     fn in_flight(&self) -> bool;
     fn set_in_flight(&mut self, in_flight: bool);
+    /// Graph said not to send this task's next request before `until_ms` (a `Retry-After`):
+    /// a task that is stored keeps it, so a reload honours it.
+    fn hold_until(&mut self, _until_ms: u64) {}
+    /// The time before which the task may not be sent, if one is stored.
+    fn not_before(&self) -> Option<u64> {
+        None
+    }
+    /// The task is picked up again after a reload or a crash at `now_ms`: a request found in
+    /// flight may have run, so it takes a lost answer. Returns whether its state changed (to
+    /// store).
+    fn resume(&mut self, now_ms: u64) -> bool {
+        if !self.in_flight() {
+            return false;
+        }
+        self.set_in_flight(false);
+        self.on_answer(Answer::Lost, now_ms, 0.5);
+        true
+    }
 }
 
 /// The engine's limits.
@@ -140,12 +180,33 @@ pub struct Batch {
     pub requests: Vec<(String, GraphRequest)>,
 }
 
+/// Why a job stopped with work left, for the user to read (with Graph's code and request id)
+/// and act on; resuming picks it up where it stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PauseReason {
+    /// Graph refused the batches' access token (401) again after it was renewed twice.
+    Unauthorized { error: ErrorSummary },
+    /// Graph throttled the job for `waited_ms` in all (more than [`MAX_THROTTLED_WAIT_MS`])
+    /// with nothing going through; `error` is its last 429.
+    Throttled { waited_ms: u64, error: ErrorSummary },
+}
+
+/// Token renewals after batches answered 401 before the job pauses.
+pub const MAX_BATCH_RENEWALS: u32 = 2;
+
+/// How long a job waits on 429s, with nothing going through, before it pauses.
+pub const MAX_THROTTLED_WAIT_MS: u64 = 600_000;
+
 /// What the caller does now.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Poll {
     Send(Batch),
-    /// Renew the access token, then call [`Executor::token_renewed`].
-    RenewToken,
+    /// Renew the access token (with the claims of a challenge when there is one: pass them to
+    /// the renewal), then call [`Executor::token_renewed`].
+    RenewToken(Option<ClaimsChallenge>),
+    /// Stop: nothing more is sent in this run, for the reason given (no batch is in flight).
+    /// The tasks are as stored; [`Executor::resume`] picks them up again.
+    Paused(PauseReason),
     /// Nothing to send before this many milliseconds (or before an answer arrives).
     Wait(u64),
     /// Batches are in flight and nothing else may go: wait for an answer.
@@ -153,18 +214,21 @@ pub enum Poll {
     Finished,
 }
 
-/// How a batch came back.
+/// How a batch came back (see `batch::outcome_of`: only a 200 is a batch answer).
 #[derive(Clone, Debug, PartialEq)]
 pub enum BatchOutcome {
     /// `200` with the inner answers.
     Answered(Vec<InnerAnswer>),
-    /// The batch itself was answered with an error (status, `Retry-After`, body).
+    /// The batch itself was answered with an error (status, `Retry-After`, body, and the
+    /// claims challenge of a 401). Any status below 400 here is taken as no answer.
     Refused {
         status: u16,
         retry_after_s: Option<u64>,
         body: Option<Value>,
+        challenge: Option<ClaimsChallenge>,
     },
-    /// No answer.
+    /// No answer, or none that tells what ran (a 2xx other than 200): the inner requests may
+    /// have run.
     Lost,
 }
 
@@ -183,6 +247,18 @@ pub struct Executor<T: Task> {
     dirty: BTreeSet<usize>,
     cancelled: bool,
     renew_token: bool,
+    /// The claims challenge of the last batch answered 401, for the renewal.
+    challenge: Option<ClaimsChallenge>,
+    /// Batches answered 401 since one was last answered.
+    unauthorized: u32,
+    /// Why the job stops, once it must.
+    paused: Option<PauseReason>,
+    /// Time waited on 429s since a request last went through, and until when the latest
+    /// `Retry-After` runs.
+    throttled_streak_ms: u64,
+    throttled_through_ms: u64,
+    /// The wait on 429s, with nothing going through, after which the job pauses.
+    max_throttled_wait_ms: u64,
     /// 429s seen (inner and outer), for the figures.
     pub throttled: u64,
     /// Requests sent, batches sent.
@@ -204,19 +280,45 @@ impl<T: Task> Executor<T> {
             dirty: BTreeSet::new(),
             cancelled: false,
             renew_token: false,
+            challenge: None,
+            unauthorized: 0,
+            paused: None,
+            throttled_streak_ms: 0,
+            throttled_through_ms: now_ms,
+            max_throttled_wait_ms: MAX_THROTTLED_WAIT_MS,
             throttled: 0,
             requests_sent: 0,
             batches_sent: 0,
         };
         for i in waiting {
-            executor.enqueue(now_ms, i);
+            // A stored `Retry-After` still running holds the task and its class until then.
+            let due = match executor.tasks[i].not_before() {
+                Some(until) if until > now_ms => {
+                    let class = executor.class_of(i);
+                    executor.pacer.hold(class, until);
+                    until
+                }
+                _ => now_ms,
+            };
+            executor.enqueue(due, i);
         }
         executor
     }
 
+    /// The wait on 429s, with nothing going through, after which the job pauses (default
+    /// [`MAX_THROTTLED_WAIT_MS`]).
+    pub fn with_max_throttled_wait(mut self, ms: u64) -> Executor<T> {
+        self.max_throttled_wait_ms = ms;
+        self
+    }
+
+    fn class_of(&self, i: usize) -> CallClass {
+        CallClass::of(&self.tasks[i].request(&self.config.graph_host))
+    }
+
     /// Task `i` is due at `due`, in the queue of its next request's class.
     fn enqueue(&mut self, due: u64, i: usize) {
-        let class = CallClass::of(&self.tasks[i].request(&self.config.graph_host));
+        let class = self.class_of(i);
         self.queues.entry(class).or_default().insert((due, i));
     }
 
@@ -226,12 +328,12 @@ impl<T: Task> Executor<T> {
 
     /// A job picked up again from persisted tasks: a task found in flight may have been
     /// applied, so it takes a lost answer (a write reads back before anything is resent).
+    /// Every task left gets a fresh window however long ago it stopped (a write in doubt reads
+    /// back first), and a stored `Retry-After` still running holds it and its call class.
     pub fn resume(mut tasks: Vec<T>, config: ExecutorConfig, now_ms: u64) -> Executor<T> {
         let mut dirty = BTreeSet::new();
         for (i, task) in tasks.iter_mut().enumerate() {
-            if task.in_flight() {
-                task.set_in_flight(false);
-                task.on_answer(Answer::Lost, now_ms, 0.5);
+            if task.resume(now_ms) {
                 dirty.insert(i);
             }
         }
@@ -271,9 +373,15 @@ impl<T: Task> Executor<T> {
         }
     }
 
-    /// The access token was renewed.
+    /// The access token was renewed (the renewal took the challenge [`Poll::RenewToken`] gave).
     pub fn token_renewed(&mut self) {
         self.renew_token = false;
+        self.challenge = None;
+    }
+
+    /// Why the job must stop, once it must.
+    pub fn paused(&self) -> Option<&PauseReason> {
+        self.paused.as_ref()
     }
 
     /// What to do at `now_ms`.
@@ -281,9 +389,16 @@ impl<T: Task> Executor<T> {
         if !self.queued() && self.in_flight.is_empty() {
             return Poll::Finished;
         }
+        if let Some(reason) = &self.paused {
+            return if self.in_flight.is_empty() {
+                Poll::Paused(reason.clone())
+            } else {
+                Poll::Busy
+            };
+        }
         if self.renew_token {
             return if self.in_flight.is_empty() {
-                Poll::RenewToken
+                Poll::RenewToken(self.challenge.clone())
             } else {
                 Poll::Busy
             };
@@ -405,10 +520,17 @@ impl<T: Task> Executor<T> {
             return;
         };
         let mut answers: BTreeMap<usize, Answer> = BTreeMap::new();
+        // Tasks Graph said not to send before a time.
+        let mut held: Vec<(usize, u64)> = Vec::new();
         match outcome {
             BatchOutcome::Answered(inner) => {
+                self.unauthorized = 0;
                 // Throttled inner requests are all retried after the longest `Retry-After`.
                 let longest = longest_retry_after(&inner);
+                if inner.iter().any(|a| a.status != 429) {
+                    // Something went through: the job is not stuck on throttling.
+                    self.throttled_streak_ms = 0;
+                }
                 for answer in inner {
                     let Ok(i) = answer.id.parse::<usize>() else {
                         continue;
@@ -420,9 +542,13 @@ impl<T: Task> Executor<T> {
                     if answer.status == 429 {
                         self.throttled += 1;
                         retry_after_s = longest.or(retry_after_s);
-                        let class = CallClass::of(&self.tasks[i].request(&self.config.graph_host));
-                        self.pacer
-                            .throttled(class, now_ms, retry_after_s.unwrap_or(1));
+                        let seconds = retry_after_s.unwrap_or(1);
+                        let class = self.class_of(i);
+                        self.pacer.throttled(class, now_ms, seconds);
+                        let until = now_ms.saturating_add(seconds.saturating_mul(1000));
+                        held.push((i, until));
+                        let error = graph_error(429, retry_after_s, answer.body.as_ref());
+                        self.note_throttle(now_ms, until, ErrorSummary::of(&error));
                     }
                     answers.insert(
                         i,
@@ -438,19 +564,38 @@ impl<T: Task> Executor<T> {
                 status,
                 retry_after_s,
                 body,
+                challenge,
             } => {
                 let answer = match status {
-                    // Not executed: send again as it was (with a new token after a 401).
-                    401 | 429 => {
-                        if status == 401 {
-                            self.renew_token = true;
+                    // No batch answer (only a 200 is one): whether the inner requests ran
+                    // cannot be told. Never taken as applied; read back.
+                    0..=399 => Answer::Lost,
+                    // Not executed: send again as it was, with a token renewed (with the
+                    // challenge's claims), at most twice in a row; then the job pauses.
+                    401 => {
+                        self.unauthorized += 1;
+                        if self.unauthorized > MAX_BATCH_RENEWALS {
+                            let error = graph_error(status, retry_after_s, body.as_ref());
+                            self.paused.get_or_insert(PauseReason::Unauthorized {
+                                error: ErrorSummary::of(&error),
+                            });
                         } else {
-                            self.throttled += 1;
-                            for class in CallClass::ALL {
-                                self.pacer
-                                    .throttled(class, now_ms, retry_after_s.unwrap_or(1));
-                            }
+                            self.renew_token = true;
+                            self.challenge = challenge;
                         }
+                        Answer::NotSent
+                    }
+                    // Not executed: every class waits as told, then it goes again as it was.
+                    429 => {
+                        self.throttled += 1;
+                        let seconds = retry_after_s.unwrap_or(1);
+                        for class in CallClass::ALL {
+                            self.pacer.throttled(class, now_ms, seconds);
+                        }
+                        let until = now_ms.saturating_add(seconds.saturating_mul(1000));
+                        held.extend(members.iter().map(|&i| (i, until)));
+                        let error = graph_error(status, retry_after_s, body.as_ref());
+                        self.note_throttle(now_ms, until, ErrorSummary::of(&error));
                         Answer::NotSent
                     }
                     // Maybe executed: as if every inner answer was lost.
@@ -474,6 +619,9 @@ impl<T: Task> Executor<T> {
             }
             BatchOutcome::Lost => {}
         }
+        for (i, until) in held {
+            self.tasks[i].hold_until(until);
+        }
         for i in members {
             let answer = answers.remove(&i).unwrap_or(Answer::Lost);
             let task = &mut self.tasks[i];
@@ -494,6 +642,22 @@ impl<T: Task> Executor<T> {
                     self.enqueue(now_ms, i);
                 }
             }
+        }
+    }
+
+    /// Graph said to wait until `until` at `now_ms`: the job's wait on throttling grows by the
+    /// part not already covered, and past the wait allowed the job pauses.
+    fn note_throttle(&mut self, now_ms: u64, until: u64, error: ErrorSummary) {
+        let from = now_ms.max(self.throttled_through_ms);
+        if until > from {
+            self.throttled_streak_ms = self.throttled_streak_ms.saturating_add(until - from);
+            self.throttled_through_ms = until;
+        }
+        if self.throttled_streak_ms > self.max_throttled_wait_ms {
+            self.paused.get_or_insert(PauseReason::Throttled {
+                waited_ms: self.throttled_streak_ms,
+                error,
+            });
         }
     }
 }
@@ -530,6 +694,7 @@ impl Outcome {
             Outcome::Failed(Failure::Refused) => "refused",
             Outcome::Failed(Failure::NotApplied) => "not_applied",
             Outcome::Failed(Failure::Unsettled) => "unsettled",
+            Outcome::Failed(Failure::NotSent) => "not_sent",
             Outcome::Cancelled => "cancelled",
         }
     }
@@ -552,6 +717,8 @@ pub struct WriteTask {
     pub last_error: Option<ErrorSummary>,
     /// Read-back failures while verifying a first 409.
     verify_failures: u32,
+    /// Not to be sent before this time (ms since the epoch): a `Retry-After` from Graph.
+    pub not_before_ms: Option<u64>,
 }
 
 /// What is stored of a task after each batch: its state, not its write (the write is made
@@ -570,6 +737,11 @@ pub struct TaskRecord {
     pub last_error: Option<ErrorSummary>,
     #[serde(default)]
     pub verify_failures: u32,
+    /// The time (ms since the epoch) before which the task may not be sent: Graph's
+    /// `Retry-After` to it (or to its batch). A resumed job holds the task and its call class
+    /// until then. Absent in records stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before_ms: Option<u64>,
 }
 
 impl WriteTask {
@@ -583,6 +755,7 @@ impl WriteTask {
             outcome: self.outcome,
             last_error: self.last_error.clone(),
             verify_failures: self.verify_failures,
+            not_before_ms: self.not_before_ms,
         }
     }
 
@@ -597,6 +770,7 @@ impl WriteTask {
             outcome: record.outcome,
             last_error: record.last_error,
             verify_failures: record.verify_failures,
+            not_before_ms: record.not_before_ms,
         }
     }
 
@@ -610,6 +784,7 @@ impl WriteTask {
             outcome: None,
             last_error: None,
             verify_failures: 0,
+            not_before_ms: None,
         }
     }
 
@@ -629,14 +804,14 @@ impl WriteTask {
                 let installations = body
                     .and_then(|b| serde_json::from_value::<Collection<Installation>>(b).ok())
                     .map(|c| c.value);
-                match installations {
-                    Some(list) if self.write.applied_in(&list) => ReadBackResult::Applied,
-                    Some(_) => ReadBackResult::NotApplied,
-                    None => ReadBackResult::Failed {
-                        status: Some(200),
-                        retry_after_s: None,
-                    },
+                let result = match installations {
+                    Some(list) => self.write.read_back_result(&list),
+                    None => ReadBackResult::CannotTell,
+                };
+                if result == ReadBackResult::CannotTell {
+                    self.last_error = Some(ErrorSummary::cannot_tell());
                 }
+                result
             }
             Answer::Status {
                 status,
@@ -739,6 +914,19 @@ impl Task for WriteTask {
             Phase::Verify => match self.read_back_result(answer) {
                 ReadBackResult::Applied => self.finish(Outcome::AlreadyInstalled),
                 ReadBackResult::NotApplied => self.finish(Outcome::Failed(Failure::Refused)),
+                // Throttled: wait as told, it is no failure.
+                ReadBackResult::Failed {
+                    status: Some(429),
+                    retry_after_s,
+                } => Next::After(retry_after_s.map_or(1000, |s| s.saturating_mul(1000))),
+                ReadBackResult::CannotTell => {
+                    self.verify_failures += 1;
+                    if self.verify_failures > 4 {
+                        self.finish(Outcome::Failed(Failure::Unsettled))
+                    } else {
+                        Next::After(1000)
+                    }
+                }
                 ReadBackResult::Failed { retry_after_s, .. } => {
                     self.verify_failures += 1;
                     if self.verify_failures > 4 {
@@ -777,9 +965,42 @@ impl Task for WriteTask {
     fn set_in_flight(&mut self, in_flight: bool) {
         self.in_flight = in_flight;
     }
+
+    fn hold_until(&mut self, until_ms: u64) {
+        self.not_before_ms = Some(self.not_before_ms.map_or(until_ms, |t| t.max(until_ms)));
+    }
+
+    fn not_before(&self) -> Option<u64> {
+        self.not_before_ms
+    }
+
+    /// A fresh window, however long ago the task stopped: its clock starts again now; a send
+    /// found in flight takes a lost answer (a read found in flight is simply read again); then
+    /// a write in doubt reads back (a round in progress starts over) before anything is resent.
+    fn resume(&mut self, now_ms: u64) -> bool {
+        if self.outcome.is_some() {
+            return false;
+        }
+        let before = self.record();
+        if self.first_sent_ms.is_some() {
+            self.first_sent_ms = Some(now_ms);
+        }
+        if std::mem::take(&mut self.in_flight) && self.phase == Phase::Send {
+            self.on_answer(Answer::Lost, now_ms, 0.5);
+        }
+        if self.outcome.is_none() {
+            self.verify_failures = 0;
+            if let Some(step) = self.run.resume(self.phase == Phase::ReadBack) {
+                self.follow(step);
+            }
+        }
+        self.record() != before
+    }
 }
 
-/// The write policy of a job: a job is paced and may wait longer than a page would.
+/// The write policy of a job: a job is paced and may wait longer than a page would. Its writes
+/// wait on 429s however long: the engine pauses the whole job instead (see
+/// [`MAX_THROTTLED_WAIT_MS`]).
 pub fn job_write_policy() -> WritePolicy {
     WritePolicy {
         retry: RetryPolicy {
@@ -788,6 +1009,7 @@ pub fn job_write_policy() -> WritePolicy {
         },
         max_sends: 6,
         max_failed_read_backs: 12,
+        max_throttled_wait_ms: None,
         ..WritePolicy::default()
     }
 }
@@ -918,8 +1140,14 @@ impl Task for ReadTask {
                     Next::After(0)
                 }
             }
+            // Throttled: wait as told, however often (no failure).
             Answer::Status {
-                status: status @ (429 | 500..=599),
+                status: 429,
+                retry_after_s,
+                ..
+            } => Next::After(retry(self.failures + 1, retry_after_s)),
+            Answer::Status {
+                status: status @ 500..=599,
                 retry_after_s,
                 body,
             } => {

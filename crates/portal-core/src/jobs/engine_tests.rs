@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{json, Value};
 
 use super::*;
+use crate::auth::challenge::ClaimsChallenge;
 use crate::graph::encode::UserRef;
 use crate::graph::ids::{CatalogAppId, InstallationId};
 use crate::graph::request::Method;
@@ -54,6 +55,12 @@ struct Faults {
     token_expires_ms: Option<u64>,
     /// The tenant's limits, as a share of Graph's published ones (1.0: as published).
     limit_share: f64,
+    /// Installs a second, whatever the share (a tenant throttled harder on installs).
+    install_rps: Option<f64>,
+    /// Every 429's `Retry-After` in seconds (else 1 to 3, at random).
+    retry_after_s: Option<u64>,
+    /// Every batch is answered 401 (a token Graph keeps refusing), with a claims challenge.
+    always_401: bool,
 }
 
 /// One user's installation of the app, as Graph holds it.
@@ -101,7 +108,13 @@ impl Sim {
             rng: Rng(seed.max(1)),
             buckets: CallClass::ALL
                 .into_iter()
-                .map(|c| (c, (rate_of(c) * share, 0)))
+                .map(|c| {
+                    let rate = match (c, faults.install_rps) {
+                        (CallClass::PostInstalledApps, Some(rps)) => rps,
+                        _ => rate_of(c) * share,
+                    };
+                    (c, (rate, 0))
+                })
                 .collect(),
             faults: Faults {
                 limit_share: share,
@@ -146,8 +159,16 @@ impl Sim {
             .and_then(|(_, s)| s.clone())
     }
 
+    fn rate(&self, class: CallClass) -> f64 {
+        match (class, self.faults.install_rps) {
+            (CallClass::PostInstalledApps, Some(rps)) => rps,
+            _ => rate_of(class) * self.faults.limit_share,
+        }
+    }
+
     fn take_token(&mut self, class: CallClass) -> Result<(), u64> {
-        let rate = rate_of(class) * self.faults.limit_share;
+        let rate = self.rate(class);
+        let fixed = self.faults.retry_after_s;
         let now = self.now;
         let (tokens, last) = self.buckets.entry(class).or_insert((rate, now));
         *tokens = (*tokens + (now - *last) as f64 / 1000.0 * rate).min(rate);
@@ -157,7 +178,7 @@ impl Sim {
             Ok(())
         } else {
             // Graph's Retry-After varies; 1 to 3 seconds.
-            Err(1 + (self.rng.next() * 3.0) as u64)
+            Err(fixed.unwrap_or_else(|| 1 + (self.rng.next() * 3.0) as u64))
         }
     }
 
@@ -277,11 +298,14 @@ impl Sim {
                 self.token_generation += 1;
             }
         }
-        if generation < self.token_generation {
+        if self.faults.always_401 || generation < self.token_generation {
             return BatchOutcome::Refused {
                 status: 401,
                 retry_after_s: None,
                 body: Sim::error(401, "InvalidAuthenticationToken"),
+                challenge: self.faults.always_401.then(|| ClaimsChallenge {
+                    claims: r#"{"access_token":{"nbf":{"essential":true}}}"#.into(),
+                }),
             };
         }
         if self.rng.chance(self.faults.outer_503) {
@@ -289,6 +313,7 @@ impl Sim {
                 status: 503,
                 retry_after_s: Some(2),
                 body: Sim::error(503, "serviceUnavailable"),
+                challenge: None,
             };
         }
         let mut answers: Vec<InnerAnswer> = batch
@@ -355,6 +380,10 @@ impl Store {
 struct Run {
     renewals: u32,
     batches: u32,
+    /// The claims challenge each renewal was asked to carry.
+    challenges: Vec<Option<ClaimsChallenge>>,
+    /// Why the job paused, if it did.
+    paused: Option<PauseReason>,
 }
 
 /// Drives `executor` against `sim` until it finishes, or until `stop_after` batches were
@@ -371,6 +400,8 @@ fn drive(
     let mut run = Run {
         renewals: 0,
         batches: 0,
+        challenges: Vec::new(),
+        paused: None,
     };
     let mut jitter = Rng(7);
     for _ in 0..2_000_000 {
@@ -393,15 +424,21 @@ fn drive(
                 }
                 continue;
             }
-            Poll::RenewToken => {
+            Poll::RenewToken(challenge) => {
                 generation = sim.token_generation;
                 run.renewals += 1;
+                run.challenges.push(challenge);
                 executor.token_renewed();
                 continue;
             }
             Poll::Wait(ms) => Some(ms),
             Poll::Busy => None,
             Poll::Finished => return run,
+            Poll::Paused(reason) => {
+                assert!(in_flight.is_empty(), "paused with batches in flight");
+                run.paused = Some(reason);
+                return run;
+            }
         };
         let arrival = in_flight.iter().map(|(at, _, _)| *at).min();
         let until = match (wait, arrival) {
@@ -441,7 +478,12 @@ fn start(users: usize, sim: &Sim) -> (Executor<WriteTask>, Store) {
 fn assert_all_installed_once(sim: &Sim, executor: &Executor<WriteTask>, users: usize) {
     for i in 0..users {
         let user = user_id(i);
-        assert!(sim.current(&user).is_some(), "{user} is not installed");
+        assert!(
+            sim.current(&user).is_some(),
+            "{user} is not installed: {:?} ({:?})",
+            executor.tasks()[i].outcome,
+            executor.tasks()[i].last_error
+        );
         assert_eq!(
             sim.installs_applied.get(&user).copied().unwrap_or(0),
             1,
@@ -714,6 +756,319 @@ fn one_at_a_time_is_latency_bound_while_batches_reach_the_floor() {
     assert_all_installed_once(&sim, &executor, users);
 }
 
+// ------------------------------------------------------------------------ edges (issue #22)
+
+/// An inner answer of `status` to every request of `batch` (`value` for reads).
+fn answer_all(batch: &Batch, status: u16, value: Value) -> BatchOutcome {
+    BatchOutcome::Answered(
+        batch
+            .requests
+            .iter()
+            .map(|(id, _)| InnerAnswer {
+                id: id.clone(),
+                status,
+                retry_after_s: None,
+                body: Some(json!({ "value": value.clone() })),
+            })
+            .collect(),
+    )
+}
+
+fn methods(batch: &Batch) -> Vec<Method> {
+    batch.requests.iter().map(|(_, r)| r.method).collect()
+}
+
+#[test]
+fn a_task_resumed_long_after_a_crash_reads_back_and_resends_instead_of_ending_unsettled() {
+    // Three installs whose batch answer was lost (Graph never ran it); their read-back is in
+    // flight when the tab crashes. The tab comes back ten minutes later: far past the job's
+    // 300 s budget measured from the first send.
+    let users = 3;
+    let mut sim = Sim::new(users, 100, Faults::default(), 21);
+    let (mut executor, mut store) = start(users, &sim);
+    let Poll::Send(batch) = executor.next(0) else {
+        panic!("the first batch goes at once")
+    };
+    store.save(&mut executor);
+    executor.on_batch(batch.id, BatchOutcome::Lost, 100, 0.5);
+    store.save(&mut executor);
+    let Poll::Send(read_back) = executor.next(100) else {
+        panic!("a lost answer is read back at once")
+    };
+    assert!(methods(&read_back).iter().all(|m| *m == Method::Get));
+    store.save(&mut executor);
+    // The crash: the read-back's answer is never read.
+    sim.now = 600_000;
+    executor = Executor::resume(store.load(), ExecutorConfig::default(), sim.now);
+    store.save(&mut executor);
+    drive(&mut sim, &mut executor, &mut store, None, None);
+    assert_all_installed_once(&sim, &executor, users);
+}
+
+#[test]
+fn a_resumed_task_in_doubt_reads_back_before_anything_is_resent() {
+    // A lost answer, then a whole read-back window that found nothing: the task is about to
+    // send again. After a crash and a resume, it reads back first (time has passed; the first
+    // attempt may have shown up since).
+    let users = 2;
+    let sim = Sim::new(users, 100, Faults::default(), 22);
+    let (mut executor, mut store) = start(users, &sim);
+    let mut now = 0;
+    let Poll::Send(batch) = executor.next(now) else {
+        panic!("the first batch goes at once")
+    };
+    store.save(&mut executor);
+    now += 100;
+    executor.on_batch(batch.id, BatchOutcome::Lost, now, 0.5);
+    store.save(&mut executor);
+    // Read back until every task wants to send again.
+    for _ in 0..100 {
+        if executor
+            .tasks()
+            .iter()
+            .all(|t| t.phase == Phase::Send && t.run.in_doubt())
+        {
+            break;
+        }
+        match executor.next(now) {
+            Poll::Send(batch) => {
+                assert!(methods(&batch).iter().all(|m| *m == Method::Get));
+                store.save(&mut executor);
+                now += 100;
+                executor.on_batch(batch.id, answer_all(&batch, 200, json!([])), now, 0.5);
+                store.save(&mut executor);
+            }
+            Poll::Wait(ms) => now += ms,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(executor.tasks().iter().all(|t| t.phase == Phase::Send));
+    // The crash, and a resume much later.
+    now += 3_600_000;
+    let mut executor = Executor::resume(store.load(), ExecutorConfig::default(), now);
+    let Poll::Send(first) = executor.next(now) else {
+        panic!("a resumed job sends at once")
+    };
+    assert_eq!(
+        methods(&first),
+        vec![Method::Get; users],
+        "a resumed task in doubt was resent without a read-back"
+    );
+}
+
+#[test]
+fn a_batch_answered_401_is_renewed_twice_then_the_job_pauses_without_failing_anyone() {
+    let users = 5;
+    let faults = Faults {
+        always_401: true,
+        ..Faults::default()
+    };
+    let mut sim = Sim::new(users, 100, faults, 23);
+    let (mut executor, mut store) = start(users, &sim);
+    let run = drive(&mut sim, &mut executor, &mut store, None, None);
+    assert_eq!(run.renewals, 2, "renewed at most twice");
+    // Each renewal carries the claims challenge of the 401.
+    assert!(run
+        .challenges
+        .iter()
+        .all(|c| c.as_ref().is_some_and(|c| c.claims.contains("essential"))));
+    match run.paused {
+        Some(PauseReason::Unauthorized { error }) => {
+            assert_eq!(error.status, Some(401));
+            assert_eq!(error.code, "InvalidAuthenticationToken");
+            assert_eq!(error.request_id.as_deref(), Some("r"));
+        }
+        other => panic!("not paused for the 401: {other:?}"),
+    }
+    assert!(executor.tasks().iter().all(|t| t.outcome.is_none()));
+    assert_eq!(sim.installs_applied.len(), 0);
+    // Resumed (signed in again), it goes on where it stopped.
+    sim.faults.always_401 = false;
+    executor = Executor::resume(store.load(), ExecutorConfig::default(), sim.now);
+    let run = drive(&mut sim, &mut executor, &mut store, None, None);
+    assert_eq!(run.paused, None);
+    assert_all_installed_once(&sim, &executor, users);
+}
+
+#[test]
+fn a_batch_answered_with_a_2xx_other_than_200_is_not_taken_as_applied() {
+    for status in [201, 202, 204] {
+        let sim = Sim::new(2, 100, Faults::default(), 24);
+        let (mut executor, _store) = start(2, &sim);
+        let Poll::Send(batch) = executor.next(0) else {
+            panic!("the first batch goes at once")
+        };
+        executor.on_batch(
+            batch.id,
+            BatchOutcome::Refused {
+                status,
+                retry_after_s: None,
+                body: None,
+                challenge: None,
+            },
+            100,
+            0.5,
+        );
+        for task in executor.tasks() {
+            assert_eq!(task.outcome, None, "{status}: taken as {:?}", task.outcome);
+            assert_eq!(task.phase, Phase::ReadBack, "{status}: not read back");
+        }
+    }
+}
+
+#[test]
+fn a_read_back_missing_the_fields_it_needs_is_never_applied() {
+    let user = || UserRef::ObjectId(user_id(0));
+    let app = || CatalogAppId::new(APP);
+    let installation = || InstallationId::new("inst-1");
+    let cases = [
+        // An uninstall whose read-back holds an installation without `teamsApp`: it could be
+        // the one to remove.
+        (
+            Write::uninstall(user(), app(), installation()),
+            json!([{"id": "inst-9"}]),
+        ),
+        // An upgrade with no target version: nothing to compare against.
+        (
+            Write::upgrade(user(), app(), installation(), "", None),
+            json!([{"id": "inst-1", "teamsApp": {"id": APP}, "teamsAppDefinition": {"id": "d", "version": "1.0.0"}}]),
+        ),
+        // An upgrade whose installation has no definition version.
+        (
+            Write::upgrade(user(), app(), installation(), LATEST, None),
+            json!([{"id": "inst-1", "teamsApp": {"id": APP}, "teamsAppDefinition": {"id": "d"}}]),
+        ),
+    ];
+    for (write, value) in cases {
+        let mut task = WriteTask::new(write.clone(), job_write_policy());
+        assert!(matches!(
+            task.on_answer(Answer::Lost, 0, 0.5),
+            Next::After(_)
+        ));
+        assert_eq!(task.phase, Phase::ReadBack);
+        let mut now = 0;
+        for _ in 0..40 {
+            let answer = Answer::Status {
+                status: 200,
+                retry_after_s: None,
+                body: Some(json!({ "value": value.clone() })),
+            };
+            match task.on_answer(answer, now, 0.5) {
+                Next::Done => break,
+                Next::After(ms) => now += ms.max(1),
+                Next::RenewToken => panic!("no renewal expected"),
+            }
+            assert_eq!(task.phase, Phase::ReadBack, "{:?}: resent", write.kind());
+        }
+        assert!(
+            !task.outcome.is_some_and(Outcome::is_success),
+            "{:?} read back as {:?} from {value}",
+            write.kind(),
+            task.outcome
+        );
+    }
+}
+
+/// A tenant throttled to one install a second, each 429 with `Retry-After: 1`.
+fn one_install_a_second(retry_after_s: u64) -> Faults {
+    Faults {
+        install_rps: Some(1.0),
+        retry_after_s: Some(retry_after_s),
+        ..Faults::default()
+    }
+}
+
+#[test]
+fn a_job_throttled_to_one_install_a_second_installs_everyone_and_refuses_no_one() {
+    let users = 10;
+    let mut sim = Sim::new(users, 100, one_install_a_second(1), 25);
+    let (mut executor, mut store) = start(users, &sim);
+    drive(&mut sim, &mut executor, &mut store, None, None);
+    assert!(sim.throttled >= 9, "the scenario must throttle");
+    assert_all_installed_once(&sim, &executor, users);
+    assert_eq!(sim.retry_after_violations, 0);
+}
+
+#[test]
+fn a_reload_inside_a_retry_after_sends_nothing_of_that_class_before_it_runs_out() {
+    let users = 10;
+    let mut sim = Sim::new(users, 100, one_install_a_second(3), 26);
+    let (mut executor, mut store) = start(users, &sim);
+    // The first batch: one install goes through, nine are told to wait 3 s.
+    let Poll::Send(batch) = executor.next(sim.now) else {
+        panic!("the first batch goes at once")
+    };
+    store.save(&mut executor);
+    let outcome = sim.batch(&batch, 0);
+    sim.now += sim.latency;
+    executor.on_batch(batch.id, outcome, sim.now, 0.5);
+    store.save(&mut executor);
+    assert_eq!(sim.throttled, 9, "the first batch must be throttled");
+    // Reload 0.7 s into the Retry-After (after the 429s arrived).
+    sim.now += 700;
+    executor = Executor::resume(store.load(), ExecutorConfig::default(), sim.now);
+    store.save(&mut executor);
+    drive(&mut sim, &mut executor, &mut store, None, None);
+    assert_eq!(
+        sim.retry_after_violations, 0,
+        "an install went before the Retry-After ran out"
+    );
+    assert_all_installed_once(&sim, &executor, users);
+}
+
+#[test]
+fn a_job_throttled_past_the_wait_allowed_pauses_with_the_reason_and_resumes() {
+    let users = 30;
+    // Graph lets no install through for a long while, each 429 saying 30 s.
+    let faults = Faults {
+        install_rps: Some(0.0),
+        retry_after_s: Some(30),
+        ..Faults::default()
+    };
+    let mut sim = Sim::new(users, 100, faults, 27);
+    let (executor, mut store) = start(users, &sim);
+    let mut executor = executor.with_max_throttled_wait(120_000);
+    let run = drive(&mut sim, &mut executor, &mut store, None, None);
+    match run.paused {
+        Some(PauseReason::Throttled { waited_ms, error }) => {
+            assert!(waited_ms > 120_000, "{waited_ms}");
+            assert_eq!(error.status, Some(429));
+            assert_eq!(error.code, "TooManyRequests");
+        }
+        other => panic!("not paused for throttling: {other:?}"),
+    }
+    // Nobody was marked refused (nor anything else): every task waits to be sent.
+    assert!(executor.tasks().iter().all(|t| t.outcome.is_none()));
+    assert!(sim.throttled > 0);
+    // Resumed later, once Graph lets installs through again.
+    sim.faults.install_rps = Some(30.0);
+    sim.buckets
+        .insert(CallClass::PostInstalledApps, (30.0, sim.now));
+    sim.now += 60_000;
+    executor = Executor::resume(store.load(), ExecutorConfig::default(), sim.now);
+    let run = drive(&mut sim, &mut executor, &mut store, None, None);
+    assert_eq!(run.paused, None);
+    assert_all_installed_once(&sim, &executor, users);
+    assert_eq!(sim.retry_after_violations, 0);
+}
+
+#[test]
+fn a_stored_task_record_without_a_retry_after_still_reads() {
+    // Records stored before `not_before_ms` existed.
+    let old = r#"{"run":{"kind":"Install","sends":1,"in_doubt":false,"token_renewed":false,"transient_retried":false,"round_read_backs":0,"failed_read_backs":0,"round_may_resend":false,"resend_floor_ms":0},"phase":"Send","first_sent_ms":5}"#;
+    let record: TaskRecord = serde_json::from_str(old).expect("an old record reads");
+    assert_eq!(record.not_before_ms, None);
+    assert_eq!(record.first_sent_ms, Some(5));
+    let task = WriteTask::restore(install_tasks(1).remove(0).write, job_write_policy(), record);
+    assert_eq!(task.run.sends(), 1);
+    // And one that holds it keeps it.
+    let mut held = task.clone();
+    held.hold_until(9_000);
+    let json = serde_json::to_string(&held.record()).expect("serialises");
+    let back: TaskRecord = serde_json::from_str(&json).expect("reads");
+    assert_eq!(back.not_before_ms, Some(9_000));
+}
+
 // ------------------------------------------------------------------------------ reads and plan
 
 fn read_answer(status: u16, body: Value) -> Answer {
@@ -968,7 +1323,7 @@ fn reads_of_two_classes_go_side_by_side_not_one_class_after_the_other() {
                 continue;
             }
             Poll::Finished => break,
-            Poll::RenewToken => executor.token_renewed(),
+            Poll::RenewToken(_) => executor.token_renewed(),
             poll => {
                 let arrival = in_flight.iter().map(|(at, _, _)| *at).min();
                 now = match (poll, arrival) {

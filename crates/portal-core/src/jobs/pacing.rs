@@ -183,8 +183,15 @@ impl Pacer {
 
     /// A 429 told the job to wait `retry_after_s` for `class`.
     pub fn throttled(&mut self, class: CallClass, now_ms: u64, retry_after_s: u64) {
-        self.bucket(class)
-            .pause_until(now_ms.saturating_add(retry_after_s.saturating_mul(1000)));
+        self.hold(
+            class,
+            now_ms.saturating_add(retry_after_s.saturating_mul(1000)),
+        );
+    }
+
+    /// Nothing of `class` before `until_ms` (a `Retry-After` stored before a reload).
+    pub fn hold(&mut self, class: CallClass, until_ms: u64) {
+        self.bucket(class).pause_until(until_ms);
     }
 }
 
@@ -264,6 +271,13 @@ mod tests {
         let wait = pacer.take(&install, 100).unwrap_err();
         assert!(wait >= 4900, "{wait}");
         assert!(pacer.take(&install, 5_100).is_ok());
+        // A stored Retry-After holds a fresh pacer's class (after a reload) until it runs out.
+        let mut reloaded = Pacer::new(1.0, 10_000);
+        reloaded.hold(CallClass::PostInstalledApps, 12_300);
+        assert!(reloaded.take(&install, 10_000).is_err());
+        assert!(reloaded.take(&install, 12_299).is_err());
+        assert!(reloaded.take(&delete, 10_000).is_ok());
+        assert!(reloaded.take(&install, 12_340).is_ok());
         // A share of the limit.
         let mut half = Pacer::new(0.5, 0);
         assert_eq!(

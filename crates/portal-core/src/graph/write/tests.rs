@@ -323,12 +323,123 @@ fn time_runs_out_in_doubt_as_unsettled() {
     assert_eq!(run.on(LOST, 0, 0.0), read(0));
     // The next read-back would pass the two-minute budget.
     assert_eq!(run.on(UNSEEN, 119_500, 0.0), Step::Fail(Failure::Unsettled));
-    // Throttled with a Retry-After past the budget, and no doubt: refused.
+    // Throttled with a Retry-After past the total wait allowed, and no doubt: not sent (a 429
+    // is never "refused").
     let mut run = WriteRun::new(WriteKind::Install, WritePolicy::default());
     assert_eq!(
         run.on(refused_after(429, 600), 0, 0.0),
-        Step::Fail(Failure::Refused)
+        Step::Fail(Failure::NotSent)
     );
+}
+
+#[test]
+fn throttled_past_the_total_wait_a_write_ends_not_sent_or_reads_back_when_in_doubt() {
+    // 120 s of waits in all: 60 429s of 2 s each are waited out, the next one is too many.
+    let mut run = WriteRun::new(WriteKind::Install, WritePolicy::default());
+    let mut clock = 0;
+    for _ in 0..60 {
+        assert_eq!(run.on(refused_after(429, 2), clock, 0.5), send(2000));
+        clock += 2100;
+    }
+    assert_eq!(run.throttled_ms(), MAX_THROTTLED_WAIT_MS);
+    assert_eq!(
+        run.on(refused_after(429, 2), clock, 0.5),
+        Step::Fail(Failure::NotSent)
+    );
+
+    // In doubt (a lost answer, then nothing seen over the window), then throttled past the
+    // wait: it reads back instead of ending; seen → done, never seen → not sent.
+    let in_doubt = || {
+        let mut run = WriteRun::new(WriteKind::Install, WritePolicy::default());
+        assert_eq!(run.on(LOST, 0, 0.5), read(0));
+        for wait in [1000, 1500, 2500] {
+            assert_eq!(run.on(UNSEEN, 100, 0.5), read(wait));
+        }
+        assert!(matches!(run.on(UNSEEN, 6000, 0.5), Step::Send { .. }));
+        assert_eq!(run.on(refused_after(429, 600), 7000, 0.5), read(0));
+        run
+    };
+    let mut seen = in_doubt();
+    assert_eq!(seen.on(SEEN, 7100, 0.5), Step::Done(Confirmed::ReadBack));
+    let mut unseen = in_doubt();
+    for wait in [1000, 1500, 2500] {
+        assert_eq!(unseen.on(UNSEEN, 7100, 0.5), read(wait));
+    }
+    assert_eq!(unseen.on(UNSEEN, 12_000, 0.5), Step::Fail(Failure::NotSent));
+
+    // A job's writes wait as told however long.
+    let job = WritePolicy {
+        max_throttled_wait_ms: None,
+        ..WritePolicy::default()
+    };
+    let mut run = WriteRun::new(WriteKind::Install, job);
+    for i in 0..100u64 {
+        assert_eq!(
+            run.on(refused_after(429, 30), i * 30_000, 0.5),
+            send(30_000)
+        );
+    }
+}
+
+#[test]
+fn a_throttled_or_incomplete_read_back_is_read_again_never_counted_as_applied() {
+    let mut run = WriteRun::new(WriteKind::Uninstall, WritePolicy::default());
+    assert_eq!(run.on(LOST, 0, 0.5), read(0));
+    // 429s to the read-back are waited out however many (the four failures allowed are
+    // not used up by them).
+    for _ in 0..10 {
+        assert_eq!(
+            run.on(
+                Event::ReadBack(ReadBackResult::Failed {
+                    status: Some(429),
+                    retry_after_s: Some(3)
+                }),
+                100,
+                0.5
+            ),
+            read(3000)
+        );
+    }
+    // An answer that cannot tell is read again, as a failed read-back: four times, then
+    // unsettled (never applied).
+    let cannot_tell = Event::ReadBack(ReadBackResult::CannotTell);
+    for _ in 0..4 {
+        assert!(matches!(
+            run.on(cannot_tell, 200, 0.5),
+            Step::ReadBack { .. }
+        ));
+    }
+    assert_eq!(
+        run.on(cannot_tell, 300, 0.5),
+        Step::Fail(Failure::Unsettled)
+    );
+}
+
+#[test]
+fn a_resumed_run_reads_back_first_when_in_doubt_and_has_a_fresh_window() {
+    // In doubt, mid-round, with its failures used up: resumed, the round starts over.
+    let mut run = WriteRun::new(WriteKind::Install, WritePolicy::default());
+    assert_eq!(run.on(LOST, 0, 0.5), read(0));
+    for _ in 0..4 {
+        run.on(read_failed(None), 100, 0.5);
+    }
+    assert_eq!(run.resume(true), Some(read(0)));
+    assert!(matches!(
+        run.on(read_failed(None), 0, 0.5),
+        Step::ReadBack { .. }
+    ));
+    // About to resend after a round that saw nothing: resumed, it reads back first.
+    let mut run = WriteRun::new(WriteKind::Install, WritePolicy::default());
+    assert_eq!(run.on(LOST, 0, 0.5), read(0));
+    for wait in [1000, 1500, 2500] {
+        assert_eq!(run.on(UNSEEN, 100, 0.5), read(wait));
+    }
+    assert!(matches!(run.on(UNSEEN, 6000, 0.5), Step::Send { .. }));
+    assert_eq!(run.resume(false), Some(read(0)));
+    // No doubt: it goes on as it stood.
+    let mut run = WriteRun::new(WriteKind::Install, WritePolicy::default());
+    assert_eq!(run.on(refused_after(429, 1), 0, 0.5), send(1000));
+    assert_eq!(run.resume(false), None);
 }
 
 fn rsc(value: &str, kind: PermissionType) -> ResourceSpecificPermission {
@@ -620,4 +731,69 @@ fn pretty_json_is_serde_jsons_pretty_form() {
             serde_json::to_string_pretty(&value).unwrap()
         );
     }
+}
+
+#[test]
+fn a_429_never_ends_a_write_however_often_it_comes() {
+    // Throttled twelve times in a row (one install a second, a queue of others ahead): each
+    // time the write waits as told and sends again; a 429 was not applied, and is no reason
+    // to refuse.
+    let mut run = WriteRun::new(WriteKind::Install, WritePolicy::default());
+    let mut clock = 0;
+    for i in 0..12 {
+        let step = run.on(refused_after(429, 1), clock, 0.5);
+        assert_eq!(step, send(1000), "429 number {}", i + 1);
+        clock += 1100;
+    }
+    assert_eq!(run.on(OK, clock, 0.5), Step::Done(Confirmed::Answered));
+}
+
+#[test]
+fn an_installation_missing_what_a_read_back_needs_never_shows_a_write_applied() {
+    let app = CatalogAppId::new(APP);
+    let inst = InstallationId::new(INST);
+    let mut anonymous = installation("someone", APP, "1.0.0");
+    anonymous.teams_app = None;
+    let mut unversioned = installation(INST, APP, "1.0.0");
+    unversioned.teams_app_definition = None;
+    let uninstall = Write::uninstall(user(), app.clone(), inst.clone());
+    let no_target = Write::upgrade(user(), app.clone(), inst.clone(), "", None);
+    let upgrade = Write::upgrade(user(), app, inst, "1.2.0", None);
+    for (write, list) in [
+        (&uninstall, vec![anonymous.clone()]),
+        (&no_target, vec![installation(INST, APP, "1.2.0")]),
+        (&upgrade, vec![unversioned]),
+        (&install_of(&app_id()), vec![anonymous.clone()]),
+    ] {
+        assert!(
+            !write.applied_in(&list),
+            "{:?} taken as applied from {list:?}",
+            write.kind()
+        );
+        assert_eq!(
+            write.read_back_result(&list),
+            ReadBackResult::CannotTell,
+            "{:?} from {list:?}",
+            write.kind()
+        );
+    }
+    // What can be told still is: the installation to remove is there; the app is installed.
+    let mut still_there = installation(INST, APP, "1.0.0");
+    still_there.teams_app = None;
+    assert_eq!(
+        uninstall.read_back_result(&[still_there, anonymous.clone()]),
+        ReadBackResult::NotApplied
+    );
+    assert_eq!(
+        install_of(&app_id()).read_back_result(&[anonymous, installation(INST, APP, "1.0.0")]),
+        ReadBackResult::Applied
+    );
+}
+
+fn app_id() -> CatalogAppId {
+    CatalogAppId::new(APP)
+}
+
+fn install_of(app: &CatalogAppId) -> Write {
+    Write::install(user(), app.clone(), None)
 }
