@@ -1,16 +1,21 @@
 //! Settings: the active configuration as the portal understood it, the endpoints it resolves
-//! to, what the cloud supports, and the language.
+//! to, what the cloud supports, the session, the connection check (what each feature can do in
+//! this tenant, `portal_core::connection_check`), and the language.
 
 use leptos::prelude::*;
 use portal_core::auth::scopes::Operation;
-use portal_core::{RuntimeConfig, TokenCacheLocation};
+use portal_core::connection_check::{
+    is_read, Check, Feature, ReadOutcome, Verdict, AUDIT_READER_ROLES,
+};
+use portal_core::{Cloud, RuntimeConfig, TokenCacheLocation};
 
 use crate::auth::{use_auth, AuthStatus};
 use crate::components::language_switcher::LanguageSwitcher;
 use crate::components::page_title::PageTitle;
 use crate::config_loader::config_url;
 use crate::context::try_config as use_config;
-use crate::i18n::use_i18n;
+use crate::graph_client::{use_graph, CallError, Graph};
+use crate::i18n::{use_i18n, I18n};
 
 /// The settings page.
 #[component]
@@ -27,6 +32,7 @@ pub fn SettingsPage() -> impl IntoView {
             {table}
         </section>
         <SessionSection />
+        <ConnectionCheckSection />
         <section aria-labelledby="settings-language">
             <h2 id="settings-language">{i18n.text("language.label")}</h2>
             <LanguageSwitcher />
@@ -267,5 +273,188 @@ fn GraphCheck() -> impl IntoView {
                 None => ().into_any(),
             }}
         </p>
+    }
+}
+
+/// The connection check's section, shown while signed in (not rebuilt when a renewal updates
+/// the account, so a check's results stay on screen).
+#[component]
+fn ConnectionCheckSection() -> impl IntoView {
+    let auth = use_auth();
+    let signed_in = Memo::new(move |_| matches!(auth.status.get(), AuthStatus::SignedIn(_)));
+    move || signed_in.get().then(|| view! { <ConnectionCheck /> })
+}
+
+/// Sends the check's reads one at a time and shows each verdict as it comes; stops when the
+/// page goes away (the reads are aborted with it).
+async fn run_check(
+    graph: Graph,
+    mut check: Check,
+    rows: RwSignal<Vec<(Feature, Option<Verdict>)>>,
+) -> Option<Check> {
+    if rows.try_set(check.verdicts()).is_some() {
+        return None;
+    }
+    while let Some((read, request, operation)) = check.next_read() {
+        // The check reads; a write is never sent from here.
+        if !is_read(&request) {
+            break;
+        }
+        let outcome = match graph.send(&request, operation).await {
+            Ok(answer) => ReadOutcome::Answered(answer.body),
+            Err(CallError::Aborted) => return None,
+            Err(CallError::Graph { error, .. }) => ReadOutcome::Graph(*error),
+            Err(CallError::Auth(error)) => ReadOutcome::SignIn(error.to_string()),
+            Err(CallError::AnswerLost { detail, .. }) => ReadOutcome::NoAnswer(detail),
+            Err(CallError::Decode(detail)) => ReadOutcome::NoAnswer(detail),
+        };
+        check.answer(read, &outcome);
+        // `Some`: the page is gone and the signal with it.
+        if rows.try_set(check.verdicts()).is_some() {
+            return None;
+        }
+    }
+    Some(check)
+}
+
+/// What the portal can do in this tenant with this session: one least-privileged read per
+/// feature, writes decided from the permissions held, and asking for what is missing.
+#[component]
+fn ConnectionCheck() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let graph = use_graph();
+    let config = use_config();
+    let cloud = config.as_ref().map(|c| c.cloud).unwrap_or(Cloud::Global);
+    let client_id = config.map(|c| c.client_id).unwrap_or_default();
+    let rows: RwSignal<Vec<(Feature, Option<Verdict>)>> = RwSignal::new(Vec::new());
+    let missing: RwSignal<Vec<Operation>> = RwSignal::new(Vec::new());
+    let running = RwSignal::new(false);
+    let run = move |_| {
+        if running.get_untracked() {
+            return;
+        }
+        running.set(true);
+        missing.set(Vec::new());
+        let check = Check::new(cloud, &auth.granted.get_untracked(), &client_id);
+        let graph = graph.clone();
+        leptos::task::spawn_local(async move {
+            if let Some(check) = run_check(graph, check, rows).await {
+                let _ = missing.try_set(check.missing_operations());
+            }
+            let _ = running.try_set(false);
+        });
+    };
+    let ask = move |_| {
+        let operations = missing.get_untracked();
+        leptos::task::spawn_local(async move {
+            // Silently when an administrator already consented, else the consent prompt (and
+            // back to this page); a refusal is shown by the session's banner.
+            let _ = crate::auth::access_token(&operations, None).await;
+        });
+    };
+    view! {
+        <section aria-labelledby="settings-check" data-testid="connection-check">
+            <h2 id="settings-check">{i18n.text("page.settings.check.title")}</h2>
+            <p class="muted">{i18n.text("page.settings.check.intro")}</p>
+            <p>
+                <button type="button" data-testid="connection-check-run" on:click=run disabled=move || running.get()>
+                    {i18n.text("page.settings.check.run")}
+                </button>
+                " "
+                {move || running.get().then(|| view! { <span class="muted" role="status">{i18n.t("page.settings.check.running")}</span> })}
+            </p>
+            {move || {
+                let rows = rows.get();
+                (!rows.is_empty()).then(|| view! {
+                    <table class="config-table" data-testid="connection-check-table">
+                        <thead>
+                            <tr>
+                                <th scope="col">{i18n.t("page.settings.check.col.feature")}</th>
+                                <th scope="col">{i18n.t("page.settings.check.col.result")}</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {rows
+                                .into_iter()
+                                .map(|(feature, verdict)| {
+                                    let id = verdict.as_ref().map(Verdict::id).unwrap_or("pending");
+                                    view! {
+                                        <tr data-feature=feature.id() data-verdict=id>
+                                            <th scope="row">{i18n.t(feature.label_key())}</th>
+                                            <td>{verdict_view(i18n, cloud, verdict)}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                })
+            }}
+            {move || (!missing.get().is_empty()).then(|| view! {
+                <p>
+                    <button type="button" data-testid="connection-check-ask" on:click=ask>
+                        {i18n.t("page.settings.check.ask_missing")}
+                    </button>
+                    " "
+                    <span class="muted">{i18n.t("page.settings.check.next.ask_scope")}</span>
+                </p>
+            })}
+        </section>
+    }
+}
+
+/// One verdict as the page says it: what works, the permission or role missing, or the
+/// failure with Graph's code, its request id and what to do next.
+fn verdict_view(i18n: I18n, cloud: Cloud, verdict: Option<Verdict>) -> AnyView {
+    let Some(verdict) = verdict else {
+        return view! { <span class="muted">{i18n.t("page.settings.check.running")}</span> }
+            .into_any();
+    };
+    let key = verdict.key();
+    match verdict {
+        Verdict::Works | Verdict::WorksFromPermissions | Verdict::SwitchOn => {
+            view! { <span class="badge ok">{i18n.t(key)}</span> }.into_any()
+        }
+        Verdict::SwitchOff | Verdict::BlockedByTenantSwitch => {
+            view! { <span class="badge warn">{i18n.t(key)}</span> }.into_any()
+        }
+        Verdict::NotInCloud => {
+            let name = i18n.t(cloud.name_key());
+            view! { <span class="muted">{i18n.tf(key, &[("cloud", &name)])}</span> }.into_any()
+        }
+        Verdict::NeedsScope(operations) => view! {
+            <span>{i18n.t(key)}</span>
+            {operations
+                .into_iter()
+                .map(|op| view! {
+                    " " <code data-permission=op.permission()>{op.permission()}</code>
+                    {op.needs_admin_consent().then(|| view! { " " <span class="tag">{i18n.t("page.settings.admin_consent")}</span> })}
+                })
+                .collect_view()}
+        }
+        .into_any(),
+        Verdict::NeedsRole => view! {
+            <span>{i18n.t(key)}</span>
+            {AUDIT_READER_ROLES.iter().map(|role| view! { " " <code>{*role}</code> }).collect_view()}
+            <br />
+            <span class="muted">{i18n.t("page.settings.check.next.assign_role")}</span>
+        }
+        .into_any(),
+        Verdict::Failed(failure) => {
+            let error = match failure.status {
+                Some(status) => format!("{status} {}", failure.code),
+                None => failure.code.clone(),
+            };
+            view! {
+                <span class="error">{i18n.tf(key, &[("error", &error), ("message", &failure.message)])}</span>
+                {failure.request_id.map(|id| view! {
+                    " " <span class="muted">{i18n.t("page.settings.request_id")} " " <code data-testid="check-request-id">{id}</code></span>
+                })}
+                <br />
+                <span class="muted">{i18n.t(failure.next.key())}</span>
+            }
+            .into_any()
+        }
     }
 }
