@@ -330,6 +330,8 @@ fn ConnectionCheck() -> impl IntoView {
     let rows: RwSignal<Vec<(Feature, Option<Verdict>)>> = RwSignal::new(Vec::new());
     let missing: RwSignal<Vec<Operation>> = RwSignal::new(Vec::new());
     let running = RwSignal::new(false);
+    // Checks finished on this page (`data-check-runs`: a test waits for the next one).
+    let runs = RwSignal::new(0u32);
     let run = move |_| {
         if running.get_untracked() {
             return;
@@ -343,6 +345,7 @@ fn ConnectionCheck() -> impl IntoView {
                 let _ = missing.try_set(check.missing_operations());
             }
             let _ = running.try_set(false);
+            let _ = runs.try_update(|n| *n += 1);
         });
     };
     let ask = move |_| {
@@ -354,7 +357,11 @@ fn ConnectionCheck() -> impl IntoView {
         });
     };
     view! {
-        <section aria-labelledby="settings-check" data-testid="connection-check">
+        <section
+            aria-labelledby="settings-check"
+            data-testid="connection-check"
+            data-check-runs=move || runs.get().to_string()
+        >
             <h2 id="settings-check">{i18n.text("page.settings.check.title")}</h2>
             <p class="muted">{i18n.text("page.settings.check.intro")}</p>
             <p>
