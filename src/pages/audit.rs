@@ -1,7 +1,9 @@
 //! The consent audit: for one app or all, across listed users or everyone (paged), each
 //! installation with its version and consented set against the latest definition, the user's
-//! RSC grants (missing, orphaned), and each app's tenant-wide delegated grants and app-role
-//! assignments through its service principal. Filters, and export to CSV and JSON.
+//! RSC grants (missing, orphaned, or with a consent Graph did not record), and each app's
+//! tenant-wide delegated grants and app-role assignments through its service principal (or, when
+//! the signed-in user's directory role cannot read them, which role would). Listed users are
+//! resolved first and read by object id. Filters, and export to CSV and JSON.
 
 use leptos::prelude::*;
 use portal_core::auth::scopes::Operation;
@@ -9,8 +11,9 @@ use portal_core::graph::ids::CatalogAppId;
 use portal_core::graph::models::{TeamsApp, User};
 use portal_core::graph::request;
 use portal_core::jobs::audit::{
-    app_role_assignments, audit_task, delegated_grants, rows_of_user, to_csv_text, to_json_text,
-    user_of, AuditFilter, AuditRow, Flag, TenantGrants,
+    app_role_assignments, audit_task, delegated_grants, refused_for_role, resolve_task,
+    resolved_user, rows_of_user, to_csv_text, to_json_text, unresolved_row, AuditFilter, AuditRow,
+    Flag, TenantColumn, TenantGrants, TENANT_GRANT_READER_ROLES,
 };
 use portal_core::jobs::engine::{ErrorSummary, ReadTask};
 use portal_core::jobs::plan::users_of;
@@ -70,12 +73,81 @@ fn flag_key(flag: Flag) -> &'static str {
         Flag::ConsentBehind => "audit.flag.consent_behind",
         Flag::MissingGrants => "audit.flag.missing_grants",
         Flag::OrphanGrants => "audit.flag.orphan_grants",
+        Flag::ConsentNotRecorded => "audit.flag.consent_not_recorded",
         Flag::ReadFailed => "audit.flag.read_failed",
     }
 }
 
+/// What the tenant-wide reads learnt of the signed-in user's role so far: the first refusal
+/// (a 403: see `refused_for_role`) of each column. Once refused for one app, the same read is
+/// not sent for the others: the role is the same.
+#[derive(Clone, Debug, Default)]
+struct RoleRefusals {
+    delegated: Option<ErrorSummary>,
+    app_roles: Option<ErrorSummary>,
+}
+
+impl RoleRefusals {
+    fn of(&mut self, column: TenantColumn) -> &mut Option<ErrorSummary> {
+        match column {
+            TenantColumn::Delegated => &mut self.delegated,
+            TenantColumn::AppRoles => &mut self.app_roles,
+        }
+    }
+
+    /// The first refusal, for the explanation.
+    fn first(&self) -> Option<&ErrorSummary> {
+        self.delegated.as_ref().or(self.app_roles.as_ref())
+    }
+}
+
+fn summary_of(e: CallError) -> ErrorSummary {
+    match e.graph_error() {
+        Some(g) => ErrorSummary::of(g),
+        None => ErrorSummary {
+            status: None,
+            code: "noAnswer".into(),
+            message: e.to_string(),
+            request_id: None,
+        },
+    }
+}
+
+/// One tenant-wide column of `grants`: read with `request`, or marked not readable when Graph
+/// refused it (now or for an earlier app) for the signed-in user's role.
+async fn read_column(
+    graph: &Graph,
+    grants: &mut TenantGrants,
+    refusals: &mut RoleRefusals,
+    column: TenantColumn,
+    request: portal_core::graph::request::GraphRequest,
+    operation: Operation,
+) -> Option<Vec<Value>> {
+    if refusals.of(column).is_some() {
+        grants.not_readable.push(column);
+        return None;
+    }
+    match graph.get_all::<Value>(&request, operation).await {
+        Ok(values) => Some(values),
+        Err(e) => {
+            let error = summary_of(e);
+            if refused_for_role(&error) {
+                grants.not_readable.push(column);
+                *refusals.of(column) = Some(error);
+            } else {
+                grants.error = grants.error.take().or(Some(error));
+            }
+            None
+        }
+    }
+}
+
 /// An app's tenant-wide grants through its service principal.
-async fn tenant_grants_of(graph: &Graph, app: &TeamsApp) -> Option<TenantGrants> {
+async fn tenant_grants_of(
+    graph: &Graph,
+    app: &TeamsApp,
+    refusals: &mut RoleRefusals,
+) -> Option<TenantGrants> {
     let client = portal_core::graph::apps::latest_published(app)
         .and_then(|d| d.authorization.as_ref())
         .and_then(|a| a.client_app_id.clone())?;
@@ -84,17 +156,6 @@ async fn tenant_grants_of(graph: &Graph, app: &TeamsApp) -> Option<TenantGrants>
         app_name: app.display_name.clone().unwrap_or_default(),
         client_app_id: client.clone(),
         ..TenantGrants::default()
-    };
-    let fail = |e: CallError| {
-        Some(match e.graph_error() {
-            Some(g) => ErrorSummary::of(g),
-            None => ErrorSummary {
-                status: None,
-                code: "noAnswer".into(),
-                message: e.to_string(),
-                request_id: None,
-            },
-        })
     };
     let sp = match graph
         .get::<Value>(
@@ -105,7 +166,7 @@ async fn tenant_grants_of(graph: &Graph, app: &TeamsApp) -> Option<TenantGrants>
     {
         Ok(sp) => sp,
         Err(e) => {
-            grants.error = fail(e);
+            grants.error = Some(summary_of(e));
             return Some(grants);
         }
     };
@@ -113,27 +174,41 @@ async fn tenant_grants_of(graph: &Graph, app: &TeamsApp) -> Option<TenantGrants>
         return Some(grants);
     };
     grants.service_principal_id = Some(sp_id.clone());
-    match graph
-        .get_all::<Value>(
-            &request::delegated_grants_of(&sp_id),
-            Operation::ReadDelegatedGrants,
-        )
-        .await
+    if let Some(values) = read_column(
+        graph,
+        &mut grants,
+        refusals,
+        TenantColumn::Delegated,
+        request::delegated_grants_of(&sp_id),
+        Operation::ReadDelegatedGrants,
+    )
+    .await
     {
-        Ok(values) => grants.delegated = delegated_grants(&values),
-        Err(e) => grants.error = fail(e),
+        grants.delegated = delegated_grants(&values);
     }
-    match graph
-        .get_all::<Value>(
-            &request::app_role_assignments_of(&sp_id),
-            Operation::ReadServicePrincipals,
-        )
-        .await
+    if let Some(values) = read_column(
+        graph,
+        &mut grants,
+        refusals,
+        TenantColumn::AppRoles,
+        request::app_role_assignments_of(&sp_id),
+        Operation::ReadServicePrincipals,
+    )
+    .await
     {
-        Ok(values) => grants.app_roles = app_role_assignments(&values),
-        Err(e) => grants.error = grants.error.take().or_else(|| fail(e)),
+        grants.app_roles = app_role_assignments(&values);
     }
     Some(grants)
+}
+
+/// ` (status code, request id)` of an error, for a table cell.
+fn error_suffix(e: &ErrorSummary) -> String {
+    format!(
+        " ({} {}, {})",
+        e.status.map(|s| s.to_string()).unwrap_or_default(),
+        e.code,
+        e.request_id.clone().unwrap_or_default()
+    )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -170,6 +245,8 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
     let chosen = RwSignal::new(UserList::default());
     let rows: RwSignal<Vec<AuditRow>> = RwSignal::new(Vec::new());
     let tenant: RwSignal<Vec<TenantGrants>> = RwSignal::new(Vec::new());
+    // The first refusal of a tenant-wide read for the signed-in user's role, if any.
+    let role_refused: RwSignal<Option<ErrorSummary>> = RwSignal::new(None);
     let reading = RwSignal::new(None::<(usize, usize)>);
     let stopped = RwSignal::new(None::<String>);
     let ran = RwSignal::new(false);
@@ -187,12 +264,15 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
         let everyone = scope.get_untracked() == Scope::Everyone;
         rows.set(Vec::new());
         tenant.set(Vec::new());
+        role_refused.set(None);
         stopped.set(None);
         reading.set(Some((0, 0)));
         leptos::task::spawn_local(async move {
             let catalog: Vec<TeamsApp> = apps.get_value();
-            // Everyone: the tenant's users, in pages, through the same engine.
-            let (keys, known): (Vec<String>, Vec<Option<User>>) = if everyone {
+            // Everyone: the tenant's users, in pages, through the same engine. Listed users
+            // (ids or UPNs): resolved first, so every later read addresses the object id.
+            let mut all = Vec::new();
+            let users: Vec<User> = if everyone {
                 let list = ReadTask::new(vec![(0, request::all_users())], &base);
                 let (done, stop) = read_all(
                     vec![list],
@@ -205,18 +285,34 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
                 if let Some(reason) = stop {
                     stopped.set(Some(reason));
                 }
-                let users = done
-                    .first()
+                done.first()
                     .map(|t| users_of(&t.collection(0)))
-                    .unwrap_or_default();
-                users.into_iter().map(|u| (u.id.clone(), Some(u))).unzip()
+                    .unwrap_or_default()
             } else {
-                let n = listed.len();
-                (listed, vec![None; n])
+                let tasks: Vec<ReadTask> = listed.iter().map(|k| resolve_task(k, &base)).collect();
+                let (done, stop) = read_all(
+                    tasks,
+                    base.clone(),
+                    graph_host,
+                    vec![Operation::ReadUsers],
+                    |_, _| {},
+                )
+                .await;
+                if let Some(reason) = stop {
+                    stopped.set(Some(reason));
+                }
+                let mut users = Vec::new();
+                for (key, reads) in listed.iter().zip(&done) {
+                    match resolved_user(reads) {
+                        Ok(user) => users.push(user),
+                        Err(error) => all.push(unresolved_row(key, error)),
+                    }
+                }
+                users
             };
-            let tasks: Vec<ReadTask> = keys
+            let tasks: Vec<ReadTask> = users
                 .iter()
-                .map(|k| audit_task(k, only.as_ref(), &base, !everyone))
+                .map(|u| audit_task(&u.id, only.as_ref(), &base))
                 .collect();
             let total = tasks.len();
             reading.set(Some((0, total)));
@@ -232,21 +328,21 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
             if let Some(reason) = stop {
                 stopped.set(Some(reason));
             }
-            let mut all = Vec::new();
-            for ((key, known), reads) in keys.iter().zip(&known).zip(&done) {
-                let user = user_of(reads, known.as_ref(), key);
-                all.extend(rows_of_user(&user, reads, &catalog));
+            for (user, reads) in users.iter().zip(&done) {
+                all.extend(rows_of_user(user, reads, &catalog, only.as_ref()));
             }
             rows.set(all);
             let mut grants = Vec::new();
+            let mut refusals = RoleRefusals::default();
             for app in catalog
                 .iter()
                 .filter(|a| only.as_ref().is_none_or(|o| o.matches(&a.id)))
             {
-                if let Some(g) = tenant_grants_of(&graph, app).await {
+                if let Some(g) = tenant_grants_of(&graph, app, &mut refusals).await {
                     grants.push(g);
                 }
             }
+            role_refused.set(refusals.first().cloned());
             tenant.set(grants);
             reading.set(None);
             ran.set(true);
@@ -361,15 +457,17 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
                                 let r = &all[i];
                                 let version = format!("{} → {}", r.installed_version.clone().unwrap_or_else(|| "–".into()), r.latest_version.clone().unwrap_or_else(|| "–".into()));
                                 let state = if r.flags.is_empty() { i18n.t("audit.flag.ok") } else { r.flags.iter().map(|f| i18n.t(flag_key(*f))).collect::<Vec<_>>().join(", ") };
-                                let error = r.error.as_ref().map(|e| format!(" ({} {}, {})", e.status.map(|s| s.to_string()).unwrap_or_default(), e.code, e.request_id.clone().unwrap_or_default()));
+                                let error = r.error.as_ref().map(error_suffix);
+                                // A consent Graph did not record is said so, never shown as none.
+                                let consented = if r.consent_not_recorded() { i18n.t("audit.consent_not_recorded") } else { r.consented.join(", ") };
                                 view! {
-                                    <tr data-testid="audit-row">
+                                    <tr data-testid="audit-row" data-app-id=r.app_id.clone() data-user-id=r.user_id.clone() data-state=r.state()>
                                         <td>{if r.user_principal_name.is_empty() { r.user_id.clone() } else { r.user_principal_name.clone() }}</td>
                                         <td>{r.app_name.clone()}</td>
                                         <td>{version}</td>
-                                        <td>{r.consented.join(", ")}</td>
-                                        <td>{r.granted.join(", ")}</td>
-                                        <td>{state}{error}</td>
+                                        <td data-col="consented">{consented}</td>
+                                        <td data-col="granted">{r.granted.join(", ")}</td>
+                                        <td data-col="state">{state}{error}</td>
                                     </tr>
                                 }
                             }).collect_view()))
@@ -382,6 +480,17 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
                     <button type="button" disabled=move || (page.get() + 1) * PAGE_ROWS >= shown.with(Vec::len) on:click=move |_| page.update(|p| *p += 1)>{i18n.text("jobs.page.next")}</button>
                 </p>
                 <h3>{i18n.text("audit.tenant.title")}</h3>
+                {move || role_refused.get().map(|e| view! {
+                    <p class="notice" role="status" data-testid="audit-role-missing">
+                        {i18n.tf("audit.tenant.role_missing", &[("roles", &TENANT_GRANT_READER_ROLES.join(", "))])}
+                        " "
+                        <span data-testid="audit-role-error">{i18n.tf("audit.tenant.role_missing_error", &[
+                            ("status", &e.status.map(|s| s.to_string()).unwrap_or_default()),
+                            ("code", &e.code),
+                            ("request_id", e.request_id.as_deref().unwrap_or("–")),
+                        ])}</span>
+                    </p>
+                })}
                 <table class="data-table" data-testid="audit-tenant">
                     <thead><tr>
                         <th scope="col">{i18n.text("audit.col.app")}</th>
@@ -391,13 +500,22 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
                     </tr></thead>
                     <tbody>
                         {move || tenant.get().into_iter().map(|t| {
-                            let error = t.error.as_ref().map(|e| format!(" ({} {}, {})", e.status.map(|s| s.to_string()).unwrap_or_default(), e.code, e.request_id.clone().unwrap_or_default()));
+                            let error = t.error.as_ref().map(error_suffix);
+                            let cell = |column: TenantColumn, values: &[String]| {
+                                if t.is_readable(column) {
+                                    (values.join("; "), "read")
+                                } else {
+                                    (i18n.t("audit.tenant.not_readable"), "not-readable")
+                                }
+                            };
+                            let (delegated, delegated_state) = cell(TenantColumn::Delegated, &t.delegated);
+                            let (roles, roles_state) = cell(TenantColumn::AppRoles, &t.app_roles);
                             view! {
-                                <tr>
+                                <tr data-app-id=t.app_id.clone()>
                                     <td>{t.app_name.clone()}</td>
                                     <td><code>{t.service_principal_id.clone().unwrap_or_else(|| "–".into())}</code>{error}</td>
-                                    <td>{t.delegated.join("; ")}</td>
-                                    <td>{t.app_roles.join("; ")}</td>
+                                    <td data-col="delegated" data-read=delegated_state>{delegated}</td>
+                                    <td data-col="app-roles" data-read=roles_state>{roles}</td>
                                 </tr>
                             }
                         }).collect_view()}

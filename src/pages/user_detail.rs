@@ -83,8 +83,14 @@ fn UserApps(user_id: String) -> impl IntoView {
             None => ().into_any(),
         }}
         {move || name.with(|n| !n.is_empty()).then(|| {
+            // Once resolved, the user is read by object id (`permissionGrants` documents no
+            // other key); commands shown keep the key as it was given.
+            let resolved = match user.get_untracked() {
+                Some(Ok(u)) if !u.id.trim().is_empty() => UserRef::ObjectId(u.id),
+                _ => user_ref.clone(),
+            };
             let subject = Subject {
-                user: user_ref.clone(),
+                user: resolved,
                 named: user_ref.clone(),
                 name: name.get_untracked(),
             };

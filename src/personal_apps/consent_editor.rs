@@ -3,7 +3,9 @@
 //! choice per permission, and, recomputed in the same tick as any change, the validity (with
 //! the reason in words), the exact `consentedPermissionSet` body and the delegated scope the
 //! action needs. Graph's rule (the whole set, all or nothing, once any application permission
-//! is required) is explained rather than offered as a choice it would refuse.
+//! is required) is explained rather than offered as a choice it would refuse. An installation
+//! whose consent Graph did not record (made outside this portal, grants in place) shows its
+//! consented column as "not recorded by Graph", never as "no".
 
 use std::collections::BTreeSet;
 
@@ -14,6 +16,7 @@ use portal_core::graph::consent::{
 use portal_core::graph::models::{
     AppDefinition, Installation, PermissionGrant, PermissionType, ResourceSpecificPermission,
 };
+use portal_core::jobs::audit::consent_not_recorded;
 
 use crate::auth::use_auth;
 use crate::i18n::use_i18n;
@@ -98,6 +101,11 @@ pub fn ConsentEditor(
     let auth = use_auth();
     let required = target.required_permissions();
     let grants_read = grants.is_some();
+    // Graph answered no consented set for this installation, yet its grants are there.
+    let unrecorded = installation
+        .as_ref()
+        .zip(grants.as_deref())
+        .is_some_and(|(i, g)| consent_not_recorded(i, g));
     let grant_list = grants.unwrap_or_default();
     let grant_refs: Vec<&PermissionGrant> = grant_list.iter().collect();
     let rows: Vec<PermissionRow> = match &from {
@@ -146,7 +154,7 @@ pub fn ConsentEditor(
                         (true, _) => false,
                         (false, _) => row.required,
                     };
-                    view! { <EditorRow row=row.clone() target_required=target_required grants_read=grants_read upgrading=upgrading selected=selected /> }
+                    view! { <EditorRow row=row.clone() target_required=target_required grants_read=grants_read unrecorded=unrecorded upgrading=upgrading selected=selected /> }
                 })
                 .collect_view()
         })
@@ -155,6 +163,7 @@ pub fn ConsentEditor(
         <fieldset class="consent-editor" data-testid="consent-editor">
             <legend>{i18n.text("consent.editor.title")}</legend>
             <p data-testid="consent-rule">{move || if has_application { i18n.t("consent.editor.all_or_nothing") } else { i18n.t("consent.editor.delegated_only") }}</p>
+            {unrecorded.then(|| view! { <p class="notice" data-testid="consent-not-recorded">{i18n.text("consent.editor.consent_not_recorded")}</p> })}
             <p>
                 <input type="checkbox" id="consent-confirm" data-testid="consent-confirm"
                     prop:checked=move || whole_set.get()
@@ -203,11 +212,13 @@ pub fn ConsentEditor(
 
 /// One permission: its name and kind, what it allows, the three columns, the upgrade's
 /// change, and its consent choice (only for what the target definition requires).
+/// `unrecorded`: Graph did not record the installation's consent (its column says so).
 #[component]
 fn EditorRow(
     row: PermissionRow,
     target_required: bool,
     grants_read: bool,
+    unrecorded: bool,
     upgrading: bool,
     selected: RwSignal<BTreeSet<String>>,
 ) -> impl IntoView {
@@ -249,7 +260,9 @@ fn EditorRow(
             <th scope="row"><code>{row.permission.clone()}</code> " " <span class="tag">{kind}</span></th>
             <td>{allows}</td>
             <td data-col="required">{yes_no(target_required)}</td>
-            <td data-col="consented">{yes_no(row.consented)}</td>
+            <td data-col="consented" data-recorded=(!unrecorded).to_string()>
+                {if unrecorded { i18n.t("consent.editor.not_recorded") } else { yes_no(row.consented) }}
+            </td>
             <td data-col="granted">{granted}</td>
             {upgrading.then(|| {
                 let (name, text) = change.clone().unzip();

@@ -1,17 +1,20 @@
-//! The user's resource-specific permission grants (`GET {user}/permissionGrants`), grouped by
-//! app against its installation, orphan grants flagged, and the tenant's personal-scope RSC
-//! switch with what it means. Reading grants needs `ResourceSpecificPermissionGrant.ReadForUser`
-//! (an administrator's consent): loaded at once when held, else on a click (which may ask for it).
+//! The user's resource-specific permission grants (`GET /users/{user-id}/permissionGrants`,
+//! always by object id: Graph documents no other key there), grouped by app against its
+//! installation, orphan grants flagged, grants of an installation whose consent Graph did not
+//! record said so (installed outside this portal), and the tenant's personal-scope RSC switch
+//! with what it means. Reading grants needs `ResourceSpecificPermissionGrant.ReadForUser` (an
+//! administrator's consent): loaded at once when held, else on a click (which may ask for it).
 
 use leptos::prelude::*;
 use portal_core::auth::scopes::Operation;
 use portal_core::graph::consent::{group_grants, GrantGroup, PermissionState};
 use portal_core::graph::encode::UserRef;
-use portal_core::graph::models::{Installation, PermissionGrant};
+use portal_core::graph::models::{Installation, PermissionGrant, User};
 use portal_core::graph::preflight::Lookup;
 use portal_core::graph::request;
+use portal_core::jobs::audit::consent_not_recorded;
 
-use crate::auth::use_auth;
+use crate::auth::{use_auth, AuthStatus};
 use crate::components::error_view::CallErrorView;
 use crate::graph_client::{use_graph, CallError};
 use crate::i18n::use_i18n;
@@ -41,6 +44,22 @@ pub fn grants_of(client_app_id: Option<&str>) -> Option<Vec<PermissionGrant>> {
     )
 }
 
+/// The object id that addresses `user`'s grants: as given, the signed-in account's for `/me`,
+/// else (a UPN) the `id` Graph answers for it.
+async fn grants_user_id(
+    graph: &crate::graph_client::Graph,
+    user: &UserRef,
+    signed_in: Option<String>,
+) -> Result<String, CallError> {
+    if let Some(id) = user.object_id(signed_in.as_deref()) {
+        return Ok(id.to_string());
+    }
+    let found = graph
+        .get::<User>(&request::get_user(user), Operation::FindUsers)
+        .await?;
+    Ok(found.id)
+}
+
 /// The grants section of `user`, against `installations`; `rsc_switch` is the tenant setting.
 #[component]
 pub fn Grants(
@@ -59,18 +78,27 @@ pub fn Grants(
     let asked = RwSignal::new(held);
     let result = RwSignal::new(None::<Result<Vec<PermissionGrant>, CallError>>);
     let shared = use_context::<UserGrants>();
+    let signed_in = match auth.status.get_untracked() {
+        AuthStatus::SignedIn(account) => Some(account.oid.clone()),
+        _ => None,
+    };
     Effect::new(move |_| {
         if !asked.get() {
             return;
         }
-        let (graph, user) = (graph.clone(), user.clone());
+        let (graph, user, signed_in) = (graph.clone(), user.clone(), signed_in.clone());
         leptos::task::spawn_local(async move {
-            let answer = graph
-                .get_all::<PermissionGrant>(
-                    &request::permission_grants(&user),
-                    Operation::ReadGrants,
-                )
-                .await;
+            let answer = match grants_user_id(&graph, &user, signed_in).await {
+                Ok(id) => {
+                    graph
+                        .get_all::<PermissionGrant>(
+                            &request::permission_grants(&UserRef::ObjectId(id)),
+                            Operation::ReadGrants,
+                        )
+                        .await
+                }
+                Err(e) => Err(e),
+            };
             if let (Some(shared), Ok(grants)) = (shared, &answer) {
                 let _ = shared.0.try_set(Some(grants.clone()));
             }
@@ -105,7 +133,21 @@ pub fn Grants(
                     if groups.is_empty() {
                         view! { <p class="muted" data-testid="no-grants">{i18n.t("grants.none")}</p> }.into_any()
                     } else {
-                        groups.into_iter().map(|g| view! { <GrantTable group=g /> }).collect_view().into_any()
+                        groups
+                            .into_iter()
+                            .map(|g| {
+                                // Grants of an installation whose consent Graph did not record.
+                                let unrecorded = !g.orphan
+                                    && installations.with_value(|list| {
+                                        list.iter().any(|i| {
+                                            client_of(i).is_some_and(|c| c.eq_ignore_ascii_case(&g.client_app_id))
+                                                && consent_not_recorded(i, &grants)
+                                        })
+                                    });
+                                view! { <GrantTable group=g unrecorded=unrecorded /> }
+                            })
+                            .collect_view()
+                            .into_any()
                     }
                 }
             }}
@@ -113,8 +155,20 @@ pub fn Grants(
     }
 }
 
+/// The Entra application id of an installation's definition.
+fn client_of(installation: &Installation) -> Option<&str> {
+    installation
+        .teams_app_definition
+        .as_ref()?
+        .authorization
+        .as_ref()?
+        .client_app_id
+        .as_deref()
+}
+
+/// One app's grants; `unrecorded`: its installation's consent was not recorded by Graph.
 #[component]
-fn GrantTable(group: GrantGroup) -> impl IntoView {
+fn GrantTable(group: GrantGroup, unrecorded: bool) -> impl IntoView {
     let i18n = use_i18n();
     let rows = group
         .rows
@@ -123,6 +177,8 @@ fn GrantTable(group: GrantGroup) -> impl IntoView {
             let kind = i18n.t(row.kind.label_key());
             let state = i18n.t(if group.orphan {
                 "grants.state.orphan"
+            } else if unrecorded {
+                "grants.state.consent_not_recorded"
             } else {
                 match row.state {
                     PermissionState::InPlace => "grants.state.in_place",
@@ -143,10 +199,12 @@ fn GrantTable(group: GrantGroup) -> impl IntoView {
         .collect_view();
     let orphan = group.orphan;
     view! {
-        <table class="data-table" data-testid="grant-group" data-client-app-id=group.client_app_id.clone() data-orphan=orphan.to_string()>
+        <table class="data-table" data-testid="grant-group" data-client-app-id=group.client_app_id.clone() data-orphan=orphan.to_string()
+            data-consent=if unrecorded { "not-recorded" } else { "recorded" }>
             <caption>
                 {group.app.clone()}
                 {orphan.then(|| view! { " " <span class="badge bad">{i18n.t("grants.orphan")}</span> })}
+                {unrecorded.then(|| view! { <br /> <span class="muted" data-testid="grants-consent-not-recorded">{i18n.t("grants.consent_not_recorded")}</span> })}
             </caption>
             <thead>
                 <tr>

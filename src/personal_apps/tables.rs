@@ -1,6 +1,7 @@
 //! The two tables of the feature: the user's installations (installed and latest published
-//! version, drift, consented RSC, upgrade and uninstall) and the organisation apps still
-//! installable. One row component each; the actions open flows through the URL.
+//! version, drift, consented RSC, or "consent not recorded by Graph" for an installation made
+//! outside this portal whose grants are in place, upgrade and uninstall) and the organisation
+//! apps still installable. One row component each; the actions open flows through the URL.
 
 use leptos::prelude::*;
 use portal_core::graph::apps::{
@@ -8,6 +9,7 @@ use portal_core::graph::apps::{
 };
 use portal_core::graph::ids::{CatalogAppId, InstallationId};
 use portal_core::graph::models::{Installation, TeamsApp};
+use portal_core::jobs::audit::consent_not_recorded;
 
 use super::flow::{use_open_flow, Flow};
 use super::Snapshot;
@@ -73,6 +75,20 @@ fn InstallationRow(installation: Installation, app: Option<TeamsApp>) -> impl In
         .as_ref()
         .map(|s| s.resource_specific_permissions.clone())
         .unwrap_or_default();
+    // Once the user's grants are read: Graph answered no consented set, yet grants are there.
+    let unrecorded = {
+        let installation = installation.clone();
+        Signal::derive(move || {
+            let client = installation
+                .teams_app_definition
+                .as_ref()
+                .and_then(|d| d.authorization.as_ref())
+                .and_then(|a| a.client_app_id.as_deref());
+            client.is_some()
+                && super::grants::grants_of(client)
+                    .is_some_and(|g| consent_not_recorded(&installation, &g))
+        })
+    };
     let id = InstallationId::new(installation.id.clone());
     let app_id = installation
         .teams_app
@@ -100,7 +116,13 @@ fn InstallationRow(installation: Installation, app: Option<TeamsApp>) -> impl In
             <th scope="row">{name}</th>
             <td data-col="installed">{installed}</td>
             <td data-col="latest">{latest} " " <DriftBadge drift=drift /></td>
-            <td><RscList permissions=consented /></td>
+            <td data-col="consented">
+                {move || if unrecorded.get() {
+                    view! { <span class="muted" data-rsc="not-recorded">{i18n.text("apps.consent_not_recorded")}</span> }.into_any()
+                } else {
+                    view! { <RscList permissions=consented.clone() /> }.into_any()
+                }}
+            </td>
             <td class="actions">
                 {can_upgrade.then(|| view! {
                     <button type="button" data-action="upgrade"

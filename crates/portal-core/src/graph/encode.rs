@@ -1,7 +1,9 @@
 //! Everything placed in a Graph URL is encoded here: OData string literals (single quotes
 //! doubled), `$search` clauses (double quotes and backslashes escaped), and path segments (user
 //! ids and UPNs with `+`, `#`, `'`, `/`, accents percent-encoded; a UPN starting with `$` uses
-//! the `users('...')` key form Graph requires).
+//! the `users('...')` key form Graph requires). How a user is addressed: a key as typed (id or
+//! UPN) only until the user is resolved; after that, and wherever Graph documents `{user-id}`
+//! alone (`/users/{user-id}/permissionGrants`), by object id.
 
 /// An OData string literal: `O'Brien` → `'O''Brien'`.
 pub fn odata_string(value: &str) -> String {
@@ -57,6 +59,9 @@ pub enum UserRef {
 
 impl UserRef {
     /// A user key as typed or found in a URL: a UPN has an `@`, anything else is an object id.
+    /// Good for the first read of a user (`GET /users/{id | userPrincipalName}`) and for the
+    /// routes documented with both; a read documented with `{user-id}` alone takes
+    /// [`UserRef::object_id`], once the user is resolved.
     pub fn from_key(key: &str) -> UserRef {
         let key = key.trim();
         if key.contains('@') {
@@ -71,6 +76,18 @@ impl UserRef {
         match self {
             UserRef::Me => None,
             UserRef::ObjectId(k) | UserRef::Upn(k) => Some(k),
+        }
+    }
+
+    /// The user's object id, for the routes Graph documents with `{user-id}` only
+    /// (`/users/{user-id}/permissionGrants`): an object id as it is, `/me` as `signed_in` (the
+    /// signed-in account's `oid`), and none for a UPN, which must be resolved first
+    /// (`GET /users/{upn}` answers the `id`).
+    pub fn object_id<'a>(&'a self, signed_in: Option<&'a str>) -> Option<&'a str> {
+        match self {
+            UserRef::Me => signed_in.map(str::trim).filter(|id| !id.is_empty()),
+            UserRef::ObjectId(id) => Some(id.trim()).filter(|id| !id.is_empty()),
+            UserRef::Upn(_) => None,
         }
     }
 }
@@ -112,6 +129,20 @@ mod tests {
             path_segment("5b649834-7412-4cce-9e69-176e95a394f5"),
             "5b649834-7412-4cce-9e69-176e95a394f5"
         );
+    }
+
+    #[test]
+    fn only_an_object_id_addresses_routes_documented_with_user_id_alone() {
+        let oid = "5b649834-7412-4cce-9e69-176e95a394f5";
+        assert_eq!(UserRef::from_key(oid).object_id(None), Some(oid));
+        assert_eq!(UserRef::Me.object_id(Some(oid)), Some(oid));
+        assert_eq!(UserRef::Me.object_id(None), None);
+        assert_eq!(UserRef::Me.object_id(Some(" ")), None);
+        assert_eq!(
+            UserRef::from_key("rob.young@contoso.com").object_id(Some(oid)),
+            None
+        );
+        assert_eq!(UserRef::ObjectId(String::new()).object_id(None), None);
     }
 
     #[test]
