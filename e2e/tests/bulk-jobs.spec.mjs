@@ -122,7 +122,9 @@ test('a pasted list with bad rows reports each by line and keeps the rest', asyn
 
 test('the consent audit of the seeded tenant exports what the dev tenant holds, row for row', async ({ page }) => {
   test.setTimeout(120_000);
-  tenant = await startDevTenant();
+  // ADMIN is a Teams Administrator only: tenant-wide grants need `--audit-roles any` (see
+  // fidelity-flags.spec.mjs for `strict`).
+  tenant = await startDevTenant(['--audit-roles', 'any']);
   await admin('POST', '/adminConsent', {});
   await signInAs(page, tenant, ADMIN);
   await page.goto(new URL('/audit', tenant.urls.portal).href);
