@@ -1,14 +1,27 @@
-//! Where bulk jobs (issue #12) outlive the tab: each job's plan and the state of every item are
-//! kept in IndexedDB, written after each `$batch`, so a reload, a crash or a closed tab resumes
-//! with nothing lost or sent twice, and a finished job stays listed until it is cleared. A Web
-//! Lock per job keeps two tabs from running the same job at once.
+//! Where an account's unfinished work outlives the tab (issues #12 and #22): bulk jobs (each
+//! job's plan and the state of every item, written after each `$batch`) and single writes that
+//! may have been applied (kept from before they are sent until they settle), so a reload, a
+//! crash, a closed tab or a sign-in redirect loses nothing and sends nothing twice. A finished
+//! job stays listed until it is cleared. Web Locks keep two tabs from running the same job, or
+//! from writing the same user's app at once.
 //!
-//! The database `teams-app-portal-jobs` (version 1) has two object stores: `jobs`, keyed by the
-//! job id, holding the job's header and plan as a JSON string, and `items`, keyed by
-//! `[job id, item index]`, holding one item's state (planned, sent, installed, failed with
-//! Graph's error…) as a JSON string. The callers serialise; this module never reads the JSON.
-//! Nothing here may hold a token or any other secret: a job is its plan (app, definition, users)
-//! and Graph's answers, and IndexedDB outlives the session.
+//! Every account has a database of its own, named from its tenant and object ids
+//! (`portal_core::ownership::Owner::database`: `teams-app-portal:{tid}:{oid}`), version 1, with
+//! three object stores: `jobs`, keyed by the job id, holding the job's header; `items`, keyed
+//! by `[job id, item index]`, holding one item's state (the plan under the last index); and
+//! `writes`, keyed by the write's id, holding a single write kept until it settles. Each value is
+//! `{ o: owner, v: JSON string }`: the owner is checked on every read (an entry of another owner
+//! is never returned), on top of the database being the owner's. The callers serialise; this
+//! module never reads the JSON. Nothing here may hold a token or any other secret: a job is its
+//! plan (app, definition, users) and Graph's answers. IndexedDB outlives the session: sign-out
+//! offers to discard the account's database ([`discard_work`]), else it stays for the next
+//! sign-in of the same account. The jobs of the portal before owners
+//! ([`LEGACY_JOB_DATABASE`], one database for everyone) are never resumed: the full bundle
+//! removes that database ([`remove_legacy`]).
+//!
+//! The first load reads only the account's marker in localStorage (counts of unfinished jobs and
+//! writes, [`read_marker`]), kept by the full bundle, and may discard the account's work at
+//! sign-out; it carries no other code of this module.
 //!
 //! Writes are one transaction each (a batch's items all stored or none), answered when the
 //! transaction completes, not when its requests succeed, and asked with `durability: "strict"`
@@ -30,14 +43,20 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbRequest, IdbTransaction};
 
-/// The IndexedDB database of bulk jobs.
-pub const DATABASE: &str = "teams-app-portal-jobs";
-/// Its schema version: the two stores below.
+pub use portal_core::ownership::LEGACY_JOB_DATABASE;
+use portal_core::ownership::{Marker, Owner};
+
+/// The schema version of an account's database: the three stores below.
 pub const VERSION: u32 = 1;
-/// Job id → the job's header and plan (JSON).
+/// Job id → the job's header (JSON).
 const JOBS: &str = "jobs";
-/// `[job id, item index]` → one item's state (JSON).
+/// `[job id, item index]` → one item's state, or the plan (JSON).
 const ITEMS: &str = "items";
+/// Write id → a single write kept until it settles (JSON).
+const WRITES: &str = "writes";
+/// The fields of a stored value: its owner, and the JSON the caller gave.
+const OWNER_FIELD: &str = "o";
+const JSON_FIELD: &str = "v";
 
 /// Why the job store failed. Its `Display` is what a user may read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -55,7 +74,8 @@ pub enum JobStoreError {
         action: &'static str,
         reason: String,
     },
-    /// An entry not written by this module (not a JSON string, or a key not `[id, index]`).
+    /// An entry not written by this module (not a JSON string, or a key not `[id, index]`),
+    /// or one of another account.
     #[error("the job database holds an unexpected entry: {0}")]
     Unexpected(String),
 }
@@ -146,11 +166,30 @@ fn item_range(id: &str) -> Result<IdbKeyRange, JsValue> {
     )
 }
 
-/// A stored JSON string.
-fn json_of(value: JsValue) -> Result<String, JobStoreError> {
-    value
-        .as_string()
-        .ok_or_else(|| JobStoreError::Unexpected("a value that is not a JSON string".into()))
+/// The value stored for `json` of `owner`: `{ o: owner, v: json }`.
+fn owned_value(owner: &str, json: &str) -> JsValue {
+    let value = object_with(OWNER_FIELD, &JsValue::from_str(owner));
+    let _ = Reflect::set(
+        &value,
+        &JsValue::from_str(JSON_FIELD),
+        &JsValue::from_str(json),
+    );
+    value.into()
+}
+
+/// The JSON string of a stored value of `owner`; `None` for a value of another owner (or of
+/// none), which is never returned.
+fn json_of(value: &JsValue, owner: &str) -> Result<Option<String>, JobStoreError> {
+    let field = |name: &str| Reflect::get(value, &JsValue::from_str(name)).ok();
+    let Some(json) = field(JSON_FIELD).and_then(|v| v.as_string()) else {
+        return Err(JobStoreError::Unexpected(
+            "a value that is not an owned JSON string".into(),
+        ));
+    };
+    let mine = field(OWNER_FIELD)
+        .and_then(|o| o.as_string())
+        .is_some_and(|o| o == owner);
+    Ok(mine.then_some(json))
 }
 
 /// The index of an item key `[id, index]`.
@@ -175,34 +214,43 @@ fn refused(action: &'static str, error: &JsValue) -> JobStoreError {
 /// wanted are returned).
 type Queue<'a> = &'a dyn Fn(&IdbTransaction) -> Result<Vec<IdbRequest>, JsValue>;
 
-/// The open job database. Cheap to clone (one connection).
+/// The open database of one account. Cheap to clone (one connection).
 #[derive(Clone, Debug)]
 pub struct JobStore {
     db: IdbDatabase,
+    /// The owner's key ([`Owner::key`]): written with every value, checked on every read.
+    owner: String,
 }
 
 impl JobStore {
-    /// Opens (and on first use creates) the job database.
+    /// Opens (and on first use creates) the database of `owner`'s work.
     ///
     /// ```ignore
-    /// let store = JobStore::open().await?;
+    /// let store = JobStore::open(&owner).await?;
     /// for (id, json) in store.list_jobs().await? { /* the jobs to show or resume */ }
     /// ```
-    pub async fn open() -> Result<JobStore, JobStoreError> {
+    pub async fn open(owner: &Owner) -> Result<JobStore, JobStoreError> {
+        Self::open_database(&owner.database(), owner).await
+    }
+
+    /// Opens database `name` as `owner` (reads return only `owner`'s entries). For tests: the
+    /// portal opens an account's own database with [`JobStore::open`].
+    #[doc(hidden)]
+    pub async fn open_database(name: &str, owner: &Owner) -> Result<JobStore, JobStoreError> {
         let factory = web_sys::window()
             .and_then(|w| w.indexed_db().ok().flatten())
             .ok_or(JobStoreError::Unavailable)?;
         let request = factory
-            .open_with_u32(DATABASE, VERSION)
+            .open_with_u32(name, VERSION)
             .map_err(|e| JobStoreError::Open(reason(&e)))?;
-        // Version 1 from nothing: create both stores. A throw here aborts the upgrade, and the
+        // Version 1 from nothing: create the stores. A throw here aborts the upgrade, and the
         // open fails with it.
         let upgrade = Closure::<dyn FnMut() -> Result<(), JsValue>>::new({
             let request = request.clone();
             move || {
                 let db: IdbDatabase = request.result()?.unchecked_into();
                 let names = db.object_store_names();
-                for store in [JOBS, ITEMS] {
+                for store in [JOBS, ITEMS, WRITES] {
                     if !names.contains(store) {
                         db.create_object_store(store)?;
                     }
@@ -234,7 +282,10 @@ impl JobStore {
                 db.set_onversionchange(Some(&close.bind0(&db)));
             }
         }
-        Ok(JobStore { db })
+        Ok(JobStore {
+            db,
+            owner: owner.key(),
+        })
     }
 
     /// Closes the connection once its transactions are done; later calls are refused.
@@ -290,7 +341,7 @@ impl JobStore {
     /// batch, all its outcomes are kept or none. Answers once the transaction has completed.
     pub async fn put_items(&self, id: &str, items: &[(u32, String)]) -> Result<(), JobStoreError> {
         self.run(&[ITEMS], true, "store the job's items", &|tx| {
-            put_all(&tx.object_store(ITEMS)?, id, items)
+            put_all(&tx.object_store(ITEMS)?, &self.owner, id, items)
         })
         .await
         .map(drop)
@@ -306,15 +357,16 @@ impl JobStore {
     ) -> Result<(), JobStoreError> {
         self.run(&[JOBS, ITEMS], true, "store the job", &|tx| {
             tx.object_store(JOBS)?
-                .put_with_key(&JsValue::from_str(json), &JsValue::from_str(id))?;
-            put_all(&tx.object_store(ITEMS)?, id, items)
+                .put_with_key(&owned_value(&self.owner, json), &JsValue::from_str(id))?;
+            put_all(&tx.object_store(ITEMS)?, &self.owner, id, items)
         })
         .await
         .map(drop)
     }
 
     /// A job's header and its items in index order; `None` when there is no such job (items
-    /// stored without a header are not a job).
+    /// stored without a header are not a job), or it is not the owner's. An item of another
+    /// owner under the owner's job is an error (the job cannot be read whole).
     pub async fn load_job(
         &self,
         id: &str,
@@ -335,8 +387,16 @@ impl JobStore {
         if job.is_undefined() {
             return Ok(None);
         }
-        let items = pairs(&keys, &values, index_of)?;
-        Ok(Some((json_of(job)?, items)))
+        let Some(header) = json_of(&job, &self.owner)? else {
+            return Ok(None);
+        };
+        let items = pairs(&keys, &values, &self.owner, index_of)?;
+        if items.len() != Array::from(&keys).length() as usize {
+            return Err(JobStoreError::Unexpected(
+                "an item of the job stored by another account".into(),
+            ));
+        }
+        Ok(Some((header, items)))
     }
 
     /// Every job, `(id, header JSON)`, in id order.
@@ -349,10 +409,7 @@ impl JobStore {
             .await?;
         let [keys, values] = <[JsValue; 2]>::try_from(results)
             .map_err(|_| JobStoreError::Unexpected("a missing result".into()))?;
-        pairs(&keys, &values, |key| {
-            key.as_string()
-                .ok_or_else(|| JobStoreError::Unexpected("a job id that is not text".into()))
-        })
+        pairs(&keys, &values, &self.owner, text_key)
     }
 
     /// Removes a job and all its items, in one transaction (clearing a finished job).
@@ -365,37 +422,214 @@ impl JobStore {
         .await
         .map(drop)
     }
+
+    /// Stores (or replaces) a single write kept until it settles: answered once it is on disk,
+    /// so the write may be sent then.
+    pub async fn put_write(&self, id: &str, json: &str) -> Result<(), JobStoreError> {
+        self.run(&[WRITES], true, "keep the write", &|tx| {
+            tx.object_store(WRITES)?
+                .put_with_key(&owned_value(&self.owner, json), &JsValue::from_str(id))?;
+            Ok(Vec::new())
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Forgets a single write (it settled).
+    pub async fn delete_write(&self, id: &str) -> Result<(), JobStoreError> {
+        self.run(&[WRITES], true, "forget the write", &|tx| {
+            tx.object_store(WRITES)?.delete(&JsValue::from_str(id))?;
+            Ok(Vec::new())
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Every single write kept, `(id, JSON)`, in id order.
+    pub async fn list_writes(&self) -> Result<Vec<(String, String)>, JobStoreError> {
+        let results = self
+            .run(&[WRITES], false, "list the writes", &|tx| {
+                let writes = tx.object_store(WRITES)?;
+                Ok(vec![writes.get_all_keys()?, writes.get_all()?])
+            })
+            .await?;
+        let [keys, values] = <[JsValue; 2]>::try_from(results)
+            .map_err(|_| JobStoreError::Unexpected("a missing result".into()))?;
+        pairs(&keys, &values, &self.owner, text_key)
+    }
 }
 
 /// Queues the writes of items (their requests' results are not needed).
 fn put_all(
     store: &IdbObjectStore,
+    owner: &str,
     id: &str,
     items: &[(u32, String)],
 ) -> Result<Vec<IdbRequest>, JsValue> {
     for (index, json) in items {
-        store.put_with_key(&JsValue::from_str(json), &item_key(id, *index))?;
+        store.put_with_key(&owned_value(owner, json), &item_key(id, *index))?;
     }
     Ok(Vec::new())
 }
 
-/// `getAllKeys` and `getAll` of one range (both in key order) as `(key, JSON)` pairs.
+/// A key that is text (a job's or a write's id).
+fn text_key(key: &JsValue) -> Result<String, JobStoreError> {
+    key.as_string()
+        .ok_or_else(|| JobStoreError::Unexpected("an id that is not text".into()))
+}
+
+/// `getAllKeys` and `getAll` of one range (both in key order) as `(key, JSON)` pairs, the
+/// entries of `owner` only.
 fn pairs<K>(
     keys: &JsValue,
     values: &JsValue,
+    owner: &str,
     key_of: impl Fn(&JsValue) -> Result<K, JobStoreError>,
 ) -> Result<Vec<(K, String)>, JobStoreError> {
     let keys = Array::from(keys);
     let values = Array::from(values);
-    keys.iter()
-        .zip(values.iter())
-        .map(|(key, value)| Ok((key_of(&key)?, json_of(value)?)))
-        .collect()
+    let mut out = Vec::with_capacity(keys.length() as usize);
+    for (key, value) in keys.iter().zip(values.iter()) {
+        if let Some(json) = json_of(&value, owner)? {
+            out.push((key_of(&key)?, json));
+        }
+    }
+    Ok(out)
 }
 
-/// The Web Lock name of a job: the tab holding it is the one running the job.
-pub fn job_lock_name(id: &str) -> String {
-    format!("{DATABASE}/{id}")
+/// The Web Lock name of `owner`'s job `id`: the tab holding it is the one running the job.
+pub fn job_lock_name(owner: &Owner, id: &str) -> String {
+    owner.lock_name("job", id)
+}
+
+/// The Web Lock of a write's target (a user's app) in `owner`'s tenant: held by the tab that
+/// sends a write to it, until the write settles. Named by tenant, not by account: two
+/// administrators of one tenant signed in in two tabs never write one user's app at once.
+pub fn target_lock_name(owner: &Owner, target: &portal_core::outbox::Target) -> String {
+    owner.tenant_lock_name("target", &target.lock_part())
+}
+
+/// The owner of what the signed-in account starts, stores and sees: `None` when signed out (or
+/// when the ID token gave no tenant or object id).
+pub fn signed_in_owner(status: &crate::auth::AuthStatus) -> Option<Owner> {
+    match status {
+        crate::auth::AuthStatus::SignedIn(account) => Owner::new(&account.tid, &account.oid),
+        _ => None,
+    }
+}
+
+// ------------------------------------------------------------------ the marker, and discarding
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// `owner`'s marker: how many jobs and writes the full bundle last counted as unfinished
+/// (nothing when absent or unreadable).
+pub fn read_marker(owner: &Owner) -> Marker {
+    local_storage()
+        .and_then(|s| s.get_item(&owner.marker_key()).ok().flatten())
+        .and_then(|text| Marker::decode(&text))
+        .unwrap_or_default()
+}
+
+/// Writes `owner`'s marker (removes it when there is nothing left). Best effort: a browser that
+/// refuses localStorage only loses the first load's hint.
+pub fn write_marker(owner: &Owner, marker: Marker) {
+    let Some(storage) = local_storage() else {
+        return;
+    };
+    let key = owner.marker_key();
+    let _ = if marker.is_empty() {
+        storage.remove_item(&key)
+    } else {
+        storage.set_item(&key, &marker.encode())
+    };
+}
+
+/// Deletes database `name` and waits until the browser has (or says another tab keeps it open:
+/// it is then deleted once that tab lets go, which the portal's tabs do at once).
+async fn delete_database(name: &str) -> Result<(), JobStoreError> {
+    let factory = web_sys::window()
+        .and_then(|w| w.indexed_db().ok().flatten())
+        .ok_or(JobStoreError::Unavailable)?;
+    let request = factory
+        .delete_database(name)
+        .map_err(|e| refused("delete the database", &e))?;
+    let deleted = Promise::new(&mut |resolve, reject| {
+        let _ = Reflect::set(&request, &JsValue::from_str("onsuccess"), &resolve);
+        let _ = Reflect::set(&request, &JsValue::from_str("onblocked"), &resolve);
+        let _ = Reflect::set(&request, &JsValue::from_str("onerror"), &reject);
+    });
+    JsFuture::from(deleted)
+        .await
+        .map(drop)
+        .map_err(|e| refused("delete the database", &e))
+}
+
+/// Discards `owner`'s unfinished work in this browser: their database (jobs, plans with the
+/// users' UPNs and names, outcomes, writes kept) and their marker.
+pub async fn discard_work(owner: &Owner) -> Result<(), JobStoreError> {
+    write_marker(owner, Marker::default());
+    delete_database(&owner.database()).await
+}
+
+/// The names of the origin's IndexedDB databases, where the browser can list them.
+async fn database_names() -> Option<Vec<String>> {
+    let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten())?;
+    let list = Reflect::get(&factory, &JsValue::from_str("databases"))
+        .ok()?
+        .dyn_into::<Function>()
+        .ok()?;
+    let promise = list.call0(&factory).ok()?.dyn_into::<Promise>().ok()?;
+    let found = JsFuture::from(promise).await.ok()?;
+    Some(
+        Array::from(&found)
+            .iter()
+            .filter_map(|d| {
+                Reflect::get(&d, &JsValue::from_str("name"))
+                    .ok()?
+                    .as_string()
+            })
+            .collect(),
+    )
+}
+
+/// Removes the database of the portal before owners ([`LEGACY_JOB_DATABASE`]): its jobs belong
+/// to no account, so none may be resumed, shown or kept under whoever signs in. Answers the
+/// headers its jobs had (JSON, to count the unfinished ones); nothing when it was not there.
+pub async fn remove_legacy() -> Result<Vec<String>, JobStoreError> {
+    match database_names().await {
+        Some(names) if !names.iter().any(|n| n == LEGACY_JOB_DATABASE) => return Ok(Vec::new()),
+        // Listed, or a browser that cannot list: delete it (nothing happens if it is absent).
+        Some(_) | None => {}
+    }
+    let headers = legacy_headers().await.unwrap_or_default();
+    delete_database(LEGACY_JOB_DATABASE).await?;
+    Ok(headers)
+}
+
+/// The job headers of the legacy database (plain JSON strings there), read without creating
+/// anything: a database or store that is not there gives none.
+async fn legacy_headers() -> Option<Vec<String>> {
+    let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten())?;
+    let request = factory.open(LEGACY_JOB_DATABASE).ok()?;
+    settled_by(&request, "onsuccess", &["onerror"]).await.ok()?;
+    let db: IdbDatabase = request.result().ok()?.unchecked_into();
+    let headers = async {
+        let tx = db.transaction_with_str(JOBS).ok()?;
+        let all = tx.object_store(JOBS).ok()?.get_all().ok()?;
+        settled_by(&all, "onsuccess", &["onerror"]).await.ok()?;
+        Some(
+            Array::from(&all.result().ok()?)
+                .iter()
+                .filter_map(|v| v.as_string())
+                .collect(),
+        )
+    }
+    .await;
+    db.close();
+    headers
 }
 
 /// A Web Lock held by this tab until the guard is dropped (or [`LockGuard::release`]d). The

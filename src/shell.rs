@@ -60,6 +60,7 @@ pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
                         </p>
                     })}
                     <AuthBanner />
+                    {resume_prompt()}
                     {routes()}
                 </main>
                 {outbox()}
@@ -112,6 +113,16 @@ fn FullBundleOrNotFound() -> impl IntoView {
         None => view! { <NotFoundPage /> }.into_any(),
     }
 }
+
+/// The question before an unfinished job of the account runs again (the full bundle, where
+/// jobs run).
+#[cfg(feature = "full")]
+fn resume_prompt() -> impl IntoView {
+    view! { <crate::jobs::resume::ResumePrompt /> }
+}
+
+#[cfg(not(feature = "full"))]
+fn resume_prompt() -> impl IntoView {}
 
 /// The outbox, where writes can start (the full bundle).
 #[cfg(feature = "full")]

@@ -842,13 +842,26 @@ fn end_locally() {
 
 /// Signs out once writes in flight settle: clears every cache and sessionStorage entry, tells
 /// the other tabs, then ends the session at the provider with `id_token_hint` (or `client_id`)
-/// and `logout_hint`, returning to the portal.
+/// and `logout_hint`, returning to the portal. The account's unfinished work in this browser
+/// (jobs, writes kept until they settle) stays for its next sign-in; see [`sign_out_with`].
 pub async fn sign_out() {
+    sign_out_with(None).await
+}
+
+/// Signs out as [`sign_out`] does; with `discard`, the account's unfinished work in this browser
+/// is discarded first (its database and its marker), once the writes being sent have settled.
+/// Other accounts' work is never touched.
+pub async fn sign_out_with(discard: Option<portal_core::ownership::Owner>) {
     let Ok(config) = config() else {
         return;
     };
     set_leaving_soon(true);
     super::redirect_gate::settled().await;
+    if let Some(owner) = discard {
+        // Best effort: a database the browser cannot delete now is deleted once other tabs of
+        // this portal let go of it (they close it when asked).
+        let _ = crate::job_store::discard_work(&owner).await;
+    }
     let id_token = with_core(|c| c.id_token.clone()).flatten();
     let hint = account_hint(&config);
     end_locally();

@@ -1,5 +1,7 @@
 //! The top bar: product name, the tenant and cloud the portal is set up for, the language
-//! switcher and the account area.
+//! switcher and the account area; in the first load, a link to Bulk jobs when the signed-in
+//! account has unfinished work in this browser (the full bundle's marker: counts only), where
+//! the full bundle asks whether to resume it.
 
 use leptos::prelude::*;
 
@@ -36,8 +38,32 @@ pub fn Header() -> impl IntoView {
                     </dd>
                 </div>
             </dl>
+            {work_hint()}
             <LanguageSwitcher />
             <AccountArea />
         </header>
     }
 }
+
+/// The first load's hint of unfinished work (the full bundle asks about it itself).
+#[cfg(not(feature = "full"))]
+fn work_hint() -> impl IntoView {
+    use crate::auth::use_auth;
+    use crate::job_store::{read_marker, signed_in_owner};
+    let i18n = use_i18n();
+    let auth = use_auth();
+    move || {
+        let marker = auth.status.with(signed_in_owner).map(|o| read_marker(&o))?;
+        (!marker.is_empty()).then(|| {
+            let (jobs, writes) = (marker.jobs.to_string(), marker.writes.to_string());
+            view! {
+                <a class="work-hint" href=Route::Jobs.href() data-testid="work-hint">
+                    {move || i18n.tf("account.work", &[("jobs", &jobs), ("writes", &writes)])}
+                </a>
+            }
+        })
+    }
+}
+
+#[cfg(feature = "full")]
+fn work_hint() -> impl IntoView {}

@@ -1,6 +1,8 @@
 //! The outbox: every write the write service runs, shown wherever the user is, in flight and
 //! settled, with its outcome, the request id (copyable) and what to do next on failure. A
 //! column of its own beside the page (never over it), empty and zero-wide when there is none.
+//! A write picked up again after a reload says so; one the browser keeps until it settles
+//! offers "Check again" and "Forget"; one not sent says what holds its target, with a link.
 
 use leptos::prelude::*;
 use portal_core::graph::write::{Confirmed, Failure};
@@ -10,7 +12,8 @@ use crate::components::copy_button::CopyButton;
 use crate::components::error_view::error_keys;
 use crate::graph_client::CallError;
 use crate::i18n::use_i18n;
-use crate::write_service::{use_write_service, OutboxEntry, WriteState};
+use crate::routes::Route;
+use crate::write_service::{use_write_service, HeldBy, Kept, OutboxEntry, WriteState};
 use portal_core::graph::encode::UserRef;
 
 /// The outbox region (a polite live region: screen readers hear each outcome).
@@ -31,7 +34,7 @@ pub fn Outbox() -> impl IntoView {
             data-in-flight=move || writes.in_flight().to_string()>
             <div role="status" aria-live="polite">
                 <ul>
-                    <For each=visible key=|e| (e.id, state_key(&e.state)) let:entry>
+                    <For each=visible key=|e| (e.id, state_key(&e.state), e.kept.clone()) let:entry>
                         <OutboxItem entry=entry />
                     </For>
                 </ul>
@@ -47,7 +50,13 @@ fn state_key(state: &WriteState) -> &'static str {
         WriteState::Waiting => "waiting",
         WriteState::Done { .. } => "done",
         WriteState::Failed { .. } => "failed",
+        WriteState::NotSent { .. } => "not-sent",
     }
+}
+
+/// The anchor of outbox entry `id` (what a "not sent" message links to).
+pub fn entry_anchor(id: u32) -> String {
+    format!("outbox-{id}")
 }
 
 /// The words for a settled or running write.
@@ -80,6 +89,49 @@ pub fn state_text_key(state: &WriteState) -> &'static str {
             failure: Failure::Unsettled,
             ..
         } => "outbox.unsettled",
+        WriteState::Failed {
+            failure: Failure::NotSent,
+            ..
+        } => "outbox.failed_not_sent",
+        WriteState::NotSent { .. } => "outbox.not_sent",
+    }
+}
+
+/// Why a write was not sent (what holds its target), with a link to it.
+#[component]
+pub fn HeldNotice(held_by: HeldBy) -> impl IntoView {
+    let i18n = use_i18n();
+    let writes = use_write_service();
+    let (text, link, link_key) = match &held_by {
+        HeldBy::Write(id) => {
+            let label = writes
+                .entries()
+                .into_iter()
+                .find(|e| e.id == *id)
+                .map(|e| e.label)
+                .unwrap_or_default();
+            (
+                i18n.tf("outbox.held_by_write", &[("label", &label)]),
+                Some(format!("#{}", entry_anchor(*id))),
+                "outbox.see_entry",
+            )
+        }
+        HeldBy::Job(_) => (
+            i18n.t("outbox.held_by_job"),
+            Some(Route::Jobs.href()),
+            "outbox.open_jobs",
+        ),
+        HeldBy::OtherTab => (i18n.t("outbox.held_by_tab"), None, ""),
+    };
+    view! {
+        <p class="notice" role="status" data-testid="write-held" data-held-by=match held_by {
+            HeldBy::Write(_) => "write",
+            HeldBy::Job(_) => "job",
+            HeldBy::OtherTab => "tab",
+        }>
+            {text}
+            {link.map(|href| view! { " " <a href=href data-testid="write-held-link">{i18n.t(link_key)}</a> })}
+        </p>
     }
 }
 
@@ -104,10 +156,30 @@ fn OutboxItem(entry: OutboxEntry) -> impl IntoView {
         WriteState::Failed { error, .. } => Some(error.clone()),
         _ => None,
     };
+    let held_by = match &entry.state {
+        WriteState::NotSent { held_by } => Some(held_by.clone()),
+        _ => None,
+    };
+    let kept_unsettled = entry.holds_target() && settled;
+    let kept = match &entry.kept {
+        Kept::Stored(_) => "stored",
+        Kept::Refused(_) => "refused",
+        Kept::No => "no",
+    };
+    let not_kept = match &entry.kept {
+        Kept::Refused(reason) if !settled => Some(reason.clone()),
+        _ => None,
+    };
     view! {
-        <li class=format!("outbox-item {kind}") data-testid="outbox-item" data-state=kind data-write=entry.write.kind().as_str()>
+        <li class=format!("outbox-item {kind}") id=entry_anchor(id) data-testid="outbox-item" data-state=kind
+            data-write=entry.write.kind().as_str() data-kept=kept data-restored=entry.restored.to_string()>
             <p><strong>{heading}</strong></p>
+            {entry.restored.then(|| view! { <p class="muted" data-testid="outbox-restored">{i18n.text("outbox.restored")}</p> })}
             <p class="muted" data-testid="outbox-state">{i18n.text(text_key)}</p>
+            {held_by.map(|held_by| view! { <HeldNotice held_by=held_by /> })}
+            {not_kept.map(|reason| view! {
+                <p class="notice" data-testid="outbox-not-kept">{move || i18n.tf("outbox.not_kept", &[("reason", &reason)])}</p>
+            })}
             {request_id.map(|rid| {
                 let label = Signal::derive(i18n.text("error.copy_request_id"));
                 view! {
@@ -118,7 +190,19 @@ fn OutboxItem(entry: OutboxEntry) -> impl IntoView {
                 }
             })}
             {error.map(|error| view! { <OutboxError error=error other_user=entry.write.user != UserRef::Me /> })}
-            {settled.then(|| view! {
+            {kept_unsettled.then(|| view! {
+                <p class="muted" data-testid="outbox-kept">{i18n.text("outbox.kept")}</p>
+                <p>
+                    <button type="button" data-testid="outbox-check-again" on:click=move |_| writes.check_again(id)>
+                        {i18n.text("outbox.check_again")}
+                    </button>
+                    " "
+                    <button type="button" class="secondary" data-testid="outbox-forget" on:click=move |_| writes.forget(id)>
+                        {i18n.text("outbox.forget")}
+                    </button>
+                </p>
+            })}
+            {(settled && !kept_unsettled).then(|| view! {
                 <button type="button" class="secondary" data-testid="outbox-dismiss" on:click=move |_| writes.dismiss(id)>
                     {i18n.text("outbox.dismiss")}
                 </button>

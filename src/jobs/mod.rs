@@ -1,11 +1,18 @@
 //! Jobs across many users: the job service (in context, at the level of the shell so a job
 //! outlives the page that started it), which starts a confirmed plan, persists it and every
 //! outcome in IndexedDB after each batch, holds a Web Lock so two tabs never run the same job,
-//! and resumes an unfinished job after a reload, a crash, a closed tab or a sign-in redirect.
-//! The decisions are the job engine's (`portal_core::jobs::engine`), every write the write
-//! model's.
+//! and picks an unfinished job up again after a reload, a crash, a closed tab or a sign-in
+//! redirect, once the user says so ([`resume::ResumePrompt`]). The decisions are the job
+//! engine's (`portal_core::jobs::engine`), every write the write model's.
+//!
+//! A job belongs to the account that started it (issue #22): it lives in that account's own
+//! database (`job_store`), its header names its owner, its lock name does too, and the service
+//! serves only the account signed in in this document. Another account signed in in the same
+//! browser sees none of it; a tab running another account's job never exists. Without Web
+//! Locks no job runs (two tabs could run one job twice).
 
 pub mod dry_run;
+pub mod resume;
 pub mod runner;
 pub mod users_input;
 pub mod views;
@@ -20,13 +27,20 @@ use portal_core::auth::scopes::Operation;
 use portal_core::jobs::engine::{
     job_write_policy, progress, Executor, ExecutorConfig, Progress, TaskRecord, WriteTask,
 };
+use portal_core::outbox::Target;
+use portal_core::ownership::{Marker, Owner};
 
 use portal_core::jobs::plan::{JobAction, JobPlan};
 use portal_core::RuntimeConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{use_auth, AuthStatus};
-use crate::job_store::{job_lock_name, try_lock, JobStore, LockGuard};
+use crate::auth::{use_auth, Auth};
+use crate::i18n::{use_i18n, I18n};
+use crate::job_store::{
+    job_lock_name, read_marker, remove_legacy, signed_in_owner, try_lock, write_marker, JobStore,
+    LockError, LockGuard,
+};
+use crate::write_service::{JobTargets, WriteService};
 use runner::{drive, now_ms, RunEnd, Sink};
 
 /// The item index under which a job's plan is stored (its tasks use 0..n).
@@ -36,12 +50,19 @@ const PLAN_ITEM: u32 = u32::MAX;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobStatus {
     Running,
-    /// Stopped with work left (sign-in needed, storage refused): resumed when possible.
+    /// Stopped with work left (sign-in needed, storage refused): resumed when the user says so.
     Paused {
         reason: String,
     },
     Finished,
     Cancelled,
+}
+
+impl JobStatus {
+    /// Work left: running (here, in another tab, or in a tab that went away) or paused.
+    pub fn is_unfinished(&self) -> bool {
+        matches!(self, JobStatus::Running | JobStatus::Paused { .. })
+    }
 }
 
 /// What the job list shows of a job (stored as the job's header).
@@ -57,6 +78,10 @@ pub struct JobHeader {
     pub created_ms: u64,
     pub finished_ms: Option<u64>,
     pub cancel_requested: bool,
+    /// The account that started the job (`None` only in a header written before owners, which
+    /// nobody may use).
+    #[serde(default)]
+    pub owner: Option<Owner>,
 }
 
 /// The job this tab runs.
@@ -69,6 +94,8 @@ pub struct ActiveJob {
     /// When this tab (re)started it, and the tasks already done then (for the rate).
     pub run_started_ms: u64,
     pub done_then: usize,
+    /// The tasks of each target (a user's app), to answer "does this job hold it?".
+    targets: BTreeMap<Target, Vec<usize>>,
     store: Rc<JobStore>,
     lock: RefCell<Option<LockGuard>>,
 }
@@ -78,12 +105,34 @@ impl ActiveJob {
         let elapsed = now_ms().saturating_sub(self.run_started_ms);
         progress(self.executor.borrow().tasks(), self.done_then, elapsed)
     }
+
+    /// Whether a task of this job for `target` has not ended.
+    fn holds(&self, target: &Target) -> bool {
+        self.targets.get(target).is_some_and(|tasks| {
+            let executor = self.executor.borrow();
+            tasks
+                .iter()
+                .any(|&i| executor.tasks().get(i).is_some_and(|t| t.outcome.is_none()))
+        })
+    }
+}
+
+/// The targets of `tasks`, each with the tasks that write it.
+fn targets_of(tasks: &[WriteTask], me: &str) -> BTreeMap<Target, Vec<usize>> {
+    let mut targets: BTreeMap<Target, Vec<usize>> = BTreeMap::new();
+    for (i, task) in tasks.iter().enumerate() {
+        targets
+            .entry(Target::of(&task.write, me))
+            .or_default()
+            .push(i);
+    }
+    targets
 }
 
 /// The job service, in context.
 #[derive(Clone, Copy)]
 pub struct JobService {
-    /// Every stored job (the list), newest first.
+    /// Every stored job of the signed-in account (the list), newest first.
     pub jobs: RwSignal<Vec<JobHeader>>,
     /// Moves whenever the active job's tasks change (a batch answered).
     pub tick: RwSignal<u64>,
@@ -91,39 +140,78 @@ pub struct JobService {
     pub elsewhere: RwSignal<Vec<String>>,
     /// Why the browser's storage or locks cannot be used, when they cannot.
     pub problem: RwSignal<Option<String>>,
+    /// The unfinished job to ask about ("Resume job …?"), once signed in or after a reload.
+    pub prompt: RwSignal<Option<JobHeader>>,
+    /// How many unfinished jobs of the portal before owners were removed at start (never
+    /// resumed: they belong to no account).
+    pub legacy_removed: RwSignal<usize>,
+    /// The account this document serves, once signed in (it never changes within a document:
+    /// a sign-in as someone else loads the portal again).
+    owner: StoredValue<Option<Owner>>,
+    /// Sign-out discarded the account's work: nothing is read or stored any more.
+    closed: StoredValue<bool>,
+    /// Jobs the user answered "Not now" about, in this document.
+    declined: StoredValue<Vec<String>>,
     active: StoredValue<Option<Rc<ActiveJob>>, LocalStorage>,
     config: StoredValue<RuntimeConfig>,
+    i18n: I18n,
+    auth: Auth,
+    writes: Option<WriteService>,
 }
 
-/// Provides the service (once, in the shell); unfinished jobs resume once signed in.
+/// Provides the service (once, in the shell, after the write service). Once signed in, the
+/// account's jobs are listed and an unfinished one is asked about, never resumed silently.
 pub fn provide_job_service(config: RuntimeConfig) -> JobService {
     let service = JobService {
         jobs: RwSignal::new(Vec::new()),
         tick: RwSignal::new(0),
         elsewhere: RwSignal::new(Vec::new()),
         problem: RwSignal::new(None),
+        prompt: RwSignal::new(None),
+        legacy_removed: RwSignal::new(0),
+        owner: StoredValue::new(None),
+        closed: StoredValue::new(false),
+        declined: StoredValue::new(Vec::new()),
         active: StoredValue::new_local(None),
         config: StoredValue::new(config),
+        i18n: use_i18n(),
+        auth: use_auth(),
+        writes: use_context::<WriteService>(),
     };
     provide_context(service);
-    let auth = use_auth();
-    Effect::new(move |resumed: Option<bool>| {
-        let signed_in = matches!(auth.status.get(), AuthStatus::SignedIn(_));
-        if signed_in && resumed != Some(true) {
-            leptos::task::spawn_local(async move { service.resume_pending().await });
-            return true;
+    if let Some(writes) = service.writes {
+        writes.set_job_targets(Rc::new(service));
+    }
+    Effect::new(move |_| {
+        let status = service.auth.status.get();
+        let owner = signed_in_owner(&status);
+        let bound = service.owner.get_value();
+        let same = owner.is_some() && (bound.is_none() || bound == owner);
+        let Some(owner) = owner.filter(|_| same) else {
+            // Signed out (here or in another tab): this document shows no job any more.
+            service.jobs.set(Vec::new());
+            service.prompt.set(None);
+            service.elsewhere.set(Vec::new());
+            return;
+        };
+        if bound.is_none() {
+            service.owner.set_value(Some(owner));
+            leptos::task::spawn_local(async move {
+                service.remove_legacy().await;
+                service.ask().await;
+            });
         }
-        resumed.unwrap_or(false)
     });
-    // A job another tab runs: every few seconds its stored progress is read again, and once
-    // that tab no longer holds its lock (finished, closed, crashed), this tab takes it over.
+    // A job another tab of the same account runs: every few seconds its stored progress is
+    // read again, and once that tab no longer holds its lock (finished, closed, crashed), this
+    // tab takes it over (it was already showing it as running).
     set_interval(
         move || {
             let idle = service
                 .active()
                 .is_none_or(|a| !matches!(a.header.get_untracked().status, JobStatus::Running));
             if idle && !service.elsewhere.with_untracked(Vec::is_empty) {
-                leptos::task::spawn_local(async move { service.resume_pending().await });
+                leptos::task::spawn_local(async move { service.take_over().await });
             }
         },
         std::time::Duration::from_secs(5),
@@ -136,7 +224,7 @@ pub fn use_job_service() -> JobService {
 }
 
 /// A job's header from its plan and tasks.
-fn header_of(plan: &JobPlan, tasks: &[WriteTask], status: JobStatus) -> JobHeader {
+fn header_of(plan: &JobPlan, tasks: &[WriteTask], status: JobStatus, owner: &Owner) -> JobHeader {
     let p = progress(tasks, 0, 0);
     JobHeader {
         id: plan.id.clone(),
@@ -153,6 +241,7 @@ fn header_of(plan: &JobPlan, tasks: &[WriteTask], status: JobStatus) -> JobHeade
         created_ms: plan.created_ms,
         finished_ms: None,
         cancel_requested: false,
+        owner: Some(owner.clone()),
     }
 }
 
@@ -172,6 +261,7 @@ struct JobSink {
     store: Rc<JobStore>,
     header: RwSignal<JobHeader>,
     plan: Rc<JobPlan>,
+    owner: Owner,
     service: JobService,
 }
 
@@ -186,7 +276,7 @@ impl Sink<WriteTask> for JobSink {
             .iter()
             .map(|&i| Ok((i as u32, to_json(&tasks[i].record())?)))
             .collect();
-        let mut header = header_of(&self.plan, tasks, JobStatus::Running);
+        let mut header = header_of(&self.plan, tasks, JobStatus::Running, &self.owner);
         let previous = self.header.get_untracked();
         header.cancel_requested = previous.cancel_requested;
         self.header.set(header.clone());
@@ -206,28 +296,69 @@ impl Sink<WriteTask> for JobSink {
     }
 }
 
+/// Why a job's lock could not be taken.
+enum Locked {
+    /// Taken: this tab runs the job.
+    Here(LockGuard),
+    /// Another tab holds it.
+    Elsewhere,
+    /// No Web Locks, or the browser refused: the job must not run (the message says why).
+    Refused(String),
+}
+
 impl JobService {
     /// The job this tab runs, if any.
     pub fn active(&self) -> Option<Rc<ActiveJob>> {
         self.active.with_value(|a| a.clone())
     }
 
-    /// Reads the stored jobs into the list.
-    pub async fn refresh(&self) {
-        let store = match JobStore::open().await {
-            Ok(store) => store,
+    /// The account this document serves, while it is signed in and its work not discarded.
+    fn owner(&self) -> Option<Owner> {
+        if self.closed.get_value() {
+            return None;
+        }
+        let owner = self.owner.get_value()?;
+        // The status must still name the same account (signed out meanwhile: none).
+        let now = signed_in_owner(&self.auth.status.get_untracked())?;
+        (now == owner).then_some(owner)
+    }
+
+    /// Opens the account's database; `None` (with the problem shown) when it cannot.
+    async fn store(&self, owner: &Owner) -> Option<JobStore> {
+        match JobStore::open(owner).await {
+            Ok(store) => Some(store),
             Err(error) => {
                 self.problem.set(Some(error.to_string()));
-                return;
+                None
             }
+        }
+    }
+
+    /// Reads the account's stored jobs into the list, and keeps the first load's marker.
+    pub async fn refresh(&self) {
+        let Some(owner) = self.owner() else {
+            return;
+        };
+        let Some(store) = self.store(&owner).await else {
+            return;
         };
         match store.list_jobs().await {
             Ok(list) => {
                 let mut jobs: Vec<JobHeader> = list
                     .iter()
-                    .filter_map(|(_, json)| serde_json::from_str(json).ok())
+                    .filter_map(|(_, json)| serde_json::from_str::<JobHeader>(json).ok())
+                    // Defence in depth: the database is the account's, and so must each job be.
+                    .filter(|job| owner.may_use(job.owner.as_ref()))
                     .collect();
                 jobs.sort_by_key(|j| std::cmp::Reverse(j.created_ms));
+                let unfinished = jobs.iter().filter(|j| j.status.is_unfinished()).count();
+                write_marker(
+                    &owner,
+                    Marker {
+                        jobs: unfinished as u32,
+                        ..read_marker(&owner)
+                    },
+                );
                 self.jobs.set(jobs);
             }
             Err(error) => self.problem.set(Some(error.to_string())),
@@ -235,65 +366,140 @@ impl JobService {
         store.close();
     }
 
-    /// Resumes the first unfinished job no other tab runs.
-    pub async fn resume_pending(&self) {
+    /// After a sign-in or a reload: lists the jobs and asks about the newest unfinished one that
+    /// no tab runs (the others stay listed, each with its Resume button).
+    async fn ask(&self) {
         self.refresh().await;
-        let pending: Vec<String> = self.jobs.with_untracked(|jobs| {
+        let Some(owner) = self.owner() else {
+            return;
+        };
+        let candidates: Vec<JobHeader> = self.jobs.with_untracked(|jobs| {
             jobs.iter()
-                .filter(|j| matches!(j.status, JobStatus::Running | JobStatus::Paused { .. }))
+                .filter(|j| j.status.is_unfinished())
+                .cloned()
+                .collect()
+        });
+        for header in candidates {
+            if self.active().is_some_and(|a| a.plan.id == header.id) {
+                continue;
+            }
+            match try_lock(&job_lock_name(&owner, &header.id)).await {
+                Ok(Some(guard)) => {
+                    // Nobody runs it: ask (the lock is taken again when the user says yes).
+                    guard.release().await;
+                    let declined = self.declined.with_value(|d| d.contains(&header.id));
+                    if !declined && self.prompt.with_untracked(Option::is_none) {
+                        self.prompt.set(Some(header));
+                    }
+                }
+                Ok(None) => self.mark_elsewhere(&header.id),
+                Err(error) => {
+                    self.problem.set(Some(self.lock_refusal(&error)));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// "Not now": the job stays as it is, and is not asked about again in this document.
+    pub fn decline(&self) {
+        if let Some(header) = self.prompt.get_untracked() {
+            self.declined.update_value(|d| d.push(header.id));
+        }
+        self.prompt.set(None);
+    }
+
+    /// "Resume": runs the job the prompt asked about.
+    pub async fn accept(&self) {
+        let Some(header) = self.prompt.get_untracked() else {
+            return;
+        };
+        self.prompt.set(None);
+        self.resume(&header.id).await;
+    }
+
+    fn mark_elsewhere(&self, id: &str) {
+        self.elsewhere.update(|e| {
+            if !e.iter().any(|x| x == id) {
+                e.push(id.to_string());
+            }
+        });
+    }
+
+    /// Takes over the jobs another tab of this account was running, once it let go of them.
+    async fn take_over(&self) {
+        self.refresh().await;
+        let unfinished: Vec<String> = self.jobs.with_untracked(|jobs| {
+            jobs.iter()
+                .filter(|j| j.status.is_unfinished())
                 .map(|j| j.id.clone())
                 .collect()
         });
-        // A job another tab ended is no longer "running elsewhere".
+        // A job another tab ended (or cleared) is no longer "running elsewhere".
         self.elsewhere
-            .update(|e| e.retain(|id| pending.contains(id)));
-        if let Some(active) = self.active() {
-            match active.header.get_untracked().status {
-                JobStatus::Running => return,
-                // A paused job is picked up again below.
-                JobStatus::Paused { .. } => self.active.set_value(None),
-                JobStatus::Finished | JobStatus::Cancelled => {}
-            }
+            .update(|e| e.retain(|id| unfinished.contains(id)));
+        if self
+            .active()
+            .is_some_and(|a| matches!(a.header.get_untracked().status, JobStatus::Running))
+        {
+            return;
         }
-        for id in pending {
+        for id in self.elsewhere.get_untracked() {
             if self.resume(&id).await {
                 return;
             }
         }
     }
 
-    /// Takes the job's lock; `None` when another tab holds it.
-    async fn lock(&self, id: &str) -> Option<Option<LockGuard>> {
-        match try_lock(&job_lock_name(id)).await {
-            Ok(Some(guard)) => Some(Some(guard)),
-            Ok(None) => {
-                self.elsewhere.update(|e| {
-                    if !e.iter().any(|x| x == id) {
-                        e.push(id.to_string());
-                    }
-                });
-                None
-            }
-            // No Web Locks in this browser: run, and say two tabs could both run it.
-            Err(error) => {
-                self.problem.set(Some(error.to_string()));
-                Some(None)
-            }
+    /// The message of a lock that cannot be used: no job runs then.
+    fn lock_refusal(&self, error: &LockError) -> String {
+        match error {
+            LockError::Unsupported => self.i18n.t("jobs.no_locks"),
+            LockError::Refused(detail) => self.i18n.tf("jobs.lock_refused", &[("detail", detail)]),
         }
     }
 
-    /// Resumes stored job `id` in this tab; `false` if another tab runs it or it cannot be read.
+    /// Takes the lock of `owner`'s job `id`.
+    async fn lock(&self, owner: &Owner, id: &str) -> Locked {
+        match try_lock(&job_lock_name(owner, id)).await {
+            Ok(Some(guard)) => Locked::Here(guard),
+            Ok(None) => {
+                self.mark_elsewhere(id);
+                Locked::Elsewhere
+            }
+            Err(error) => Locked::Refused(self.lock_refusal(&error)),
+        }
+    }
+
+    /// Resumes stored job `id` in this tab; `false` if another tab runs it, it cannot be read,
+    /// it is not the signed-in account's, or this browser cannot lock it.
     pub async fn resume(&self, id: &str) -> bool {
-        let Some(lock) = self.lock(id).await else {
+        let Some(owner) = self.owner() else {
             return false;
         };
-        self.elsewhere.update(|e| e.retain(|x| x != id));
-        let store = match JobStore::open().await {
-            Ok(store) => Rc::new(store),
-            Err(error) => {
-                self.problem.set(Some(error.to_string()));
+        if self
+            .active()
+            .is_some_and(|a| matches!(a.header.get_untracked().status, JobStatus::Running))
+        {
+            return false;
+        }
+        let lock = match self.lock(&owner, id).await {
+            Locked::Here(guard) => guard,
+            Locked::Elsewhere => return false,
+            Locked::Refused(reason) => {
+                self.problem.set(Some(reason));
                 return false;
             }
+        };
+        self.elsewhere.update(|e| e.retain(|x| x != id));
+        if self
+            .prompt
+            .with_untracked(|p| p.as_ref().is_some_and(|h| h.id == id))
+        {
+            self.prompt.set(None);
+        }
+        let Some(store) = self.store(&owner).await.map(Rc::new) else {
+            return false;
         };
         let loaded = match store.load_job(id).await {
             Ok(Some(loaded)) => loaded,
@@ -307,6 +513,9 @@ impl JobService {
         let Ok(header) = serde_json::from_str::<JobHeader>(&header_json) else {
             return false;
         };
+        if !owner.may_use(header.owner.as_ref()) {
+            return false;
+        }
         let plan: Option<JobPlan> = items
             .iter()
             .find(|(i, _)| *i == PLAN_ITEM)
@@ -340,7 +549,7 @@ impl JobService {
         if header.cancel_requested {
             executor.cancel();
         }
-        self.run(plan, rows, executor, header, store, lock);
+        self.run(plan, rows, executor, header, store, lock, owner);
         true
     }
 
@@ -349,20 +558,50 @@ impl JobService {
         plan.pacing.config(host)
     }
 
-    /// Starts a confirmed plan: stored first (plan and tasks), then run.
-    pub async fn start(&self, plan: JobPlan) -> Result<(), String> {
-        if self.active().is_some() {
-            return Err("A job is already running in this tab.".into());
+    /// A single write of this tab that holds a target of `tasks`, as the message to show.
+    fn single_write_on(&self, tasks: &[WriteTask], owner: &Owner) -> Option<String> {
+        let writes = self.writes?;
+        let busy = writes.busy_untracked();
+        if busy.is_empty() {
+            return None;
         }
-        let lock = self
-            .lock(&plan.id)
-            .await
-            .ok_or("Another tab runs this job.")?;
-        let store = Rc::new(JobStore::open().await.map_err(|e| e.to_string())?);
+        let targets = targets_of(tasks, &owner.oid);
+        let held = busy.iter().find(|b| targets.contains_key(&b.target))?;
+        Some(self.i18n.tf(
+            "jobs.start.busy_write",
+            &[
+                ("user", &held.target.user),
+                ("label", &writes.label_of(&held.holder)),
+            ],
+        ))
+    }
+
+    /// Starts a confirmed plan: stored first (plan and tasks), then run. Refused, with the
+    /// reason, when not signed in, when a job runs in this tab, when a single write of this
+    /// tab holds one of its targets, or when the browser cannot lock the job.
+    pub async fn start(&self, plan: JobPlan) -> Result<(), String> {
+        let owner = self
+            .owner()
+            .ok_or_else(|| self.i18n.t("jobs.start.signed_out"))?;
+        if self
+            .active()
+            .is_some_and(|a| matches!(a.header.get_untracked().status, JobStatus::Running))
+        {
+            return Err(self.i18n.t("jobs.start.running_here"));
+        }
         let planned = plan.tasks(&job_write_policy());
         let rows: Vec<usize> = planned.iter().map(|(r, _)| *r).collect();
         let tasks: Vec<WriteTask> = planned.into_iter().map(|(_, t)| t).collect();
-        let header = header_of(&plan, &tasks, JobStatus::Running);
+        if let Some(reason) = self.single_write_on(&tasks, &owner) {
+            return Err(reason);
+        }
+        let lock = match self.lock(&owner, &plan.id).await {
+            Locked::Here(guard) => guard,
+            Locked::Elsewhere => return Err(self.i18n.t("jobs.start.elsewhere")),
+            Locked::Refused(reason) => return Err(reason),
+        };
+        let store = Rc::new(JobStore::open(&owner).await.map_err(|e| e.to_string())?);
+        let header = header_of(&plan, &tasks, JobStatus::Running, &owner);
         let mut items: Vec<(u32, String)> = tasks
             .iter()
             .enumerate()
@@ -374,10 +613,13 @@ impl JobService {
             .await
             .map_err(|e| e.to_string())?;
         let executor = Executor::new(tasks, self.executor_config(&plan), now_ms());
-        self.run(plan, rows, executor, header, store, lock);
+        self.run(plan, rows, executor, header, store, lock, owner);
+        // Listed, and counted in the first load's marker, from now on.
+        self.refresh().await;
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         plan: JobPlan,
@@ -385,7 +627,8 @@ impl JobService {
         executor: Executor<WriteTask>,
         mut header: JobHeader,
         store: Rc<JobStore>,
-        lock: Option<LockGuard>,
+        lock: LockGuard,
+        owner: Owner,
     ) {
         header.status = JobStatus::Running;
         let done_then = executor
@@ -393,6 +636,7 @@ impl JobService {
             .iter()
             .filter(|t| t.outcome.is_some())
             .count();
+        let targets = targets_of(executor.tasks(), &owner.oid);
         let operations = operations_of(&plan);
         let plan = Rc::new(plan);
         let active = Rc::new(ActiveJob {
@@ -402,8 +646,9 @@ impl JobService {
             header: RwSignal::new(header),
             run_started_ms: now_ms(),
             done_then,
+            targets,
             store: store.clone(),
-            lock: RefCell::new(lock),
+            lock: RefCell::new(Some(lock)),
         });
         self.active.set_value(Some(active.clone()));
         self.tick.update(|t| *t += 1);
@@ -414,6 +659,7 @@ impl JobService {
                 store: store.clone(),
                 header: active.header,
                 plan,
+                owner,
                 service,
             };
             let end = drive(active.executor.clone(), graph_base, operations, sink).await;
@@ -427,9 +673,11 @@ impl JobService {
                 header.finished_ms = Some(now_ms());
             }
             active.header.set(header.clone());
-            if let Ok(json) = to_json(&header) {
-                if let Err(error) = active.store.put_job(&header.id, &json).await {
-                    service.problem.set(Some(error.to_string()));
+            if !service.closed.get_value() {
+                if let Ok(json) = to_json(&header) {
+                    if let Err(error) = active.store.put_job(&header.id, &json).await {
+                        service.problem.set(Some(error.to_string()));
+                    }
                 }
             }
             let lock = active.lock.borrow_mut().take();
@@ -472,15 +720,106 @@ impl JobService {
         if self.active().is_some_and(|a| a.plan.id == id) {
             self.active.set_value(None);
         }
-        match JobStore::open().await {
-            Ok(store) => {
-                if let Err(error) = store.delete_job(id).await {
-                    self.problem.set(Some(error.to_string()));
-                }
-                store.close();
+        if self
+            .prompt
+            .with_untracked(|p| p.as_ref().is_some_and(|h| h.id == id))
+        {
+            self.prompt.set(None);
+        }
+        let Some(owner) = self.owner() else {
+            return;
+        };
+        if let Some(store) = self.store(&owner).await {
+            if let Err(error) = store.delete_job(id).await {
+                self.problem.set(Some(error.to_string()));
+            }
+            store.close();
+        }
+        self.refresh().await;
+    }
+
+    /// The account's work is being discarded (sign-out): stop reading and storing, and let go
+    /// of the database so it can be deleted. A job running here stops sending.
+    pub fn close(&self) {
+        self.closed.set_value(true);
+        self.prompt.set(None);
+        if let Some(active) = self.active() {
+            active.executor.borrow_mut().cancel();
+            active.store.close();
+        }
+    }
+
+    /// Removes the database of the portal before owners (once per document), and says how many
+    /// unfinished jobs it held.
+    async fn remove_legacy(&self) {
+        match remove_legacy().await {
+            Ok(headers) => {
+                let unfinished = headers
+                    .iter()
+                    .filter_map(|json| serde_json::from_str::<JobHeader>(json).ok())
+                    .filter(|h| h.status.is_unfinished())
+                    .count();
+                self.legacy_removed.set(unfinished);
             }
             Err(error) => self.problem.set(Some(error.to_string())),
         }
-        self.refresh().await;
+    }
+
+    /// The job of the account that holds `target` (a task for it not ended): the job this tab
+    /// runs, or one another tab runs (read from the database).
+    async fn job_holding(&self, target: &Target) -> Option<String> {
+        if let Some(id) = JobTargets::active(self, target) {
+            return Some(id);
+        }
+        let owner = self.owner()?;
+        let elsewhere = self.elsewhere.get_untracked();
+        if elsewhere.is_empty() {
+            return None;
+        }
+        let store = JobStore::open(&owner).await.ok()?;
+        let mut found = None;
+        for id in elsewhere {
+            let Ok(Some((_, items))) = store.load_job(&id).await else {
+                continue;
+            };
+            let Some(plan) = items
+                .iter()
+                .find(|(i, _)| *i == PLAN_ITEM)
+                .and_then(|(_, json)| serde_json::from_str::<JobPlan>(json).ok())
+            else {
+                continue;
+            };
+            let records = items.iter().filter(|(i, _)| *i != PLAN_ITEM);
+            let open = plan
+                .tasks(&job_write_policy())
+                .into_iter()
+                .zip(records)
+                .any(|((_, task), (_, record))| {
+                    let ended = serde_json::from_str::<TaskRecord>(record)
+                        .map(|r| r.outcome.is_some())
+                        .unwrap_or(false);
+                    !ended && Target::of(&task.write, &owner.oid) == *target
+                });
+            if open {
+                found = Some(id);
+                break;
+            }
+        }
+        store.close();
+        found
+    }
+}
+
+impl JobTargets for JobService {
+    fn active(&self, target: &Target) -> Option<String> {
+        self.tick.track();
+        let active = JobService::active(self)?;
+        let running = matches!(active.header.get_untracked().status, JobStatus::Running);
+        (running && active.holds(target)).then(|| active.plan.id.clone())
+    }
+
+    fn any(&self, target: Target) -> LocalBoxFuture<'static, Option<String>> {
+        let service = *self;
+        Box::pin(async move { service.job_holding(&target).await })
     }
 }

@@ -42,15 +42,29 @@ pub fn BulkJobsPage() -> impl IntoView {
     }
 }
 
-/// Storage or locks the browser refuses.
+/// Storage or locks the browser refuses; the unowned jobs of the portal before owners, removed.
 #[component]
 fn JobsProblem() -> impl IntoView {
+    let i18n = use_i18n();
     let service = use_job_service();
-    move || {
-        service
-            .problem
-            .get()
-            .map(|p| view! { <p class="error" role="alert" data-testid="jobs-problem">{p}</p> })
+    view! {
+        {move || {
+            service
+                .problem
+                .get()
+                .map(|p| view! { <p class="error" role="alert" data-testid="jobs-problem">{p}</p> })
+        }}
+        {move || {
+            let removed = service.legacy_removed.get();
+            (removed > 0).then(|| {
+                let count = removed.to_string();
+                view! {
+                    <p class="notice" role="status" data-testid="jobs-legacy-removed">
+                        {move || i18n.tf("jobs.legacy_removed", &[("count", &count)])}
+                    </p>
+                }
+            })
+        }}
     }
 }
 

@@ -10,7 +10,7 @@ use portal_core::graph::preflight::{self, Lookup};
 use portal_core::graph::write::Write;
 
 use super::consent_editor::{ConsentChoice, ConsentEditor};
-use super::write_status::{use_flow_write, FlowWriteStatus};
+use super::write_status::{use_flow_write, FlowWriteStatus, HeldStatus};
 use super::{Snapshot, Subject};
 use crate::auth::{use_auth, AuthStatus};
 use crate::components::preflight_checklist::PreflightChecklist;
@@ -102,7 +102,10 @@ pub fn InstallFlow(
             preflight::ready(&items.get()),
             requirement.get().as_ref(),
             consent.invalid.with(Option::is_none),
-            flow_write.in_flight(),
+            write.with(|w| {
+                w.as_ref()
+                    .map_or(flow_write.in_flight(), |w| flow_write.blocked(w))
+            }),
         )
         .err()
     };
@@ -162,6 +165,7 @@ pub fn InstallFlow(
                     {move || if flow_write.in_flight() { i18n.t("install.working") } else { i18n.t("install.submit") }}
                 </button>
             </p>
+            <HeldStatus write=flow_write of=write />
             <FlowWriteStatus write=flow_write />
         </form>
     }

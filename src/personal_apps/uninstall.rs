@@ -6,7 +6,7 @@ use portal_core::graph::ids::{CatalogAppId, InstallationId};
 use portal_core::graph::models::Installation;
 use portal_core::graph::write::Write;
 
-use super::write_status::{use_flow_write, FlowWriteStatus};
+use super::write_status::{use_flow_write, FlowWriteStatus, HeldStatus};
 use super::Subject;
 use crate::components::rsc_list::RscList;
 use crate::components::show_request::ShowRequest;
@@ -39,11 +39,20 @@ pub fn UninstallFlow(installation: Installation, subject: Subject) -> impl IntoV
         &subject.named,
     );
     let flow_write = use_flow_write();
+    let blocked = {
+        let write = write.clone();
+        move || flow_write.blocked(&write)
+    };
+    let held_of = {
+        let write = write.clone();
+        Signal::derive(move || Some(write.clone()))
+    };
     let submit = {
         let (name, user_name) = (name.clone(), subject.name.clone());
+        let blocked = blocked.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            if flow_write.in_flight() {
+            if blocked() {
                 return;
             }
             flow_write.submit(
@@ -64,10 +73,11 @@ pub fn UninstallFlow(installation: Installation, subject: Subject) -> impl IntoV
             </Show>
             <ShowRequest commands=commands />
             <p>
-                <button type="submit" class="danger" data-testid="submit-uninstall" disabled=move || flow_write.in_flight()>
+                <button type="submit" class="danger" data-testid="submit-uninstall" disabled=blocked>
                     {i18n.text("uninstall.submit")}
                 </button>
             </p>
+            <HeldStatus write=flow_write of=held_of />
             <FlowWriteStatus write=flow_write />
         </form>
     }

@@ -11,7 +11,7 @@ use portal_core::graph::personal_apps::can_submit;
 use portal_core::graph::write::Write;
 
 use super::consent_editor::{ConsentChoice, ConsentEditor};
-use super::write_status::{use_flow_write, FlowWriteStatus};
+use super::write_status::{use_flow_write, FlowWriteStatus, HeldStatus};
 use super::Subject;
 use crate::components::rsc_list::RscList;
 use crate::components::show_request::ShowRequest;
@@ -69,7 +69,7 @@ pub fn UpgradeFlow(
                 true,
                 Some(&requirement),
                 consent.invalid.with(Option::is_none),
-                flow_write.in_flight(),
+                write.with(|w| flow_write.blocked(w)),
             )
             .err()
         }
@@ -114,6 +114,7 @@ pub fn UpgradeFlow(
                     {i18n.text("upgrade.submit")}
                 </button>
             </p>
+            <HeldStatus write=flow_write of=Signal::derive(move || Some(write.get())) />
             <FlowWriteStatus write=flow_write />
         </form>
     }

@@ -1,16 +1,18 @@
 //! Following a submitted write from its flow: submit through the write service, keep its id at
 //! the feature's root (a panel may be re-created, the write goes on), show where it stands while
 //! the panel is open, and show the note of the last finished write. The write itself never
-//! depends on any of these views staying open.
+//! depends on any of these views staying open. Whether a write may be submitted at all is the
+//! write service's answer (its target held by another write, in flight or in doubt, or by a
+//! job, from this page or any other), not this page's memory.
 
 use leptos::prelude::*;
 use portal_core::graph::write::{Confirmed, Write};
 
 use super::Finished;
 use crate::components::error_view::CallErrorView;
-use crate::components::outbox::state_text_key;
+use crate::components::outbox::{state_text_key, HeldNotice};
 use crate::i18n::use_i18n;
-use crate::write_service::{use_write_service, WriteService, WriteState};
+use crate::write_service::{use_write_service, HeldBy, WriteService, WriteState};
 
 /// The id of the write submitted from the feature's open flow, at the feature's root.
 #[derive(Clone, Copy)]
@@ -41,6 +43,22 @@ impl FlowWrite {
         self.state().is_some_and(|s| !s.is_settled())
     }
 
+    /// What holds the target of `write` (tracked), other than this flow's own write in flight
+    /// (which [`FlowWriteStatus`] follows): a write submitted from another visit of a page, or
+    /// the outbox's write in doubt, or the job this tab runs. A write to it is not sent.
+    pub fn held(&self, write: &Write) -> Option<HeldBy> {
+        let target = self.writes.target_of(write);
+        let mine = self.ticket.get();
+        self.writes
+            .holder(&target)
+            .filter(|held| !matches!(held, HeldBy::Write(id) if Some(*id) == mine))
+    }
+
+    /// Whether the flow may not submit `write` now: its own write in flight, or its target held.
+    pub fn blocked(&self, write: &Write) -> bool {
+        self.in_flight() || self.held(write).is_some()
+    }
+
     /// Submits `write` ("label" while running, "done message" when done).
     pub fn submit(&self, write: Write, label: String, done_message: String) {
         self.ticket
@@ -65,6 +83,9 @@ pub fn FlowWriteStatus(write: FlowWrite) -> impl IntoView {
         Some(WriteState::Failed { error, .. }) => {
             view! { <CallErrorView error=error /> }.into_any()
         }
+        Some(WriteState::NotSent { held_by }) => {
+            view! { <HeldNotice held_by=held_by /> }.into_any()
+        }
         Some(state) => {
             let key = state_text_key(&state);
             view! {
@@ -73,6 +94,16 @@ pub fn FlowWriteStatus(write: FlowWrite) -> impl IntoView {
             }
             .into_any()
         }
+    }
+}
+
+/// Why the flow's write cannot be submitted now, when its target is held (else nothing).
+#[component]
+pub fn HeldStatus(write: FlowWrite, #[prop(into)] of: Signal<Option<Write>>) -> impl IntoView {
+    move || {
+        of.get()
+            .and_then(|w| write.held(&w))
+            .map(|held_by| view! { <HeldNotice held_by=held_by /> })
     }
 }
 

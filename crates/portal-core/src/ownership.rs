@@ -71,6 +71,12 @@ impl Owner {
         format!("{}/{kind}/{id}", self.database())
     }
 
+    /// A Web Lock shared by every account of the tenant, for what belongs to the tenant rather
+    /// than to the account (a user's app): `teams-app-portal:{tid}/{kind}/{id}`.
+    pub fn tenant_lock_name(&self, kind: &str, id: &str) -> String {
+        format!("{DATABASE_PREFIX}:{}/{kind}/{id}", name_part(&self.tid))
+    }
+
     /// The localStorage key of the account's marker: `tap.work.{tid}.{oid}`.
     pub fn marker_key(&self) -> String {
         format!(
@@ -150,7 +156,7 @@ pub fn group_thousands(n: u64, lang: Lang) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 * separator.len());
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push_str(separator);
         }
         out.push(digit);
@@ -211,6 +217,17 @@ mod tests {
             owner.lock_name("job", "j1"),
             format!("{}/job/j1", owner.database())
         );
+        assert_eq!(
+            owner.tenant_lock_name("target", "u/a"),
+            "teams-app-portal:72f988bf-86f1-41af-91ab-2d7cd011db47/target/u/a"
+        );
+        // Another account of the tenant shares the tenant's locks, not the account's.
+        let member = Owner::new(TID, "22222222-0000-0000-0000-000000000000").unwrap();
+        assert_eq!(
+            member.tenant_lock_name("target", "u/a"),
+            owner.tenant_lock_name("target", "u/a")
+        );
+        assert_ne!(member.lock_name("job", "j1"), owner.lock_name("job", "j1"));
         assert_eq!(
             owner.marker_key(),
             "tap.work.72f988bf-86f1-41af-91ab-2d7cd011db47.00000000-0000-0000-66f3-3332eca7ea81"
