@@ -1,8 +1,12 @@
 //! `cargo xtask bench`: figures, not assertions. Bundle sizes of the release build (raw, gzip -9,
-//! brotli q11) and the time from navigation start to the shell being interactive in headless
-//! Chromium (median of several cold loads, read from the Performance API).
+//! brotli q11), the time from navigation start to the shell being interactive in headless
+//! Chromium (median of several cold loads, read from the Performance API), the consent editor,
+//! the bulk jobs, and the journeys administrators and members take (`e2e/bench/journeys.mjs`:
+//! J1, J2, J3, M1, M2 on slow 4G with a 4× CPU and on loopback, the current `dist/` against a
+//! reference build side by side, served by a brotli static host), with the first load's size as
+//! one more row. `cargo xtask bench journeys` runs only the journeys, on the build in `dist/`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::install;
@@ -13,9 +17,81 @@ use crate::test::build_release;
 /// Number of page loads measured.
 const LOADS: usize = 15;
 
+/// Interleaved runs of each journey, build and network row, by default.
+const JOURNEY_RUNS: usize = 3;
+
+/// What `cargo xtask bench` was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Only the journeys, on the existing build (`bench journeys`).
+    pub journeys_only: bool,
+    /// Interleaved runs per journey, row and build.
+    pub runs: usize,
+    /// The build measured (`dist/` unless `--dist`).
+    pub dist: PathBuf,
+    /// The reference build, or `None` for the current build with full.html as its page (every
+    /// page in one bundle).
+    pub reference: Option<PathBuf>,
+    /// Only these journeys (`--only J1,M2`), or all.
+    pub only: Option<String>,
+}
+
+impl Options {
+    /// `[journeys] [--runs N] [--reference DIR] [--dist DIR] [--only J1,J2]`.
+    pub fn parse(args: &[String]) -> Result<Options, String> {
+        let mut options = Options {
+            journeys_only: false,
+            runs: JOURNEY_RUNS,
+            dist: PathBuf::from("dist"),
+            reference: None,
+            only: None,
+        };
+        let mut rest = args;
+        if let [first, tail @ ..] = rest {
+            if first == "journeys" {
+                options.journeys_only = true;
+                rest = tail;
+            }
+        }
+        let mut iter = rest.iter();
+        while let Some(flag) = iter.next() {
+            let mut value = || {
+                iter.next()
+                    .cloned()
+                    .ok_or_else(|| format!("{flag} needs a value"))
+            };
+            match flag.as_str() {
+                "--runs" => {
+                    let text = value()?;
+                    options.runs = text
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or_else(|| format!("--runs takes a whole number ≥ 1, not {text:?}"))?;
+                }
+                "--reference" => options.reference = Some(PathBuf::from(value()?)),
+                "--dist" => options.dist = PathBuf::from(value()?),
+                "--only" => options.only = Some(value()?),
+                other => {
+                    return Err(format!(
+                        "bench takes [journeys] [--runs N] [--reference DIR] [--dist DIR] [--only J1,J2,J3,M1,M2], not {other:?}"
+                    ))
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
 /// Builds, measures, prints.
-pub fn run() -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<(), String> {
+    let options = Options::parse(args)?;
     install::all()?;
+    if options.journeys_only {
+        step("build the dev tenant");
+        exec(cargo().args(["build", "--locked", "-p", "devtenant"]))?;
+        return journeys(&options);
+    }
     install::twiggy()?;
     build_release()?;
     step("bundle sizes (dist/)");
@@ -36,8 +112,7 @@ pub fn run() -> Result<(), String> {
     step(&format!(
         "navigation start to shell interactive, {LOADS} cold loads in headless Chromium"
     ));
-    let bin =
-        std::fs::canonicalize(target_dir().join("debug").join("devtenant")).unwrap_or_default();
+    let bin = devtenant_bin();
     run_tee(
         Command::new("node")
             .args(["bench/load-time.mjs", &LOADS.to_string()])
@@ -61,7 +136,96 @@ pub fn run() -> Result<(), String> {
             .env("DEVTENANT_BIN", &bin),
     )
     .map_err(|(message, _)| message)?;
+    journeys(&options)
+}
+
+fn devtenant_bin() -> PathBuf {
+    std::fs::canonicalize(target_dir().join("debug").join("devtenant")).unwrap_or_default()
+}
+
+/// The journeys, the current build against the reference, with the first load's size.
+fn journeys(options: &Options) -> Result<(), String> {
+    let dist = std::fs::canonicalize(&options.dist).map_err(|e| {
+        format!(
+            "{}: {e} (build first: cargo xtask build)",
+            options.dist.display()
+        )
+    })?;
+    let reference = match &options.reference {
+        Some(dir) => Some(
+            std::fs::canonicalize(dir)
+                .map_err(|e| format!("--reference {}: {e}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let first_load = (first_load_brotli(&dist, "index.html")?, {
+        match &reference {
+            Some(dir) => first_load_brotli(dir, "index.html")?,
+            None => first_load_brotli(&dist, "full.html")?,
+        }
+    });
+    let json = std::env::current_dir()
+        .map_err(|e| e.to_string())?
+        .join(target_dir())
+        .join("bench")
+        .join("journeys.json");
+    step(&format!(
+        "journeys J1, J2, J3, M1, M2: {} against {}, slow 4G + 4× CPU and loopback, median of {} interleaved runs",
+        dist.display(),
+        match &reference {
+            Some(dir) => dir.display().to_string(),
+            None => "the same dist with full.html as the page (one bundle)".to_string(),
+        },
+        options.runs
+    ));
+    run_tee(
+        Command::new("node")
+            .args(journey_args(
+                options,
+                &dist,
+                reference.as_deref(),
+                first_load,
+                &json,
+            ))
+            .current_dir("e2e")
+            .env("DEVTENANT_BIN", devtenant_bin()),
+    )
+    .map_err(|(message, _)| message)?;
     Ok(())
+}
+
+/// The brotli bytes of `page` of `dist` and every file it names (as `cargo xtask size` counts
+/// the first load).
+fn first_load_brotli(dist: &Path, page: &str) -> Result<usize, String> {
+    Ok(size::total(&size::sizes_of(&size::files_of(dist, page)?)?).brotli)
+}
+
+/// The arguments of `node` running the journey benchmark.
+pub fn journey_args(
+    options: &Options,
+    dist: &Path,
+    reference: Option<&Path>,
+    first_load: (usize, usize),
+    json: &Path,
+) -> Vec<String> {
+    let mut args = vec![
+        "bench/journeys.mjs".to_string(),
+        "--runs".to_string(),
+        options.runs.to_string(),
+        "--dist".to_string(),
+        dist.display().to_string(),
+        "--first-load".to_string(),
+        format!("{},{}", first_load.0, first_load.1),
+        "--json".to_string(),
+        json.display().to_string(),
+    ];
+    if let Some(dir) = reference {
+        args.extend(["--reference".to_string(), dir.display().to_string()]);
+    }
+    if let Some(only) = &options.only {
+        args.extend(["--only".to_string(), only.clone()]);
+    }
+    args
 }
 
 /// Bytes of the release wasm by crate and the top functions, from `twiggy top` on cargo's own
@@ -207,5 +371,102 @@ mod tests {
         assert!(table.contains("66.7%"));
         assert!(table.contains("portal::a::h1"));
         assert!(!table.contains("portal::b::h2"), "only the top 2 functions");
+    }
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_whole_bench_by_default_the_journeys_alone_on_request() {
+        let all = Options::parse(&[]).unwrap();
+        assert!(!all.journeys_only);
+        assert_eq!(all.runs, JOURNEY_RUNS);
+        assert_eq!(all.dist, PathBuf::from("dist"));
+        assert_eq!(all.reference, None);
+        let only = Options::parse(&strings(&[
+            "journeys",
+            "--runs",
+            "5",
+            "--reference",
+            "/tmp/old-dist",
+            "--dist",
+            "/tmp/new-dist",
+            "--only",
+            "J3,M2",
+        ]))
+        .unwrap();
+        assert_eq!(
+            only,
+            Options {
+                journeys_only: true,
+                runs: 5,
+                dist: PathBuf::from("/tmp/new-dist"),
+                reference: Some(PathBuf::from("/tmp/old-dist")),
+                only: Some("J3,M2".into()),
+            }
+        );
+        // Flags without "journeys": the whole bench with those journey settings.
+        assert!(
+            !Options::parse(&strings(&["--runs", "1"]))
+                .unwrap()
+                .journeys_only
+        );
+    }
+
+    #[test]
+    fn wrong_bench_arguments_are_refused_with_the_usage() {
+        for args in [
+            &["--runs"][..],
+            &["--runs", "0"],
+            &["--runs", "three"],
+            &["journeys", "--reference"],
+            &["journeys", "--fast"],
+            &["sizes"],
+        ] {
+            let error = Options::parse(&strings(args)).unwrap_err();
+            assert!(
+                error.contains("--runs") || error.contains("needs a value"),
+                "{args:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_journey_script_gets_the_builds_and_the_first_load_sizes() {
+        let mut options = Options::parse(&strings(&["journeys", "--runs", "2"])).unwrap();
+        let args = journey_args(
+            &options,
+            Path::new("/w/dist"),
+            None,
+            (196_900, 458_100),
+            Path::new("/w/target/bench/journeys.json"),
+        );
+        assert_eq!(
+            args,
+            strings(&[
+                "bench/journeys.mjs",
+                "--runs",
+                "2",
+                "--dist",
+                "/w/dist",
+                "--first-load",
+                "196900,458100",
+                "--json",
+                "/w/target/bench/journeys.json",
+            ])
+        );
+        options.only = Some("J1".into());
+        let args = journey_args(
+            &options,
+            Path::new("/w/dist"),
+            Some(Path::new("/w/old")),
+            (1, 2),
+            Path::new("/j.json"),
+        );
+        assert_eq!(
+            &args[args.len() - 4..],
+            &strings(&["--reference", "/w/old", "--only", "J1"])[..]
+        );
     }
 }

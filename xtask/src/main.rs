@@ -24,7 +24,11 @@ Commands:
                    the dev tenant on 127.0.0.1 (Ctrl-C stops it)
   test             install what is missing and run every test layer (lint, native, wasm in
                    Chromium, end-to-end), then print one summary
-  bench            build in release and print bundle sizes and load-to-interactive time
+  bench [journeys] [--runs N] [--reference DIR] [--dist DIR] [--only J1,M2]
+                   build in release and print bundle sizes, load-to-interactive time, the editor,
+                   jobs and the journeys (J1-J3, M1, M2 on slow 4G and loopback, against a
+                   reference build: by default dist/ with full.html as the page); `journeys`
+                   runs only those, on the build already in dist/
   headers [--config FILE]
                    write dist/_headers and dist/staticwebapp.config.json (Content Security
                    Policy with the built index.html's script hashes, for the origins FILE's
@@ -51,7 +55,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(&args[1..]),
         Some("test") => test::run(),
-        Some("bench") => bench::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("install") => install::all(),
         Some("headers") => headers::run(&args[1..]),
         Some("build") => test::build_release(),
