@@ -45,13 +45,15 @@ impl FlowWrite {
 
     /// What holds the target of `write` (tracked), other than this flow's own write in flight
     /// (which [`FlowWriteStatus`] follows): a write submitted from another visit of a page, or
-    /// the outbox's write in doubt, or the job this tab runs. A write to it is not sent.
+    /// the outbox's write in doubt (this flow's own too, once it ended unsettled), or the job
+    /// this tab runs. A write to it is not sent.
     pub fn held(&self, write: &Write) -> Option<HeldBy> {
         let target = self.writes.target_of(write);
         let mine = self.ticket.get();
+        let in_flight = self.in_flight();
         self.writes
             .holder(&target)
-            .filter(|held| !matches!(held, HeldBy::Write(id) if Some(*id) == mine))
+            .filter(|held| !(in_flight && matches!(held, HeldBy::Write(id) if Some(*id) == mine)))
     }
 
     /// Whether the flow may not submit `write` now: its own write in flight, or its target held.
