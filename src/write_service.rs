@@ -774,7 +774,7 @@ async fn drive(
                         if error.status == 401 {
                             challenge = error.claims_challenge.clone();
                         }
-                        let result = SendResult::of_error(&error);
+                        let result = write.send_result(&error);
                         retried.push(error.status);
                         last_request_id = error.request_id.clone();
                         last_error = Some(CallError::Graph {

@@ -145,6 +145,31 @@ pub enum AuditRoles {
     Any,
 }
 
+/// Which installs and upgrades need `TeamsAppInstallation.ReadWriteAndConsentForUser`. The only
+/// rule Microsoft writes down (footnote 1 of `team-post-installedapps.md`) says the non-consent
+/// scopes cannot install apps that need *any* RSC consent; the personal-scope pages are silent,
+/// so whether a delegated-only consented set needs the consent scope is unverified.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum ConsentScopeRule {
+    /// Only a consented set holding an application permission needs the consent scope.
+    Application,
+    /// As written down: any consented set that consents to something needs it; a
+    /// delegated-only one sent with `…ReadWriteForUser` is a 403 "Missing scope permissions".
+    #[default]
+    Any,
+}
+
 /// Run-time options fixed by flags.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -169,6 +194,12 @@ pub struct Options {
     pub consent_set_on_foreign_installs: ForeignConsentSet,
     /// Whether tenant-wide grant reads need a directory role (default: strict, as documented).
     pub audit_roles: AuditRoles,
+    /// Which consented sets need the consent scope (default: any, as written down).
+    pub consent_scope_rule: ConsentScopeRule,
+    /// The message of the 400 answering a consented set that does not equal the definition's
+    /// required set (`None`: the dev tenant's own wording, naming both sets). Graph's text is
+    /// undocumented: the portal must not depend on it.
+    pub consent_error_text: Option<String>,
 }
 
 pub struct Ctx {

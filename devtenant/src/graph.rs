@@ -10,7 +10,9 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::ctx::{lock, AuditRoles, Ctx, ForeignConsentSet, GrantIds, GrantsByUpn};
+use crate::ctx::{
+    lock, AuditRoles, ConsentScopeRule, Ctx, ForeignConsentSet, GrantIds, GrantsByUpn,
+};
 use crate::graph_error::GraphError;
 use crate::identity::{GRAPH_APP_ID, GRAPH_RESOURCE};
 use crate::odata::{parse_filter, parse_search, search_matches, ExpandItem};
@@ -1342,8 +1344,15 @@ fn parse_consent(body: &Value) -> Result<Option<Vec<Rsc>>, GraphError> {
 }
 
 /// The consent rule: the consented set must equal the definition's whole required set; it may be
-/// omitted only when the requirement holds delegated permissions alone.
-fn check_consent(required: &[Rsc], consented: &Option<Vec<Rsc>>) -> Result<(), GraphError> {
+/// omitted only when the requirement holds delegated permissions alone. A mismatch is a 400
+/// whose message is `text` when given (`--consent-error-text`: Graph's wording is undocumented,
+/// so the portal must decide from what it sent, never from these words), else the dev tenant's
+/// own, naming both sets.
+fn check_consent(
+    required: &[Rsc],
+    consented: &Option<Vec<Rsc>>,
+    text: Option<&str>,
+) -> Result<(), GraphError> {
     let mut required_sorted = required.to_vec();
     required_sorted.sort();
     let describe = |list: &[Rsc]| {
@@ -1352,11 +1361,12 @@ fn check_consent(required: &[Rsc], consented: &Option<Vec<Rsc>>) -> Result<(), G
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let refuse = |own: String| Err(GraphError::bad_request(text.map_or(own, str::to_string)));
     match consented {
-        None if required.iter().any(|r| r.permission_type == "application") => Err(GraphError::bad_request(format!(
+        None if required.iter().any(|r| r.permission_type == "application") => refuse(format!(
             "The app requires consent to its resource-specific permissions: {}. Send consentedPermissionSet with exactly this set.",
             describe(&required_sorted)
-        ))),
+        )),
         None => Ok(()),
         Some(given) => {
             let same = given.len() == required_sorted.len()
@@ -1366,11 +1376,11 @@ fn check_consent(required: &[Rsc], consented: &Option<Vec<Rsc>>) -> Result<(), G
             if same {
                 Ok(())
             } else {
-                Err(GraphError::bad_request(format!(
+                refuse(format!(
                     "The consented permission set does not match the resource-specific permissions required by the app definition. Required: [{}]; consented: [{}].",
                     describe(&required_sorted),
                     describe(given)
-                )))
+                ))
             }
         }
     }
@@ -1381,15 +1391,26 @@ const CONSENT_SCOPES: [&str; 2] = [
     "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
 ];
 
+/// Whether sending `consented` needs one of the consent scopes, under `rule`
+/// (`--consent-scope-rule`): a set with an application permission always does; under `any`
+/// (the written rule), so does any set that consents to something, delegated-only included.
+fn needs_consent_scope(consented: &Option<Vec<Rsc>>, rule: ConsentScopeRule) -> bool {
+    let Some(set) = consented else {
+        return false;
+    };
+    match rule {
+        ConsentScopeRule::Application => set.iter().any(|r| r.permission_type == "application"),
+        ConsentScopeRule::Any => !set.is_empty(),
+    }
+}
+
 fn require_consent_scope(
     caller: &Caller,
     consented: &Option<Vec<Rsc>>,
     client_app_id: Option<&str>,
+    rule: ConsentScopeRule,
 ) -> Result<(), GraphError> {
-    let grants_application = consented
-        .as_ref()
-        .is_some_and(|c| c.iter().any(|r| r.permission_type == "application"));
-    if !grants_application {
+    if !needs_consent_scope(consented, rule) {
         return Ok(());
     }
     let ok = caller.scopes.contains(CONSENT_SCOPES[0])
@@ -1400,6 +1421,15 @@ fn require_consent_scope(
     } else {
         Err(missing_scope(&CONSENT_SCOPES, caller))
     }
+}
+
+/// The consent options set by flags: the scope rule and the mismatch text.
+fn consent_options(ctx: &Ctx) -> (ConsentScopeRule, Option<String>) {
+    let options = lock(&ctx.options);
+    (
+        options.consent_scope_rule,
+        options.consent_error_text.clone(),
+    )
 }
 
 fn check_installable(
@@ -1513,8 +1543,14 @@ fn install(
             ),
         ));
     }
-    check_consent(&required, &consented)?;
-    require_consent_scope(caller, &consented, definition.client_app_id.as_deref())?;
+    let (rule, text) = consent_options(ctx);
+    check_consent(&required, &consented, text.as_deref())?;
+    require_consent_scope(
+        caller,
+        &consented,
+        definition.client_app_id.as_deref(),
+        rule,
+    )?;
     drop(state);
     if transient {
         return Err(GraphError::bad_request("Failed to execute Templates backend request CreateBotInstallationRequest. Please retry."));
@@ -1580,8 +1616,13 @@ fn upgrade(
         ))
     })?;
     check_installable(&state, &app, &latest.resource_specific_permissions)?;
-    check_consent(&latest.resource_specific_permissions, &consented)?;
-    require_consent_scope(caller, &consented, latest.client_app_id.as_deref())?;
+    let (rule, text) = consent_options(ctx);
+    check_consent(
+        &latest.resource_specific_permissions,
+        &consented,
+        text.as_deref(),
+    )?;
+    require_consent_scope(caller, &consented, latest.client_app_id.as_deref(), rule)?;
     drop(state);
     let target_id = target.id.clone();
     let iid = iid.to_string();
@@ -1746,23 +1787,66 @@ mod tests {
             rsc("TeamsActivity.Send.User", "application"),
             rsc("InAppPurchase.Allow.User", "delegated"),
         ];
-        assert!(check_consent(&required, &None).is_err());
+        assert!(check_consent(&required, &None, None).is_err());
         assert!(check_consent(
             &required,
-            &Some(vec![rsc("TeamsActivity.Send.User", "application")])
+            &Some(vec![rsc("TeamsActivity.Send.User", "application")]),
+            None
         )
         .is_err());
         let mut all = required.clone();
         all.sort();
-        assert!(check_consent(&required, &Some(all)).is_ok());
+        assert!(check_consent(&required, &Some(all), None).is_ok());
     }
 
     #[test]
     fn delegated_only_requirement_may_be_omitted() {
         let required = vec![rsc("InAppPurchase.Allow.User", "delegated")];
-        assert!(check_consent(&required, &None).is_ok());
-        assert!(check_consent(&[], &None).is_ok());
-        assert!(check_consent(&[], &Some(vec![rsc("X", "delegated")])).is_err());
+        assert!(check_consent(&required, &None, None).is_ok());
+        assert!(check_consent(&[], &None, None).is_ok());
+        assert!(check_consent(&[], &Some(vec![rsc("X", "delegated")]), None).is_err());
+    }
+
+    #[test]
+    fn a_consent_mismatch_says_the_text_given_or_names_both_sets() {
+        let required = vec![rsc("TeamsActivity.Send.User", "application")];
+        let partial = Some(vec![]);
+        for consented in [&None, &partial] {
+            let own = check_consent(&required, consented, None).unwrap_err();
+            assert_eq!(own.status, StatusCode::BAD_REQUEST);
+            assert!(
+                own.message.contains("TeamsActivity.Send.User"),
+                "{}",
+                own.message
+            );
+            let given = check_consent(&required, consented, Some("Bad request.")).unwrap_err();
+            assert_eq!(given.status, StatusCode::BAD_REQUEST);
+            assert_eq!(given.message, "Bad request.");
+        }
+    }
+
+    #[test]
+    fn which_consented_sets_need_the_consent_scope_under_each_rule() {
+        let delegated = Some(vec![rsc("InAppPurchase.Allow.User", "delegated")]);
+        let application = Some(vec![rsc("TeamsActivity.Send.User", "application")]);
+        let cases = [
+            (&None, false, false),
+            (&Some(vec![]), false, false),
+            (&delegated, false, true),
+            (&application, true, true),
+        ];
+        for (set, under_application, under_any) in cases {
+            assert_eq!(
+                needs_consent_scope(set, ConsentScopeRule::Application),
+                under_application,
+                "{set:?}"
+            );
+            assert_eq!(
+                needs_consent_scope(set, ConsentScopeRule::Any),
+                under_any,
+                "{set:?}"
+            );
+        }
     }
 
     #[test]

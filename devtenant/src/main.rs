@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use tokio::net::TcpListener;
 
-use devtenant::ctx::{AuditRoles, Ctx, ForeignConsentSet, GrantIds, GrantsByUpn, Options, Urls};
+use devtenant::ctx::{
+    AuditRoles, ConsentScopeRule, Ctx, ForeignConsentSet, GrantIds, GrantsByUpn, Options, Urls,
+};
 use devtenant::faults::{Dice, Faults, TokenErrorNext, TOKEN_ERROR_STATUSES};
 use devtenant::seed::Seed;
 use devtenant::store::{Store, TenantState};
@@ -136,6 +138,18 @@ struct Args {
     /// Administrator), else 403 `Authorization_RequestDenied`; `any` needs the scope only.
     #[arg(long, value_enum, default_value_t = AuditRoles::Strict)]
     audit_roles: AuditRoles,
+    /// Which installs and upgrades need `TeamsAppInstallation.ReadWriteAndConsentForUser`:
+    /// `any` (as footnote 1 of `team-post-installedapps.md` writes it) any consented set that
+    /// consents to something, a delegated-only one sent with `…ReadWriteForUser` answered 403
+    /// "Missing scope permissions"; `application` only a set holding an application permission.
+    /// Which one real Graph does in personal scope is unverified.
+    #[arg(long, value_enum, default_value_t = ConsentScopeRule::Any)]
+    consent_scope_rule: ConsentScopeRule,
+    /// The message of the 400 answering a `consentedPermissionSet` that does not equal the
+    /// definition's required set (default: the dev tenant's own, naming both sets). Graph's
+    /// wording is undocumented: the portal must decide from what it sent.
+    #[arg(long, value_name = "TEXT")]
+    consent_error_text: Option<String>,
     /// How many entries the request log keeps (the oldest go first).
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     log_capacity: usize,
@@ -231,6 +245,8 @@ async fn run(args: Args) -> Result<(), String> {
             grants_by_upn: args.grants_by_upn,
             consent_set_on_foreign_installs: args.consent_set_on_foreign_installs,
             audit_roles: args.audit_roles,
+            consent_scope_rule: args.consent_scope_rule,
+            consent_error_text: args.consent_error_text.clone(),
         }),
         codes: Mutex::new(HashMap::new()),
         refresh_tokens: Mutex::new(HashMap::new()),

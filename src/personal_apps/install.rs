@@ -91,11 +91,12 @@ pub fn InstallFlow(
         let app = chosen.get()?;
         requirement.get()?;
         let user = subject.with_value(|s| s.user.clone());
-        Some(Write::install(
-            user,
-            CatalogAppId::new(app.id.clone()),
-            proposal.get(),
-        ))
+        // Checked against the definition's whole required set: a 400 is read from that,
+        // never from Graph's words.
+        Some(
+            Write::install(user, CatalogAppId::new(app.id.clone()), proposal.get())
+                .checked_against(&required.get()),
+        )
     });
     let blocked = move || {
         can_submit(

@@ -38,7 +38,8 @@ pub fn UpgradeFlow(
     let to_version = to.version.clone().unwrap_or_default();
     let change = RscChange::between(&from, &to);
     let requirement = ConsentRequirement::of(&to);
-    let consent = ConsentChoice::new(Signal::stored(to.required_permissions()));
+    let required = to.required_permissions();
+    let consent = ConsentChoice::new(Signal::stored(required.clone()));
     let proposal = consent.proposal;
     let (user, app_id, installation_id, version) = (
         subject.user.clone(),
@@ -54,6 +55,9 @@ pub fn UpgradeFlow(
             version.clone(),
             proposal.get(),
         )
+        // Checked against the target's whole required set: a 400 is read from that, never
+        // from Graph's words.
+        .checked_against(&required)
     });
     let (host, base, named) = (
         config.cloud.graph_host(),

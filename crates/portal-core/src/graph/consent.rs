@@ -3,7 +3,8 @@
 //! with what an upgrade to the latest published definition changes; orphan grants; whether a
 //! proposed consent is valid under Graph's rule (the whole required set, all or nothing, once
 //! it holds any application permission; omitted only for a delegated-only requirement), why
-//! not, the exact `consentedPermissionSet` body, and the delegated scope the action needs.
+//! not, the exact `consentedPermissionSet` body, and the delegated scope the action needs (the
+//! consent scope for any consented set: [`operation_for`]).
 
 use std::collections::BTreeMap;
 
@@ -382,14 +383,23 @@ pub fn consent_body(proposed: &[ResourceSpecificPermission]) -> Value {
     })
 }
 
-/// The delegated scope an install or upgrade sending `proposed` needs: consenting to any
-/// application permission needs `…ReadWriteAndConsentForUser`, anything else
-/// `…ReadWriteForUser`.
+/// The delegated scope an install or upgrade sending `proposed` needs: any consented
+/// permission set that consents to something (application or delegated permissions alike) is
+/// sent with `…ReadWriteAndConsentForUser`; no set (or an empty one) with `…ReadWriteForUser`.
+///
+/// Why not only for application permissions: the one rule Microsoft writes down (footnote 1 of
+/// `team-post-installedapps.md`) says the non-consent scopes cannot install apps that need *any*
+/// RSC consent; the personal-scope pages are silent, and real Graph may go either way (the dev
+/// tenant plays both: `--consent-scope-rule application|any`). Asking up front is right under
+/// both readings, costs nothing once an administrator consented the scope for the
+/// organisation (it is admin-consented, tenant-wide), and is still asked only when an action
+/// sends a consent. The other way, sending with the lesser scope and recovering from Graph's
+/// 403 through incremental consent, would cost a refused write per page and a consent prompt
+/// in the middle of a bulk job. The portal omits the set for a delegated-only requirement
+/// unless the administrator chooses to consent (see `apps::ConsentRequirement`), so installs
+/// of such apps keep the lesser scope.
 pub fn operation_for(proposed: Option<&[ResourceSpecificPermission]>) -> Operation {
-    if proposed.is_some_and(|set| {
-        set.iter()
-            .any(|p| p.permission_type == PermissionType::Application)
-    }) {
+    if proposed.is_some_and(|set| !set.is_empty()) {
         Operation::WriteInstallationsWithConsent
     } else {
         Operation::WriteInstallations

@@ -7,9 +7,13 @@
 //! 500/502/503/504 to a POST or DELETE, means "maybe applied": the user's installations of the
 //! app are read back, a few times over about five seconds (a write just applied may not be
 //! visible yet), before anything is resent. A 409 to an install (or a 404 to an uninstall) that
-//! we resent after such a doubt means our earlier attempt was applied. A 400 to an install that
-//! names none of the request's properties (Graph's known transient backend failure; its text is
-//! not ours to guess) is read back, then retried once.
+//! we resent after such a doubt means our earlier attempt was applied. A 400 to an install is
+//! read from what the portal sent, never from Graph's words (undocumented, and free to change):
+//! a consented permission set the portal knew did not equal the definition's whole required set
+//! ([`Write::checked_against`]) is the consent mismatch, refused at once; any other 400 that names
+//! none of the request's properties (Graph's known transient backend failure, or a definition
+//! published since the set was checked) is read back, retried once, and, refused again, read
+//! back once more before it ends refused.
 //!
 //! A 429 was not applied: it is a reason to wait as told, however often, never to refuse. Only
 //! a stated total wait ([`WritePolicy::max_throttled_wait_ms`]) ends a throttled write, as "not
@@ -24,7 +28,7 @@ use super::apps::compare_versions;
 use super::encode::UserRef;
 use super::error::GraphError;
 use super::ids::{CatalogAppId, InstallationId};
-use super::models::{Installation, PermissionType, ResourceSpecificPermission};
+use super::models::{Installation, ResourceSpecificPermission};
 use super::request::{self, GraphRequest};
 use super::retry::RetryPolicy;
 use crate::auth::scopes::Operation;
@@ -71,6 +75,24 @@ pub struct Write {
     /// The catalog app the write is about (what a read-back filters on).
     pub app: CatalogAppId,
     pub action: WriteAction,
+    /// The whole required RSC set of the definition the write's consent was checked against
+    /// before sending ([`Write::checked_against`]); `None` when its maker did not say. How a
+    /// 400 is read follows from it ([`Write::send_result`]), never from Graph's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<Vec<ResourceSpecificPermission>>,
+}
+
+/// What the portal knows of the consent a write sends, before sending it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsentSent {
+    /// Nothing to consent (an uninstall), or the required set it was checked against is not
+    /// known: no 400 is read as a consent mismatch.
+    NotChecked,
+    /// The set sent (or its omission) is what Graph's rule accepts for the definition checked
+    /// against ([`super::consent::validate`]).
+    Valid,
+    /// It is not: Graph will refuse it with a 400, whatever words it uses.
+    Mismatch(super::consent::Invalid),
 }
 
 impl Write {
@@ -83,6 +105,7 @@ impl Write {
             user,
             app,
             action: WriteAction::Install { consent },
+            required: None,
         }
     }
 
@@ -101,6 +124,7 @@ impl Write {
                 to_version: to_version.into(),
                 consent,
             },
+            required: None,
         }
     }
 
@@ -109,6 +133,46 @@ impl Write {
             user,
             app,
             action: WriteAction::Uninstall { installation },
+            required: None,
+        }
+    }
+
+    /// The write, its consent checked against `required`, the whole required RSC set of the
+    /// definition it installs or upgrades to (as read before sending): a 400 to it is then
+    /// read from that check ([`Write::consent_sent`]).
+    pub fn checked_against(mut self, required: &[ResourceSpecificPermission]) -> Write {
+        self.required = Some(required.to_vec());
+        self
+    }
+
+    /// What the portal knows of the consent it sends: see [`ConsentSent`].
+    pub fn consent_sent(&self) -> ConsentSent {
+        match (&self.action, &self.required) {
+            (WriteAction::Uninstall { .. }, _) | (_, None) => ConsentSent::NotChecked,
+            (_, Some(required)) => match super::consent::validate(required, self.consent()) {
+                Ok(()) => ConsentSent::Valid,
+                Err(invalid) => ConsentSent::Mismatch(invalid),
+            },
+        }
+    }
+
+    /// The result of Graph's error answer to this write's request. A 400 is named from the
+    /// request sent: the consent mismatch when the set sent was known not to match
+    /// ([`ConsentSent::Mismatch`]), whatever Graph's message says; otherwise only a property of
+    /// the body named by its property name ([`validation_failure`]); anything else is left
+    /// unnamed (the transient install 400: read back, retried once).
+    pub fn send_result(&self, error: &GraphError) -> SendResult {
+        let validation = if error.status != 400 {
+            None
+        } else if matches!(self.consent_sent(), ConsentSent::Mismatch(_)) {
+            Some(Validation::ConsentSetMismatch)
+        } else {
+            validation_failure(error)
+        };
+        SendResult::Refused {
+            status: error.status,
+            retry_after_s: error.retry_after,
+            validation,
         }
     }
 
@@ -140,18 +204,11 @@ impl Write {
         }
     }
 
-    /// The least-privileged operation (and so delegated scope) the write needs: consenting to
-    /// application RSC needs `…ReadWriteAndConsentForUser`, anything else `…ReadWriteForUser`.
+    /// The operation (and so delegated scope) the write needs: `…ReadWriteAndConsentForUser`
+    /// whenever it sends a consented permission set, `…ReadWriteForUser` otherwise (the rule
+    /// and why: [`super::consent::operation_for`]).
     pub fn operation(&self) -> Operation {
-        let consents_application = self.consent().is_some_and(|set| {
-            set.iter()
-                .any(|p| p.permission_type == PermissionType::Application)
-        });
-        if consents_application {
-            Operation::WriteInstallationsWithConsent
-        } else {
-            Operation::WriteInstallations
-        }
+        super::consent::operation_for(self.consent())
     }
 
     /// The request, exactly as sent (`graph_host` is the cloud's, for `teamsApp@odata.bind`).
@@ -232,12 +289,11 @@ impl Write {
     }
 }
 
-/// A 400 we can name: a validation failure of something we sent. Recognised by the property of
-/// the body it names (compared without case, spaces or hyphens: these names are Graph's
-/// contract, not prose), or OData's "property named" for an unknown property.
+/// A 400 we can name: a validation failure of something we sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Validation {
-    /// `consentedPermissionSet` does not equal the definition's required set.
+    /// `consentedPermissionSet` does not equal the definition's required set: known from the
+    /// request before it was sent ([`Write::send_result`]), never from Graph's words.
     ConsentSetMismatch,
     /// `teamsApp@odata.bind` is not a valid catalog reference.
     BadBind,
@@ -245,7 +301,10 @@ pub enum Validation {
     UnknownProperty,
 }
 
-/// Names a 400, if it is a validation failure of the request (see [`Validation`]).
+/// Names a 400 that names a property of the request by its property name (compared without
+/// case, spaces or hyphens: these names are Graph's contract, not prose), or OData's
+/// "property named" for an unknown property. Never the consent mismatch: Graph's wording of it
+/// is undocumented, so [`Write::send_result`] decides it from the request sent.
 pub fn validation_failure(error: &GraphError) -> Option<Validation> {
     if error.status != 400 {
         return None;
@@ -261,13 +320,6 @@ pub fn validation_failure(error: &GraphError) -> Option<Validation> {
         Some(Validation::UnknownProperty)
     } else if names(&["odata.bind", "teamsapp@"]) {
         Some(Validation::BadBind)
-    } else if names(&[
-        "consentedpermissionset",
-        "resourcespecificpermission",
-        "permissionvalue",
-        "permissiontype",
-    ]) {
-        Some(Validation::ConsentSetMismatch)
     } else {
         None
     }
@@ -278,8 +330,8 @@ pub fn validation_failure(error: &GraphError) -> Option<Validation> {
 pub enum SendResult {
     /// A 2xx answer.
     Applied,
-    /// An error answer. `validation` is [`validation_failure`] of it; `claims` is a claims
-    /// challenge on a 401.
+    /// An error answer. `validation` names a 400 from the request sent
+    /// ([`Write::send_result`]).
     Refused {
         status: u16,
         retry_after_s: Option<u64>,
@@ -287,17 +339,6 @@ pub enum SendResult {
     },
     /// No answer (the connection broke, a timeout): it may have been applied.
     Lost,
-}
-
-impl SendResult {
-    /// The result of an error answer.
-    pub fn of_error(error: &GraphError) -> SendResult {
-        SendResult::Refused {
-            status: error.status,
-            retry_after_s: error.retry_after,
-            validation: validation_failure(error),
-        }
-    }
 }
 
 /// What a read-back found.
@@ -690,6 +731,12 @@ impl WriteRun {
                 self.transient_retried = true;
                 self.in_doubt = true;
                 self.begin_round(true, 0)
+            }
+            // Refused again after that one retry (a definition published since the consent was
+            // checked answers so every time): read back once more, never sent a third time; not
+            // there, it ends refused.
+            (400, WriteKind::Install) if validation.is_none() && self.in_doubt => {
+                self.begin_round(false, 0)
             }
             _ => self.give_up(),
         }

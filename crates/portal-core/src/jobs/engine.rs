@@ -896,7 +896,7 @@ impl Task for WriteTask {
                     } => {
                         let error = graph_error(status, retry_after_s, body.as_ref());
                         self.last_error = Some(ErrorSummary::of(&error));
-                        SendResult::of_error(&error)
+                        self.write.send_result(&error)
                     }
                     Answer::Lost | Answer::NotSent => {
                         self.last_error = Some(ErrorSummary::lost());

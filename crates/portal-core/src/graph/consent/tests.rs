@@ -434,7 +434,7 @@ fn proposals_are_valid_only_as_graph_accepts_them() {
 }
 
 #[test]
-fn the_body_is_lowercase_and_the_scope_follows_the_application_permissions() {
+fn the_body_is_lowercase_and_any_consented_set_is_sent_with_the_consent_scope() {
     let set = vec![
         rsc("TeamsActivity.Send.User", A),
         rsc("InAppPurchase.Allow.User", D),
@@ -450,10 +450,19 @@ fn the_body_is_lowercase_and_the_scope_follows_the_application_permissions() {
         operation_for(Some(&set)),
         Operation::WriteInstallationsWithConsent
     );
+    // A delegated-only set consents too: the only written rule (footnote 1 of
+    // team-post-installedapps.md) refuses the non-consent scopes any RSC consent, so the
+    // portal asks for the consent scope whatever the set holds.
     assert_eq!(
         operation_for(Some(&set[1..])),
-        Operation::WriteInstallations
+        Operation::WriteInstallationsWithConsent
     );
+    assert_eq!(
+        operation_for(Some(&[rsc("Future.Capability.User", U)])),
+        Operation::WriteInstallationsWithConsent
+    );
+    // Nothing consented: the lesser scope.
+    assert_eq!(operation_for(Some(&[])), Operation::WriteInstallations);
     assert_eq!(operation_for(None), Operation::WriteInstallations);
 }
 
