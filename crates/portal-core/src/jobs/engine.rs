@@ -1,6 +1,7 @@
 //! The job engine: many tasks (one per user) sent to Graph in `$batch`es of up to 20, paced by
-//! the token buckets of [`Pacer`] so 429s stay rare, with a bounded number of batches in
-//! flight, cancellable at any time and resumable from what was persisted. Clock-free and
+//! the token buckets of [`Pacer`] so 429s stay rare (their rates adapt: cut on a 429, grown
+//! back slowly while requests go through, for the budget is shared with whatever else uses the
+//! app registration), with a bounded number of batches in flight, cancellable at any time and resumable from what was persisted. Clock-free and
 //! browser-free: the caller asks [`Executor::next`] what to do at time `now_ms`, sends the
 //! batch it gets, and feeds the answer back with [`Executor::on_batch`].
 //!
@@ -243,6 +244,9 @@ pub struct Executor<T: Task> {
     /// installation reads go side by side).
     queues: BTreeMap<CallClass, BTreeSet<(u64, usize)>>,
     in_flight: BTreeMap<u64, Vec<usize>>,
+    /// The pacer's generation when each batch in flight was sent (a 429 to a batch sent before
+    /// a class's last cut does not cut it again: see `Pacer::slow_down`).
+    sent_in: BTreeMap<u64, u64>,
     next_batch: u64,
     dirty: BTreeSet<usize>,
     cancelled: bool,
@@ -276,6 +280,7 @@ impl<T: Task> Executor<T> {
             config,
             queues: BTreeMap::new(),
             in_flight: BTreeMap::new(),
+            sent_in: BTreeMap::new(),
             next_batch: 1,
             dirty: BTreeSet::new(),
             cancelled: false,
@@ -344,6 +349,11 @@ impl<T: Task> Executor<T> {
 
     pub fn tasks(&self) -> &[T] {
         &self.tasks
+    }
+
+    /// The pacer, whose rates show how much of the budget the job finds left.
+    pub fn pacer(&self) -> &Pacer {
+        &self.pacer
     }
 
     pub fn is_cancelled(&self) -> bool {
@@ -457,6 +467,7 @@ impl<T: Task> Executor<T> {
             requests.push((i.to_string(), request));
         }
         self.in_flight.insert(id, members);
+        self.sent_in.insert(id, self.pacer.generation());
         self.batches_sent += 1;
         self.requests_sent += requests.len() as u64;
         Poll::Send(Batch { id, requests })
@@ -465,6 +476,7 @@ impl<T: Task> Executor<T> {
     /// Batch `id` was not sent after all (no token, the write-ahead could not be stored): its
     /// tasks are due again as they were.
     pub fn withdraw(&mut self, id: u64, now_ms: u64) {
+        self.sent_in.remove(&id);
         for i in self.in_flight.remove(&id).unwrap_or_default() {
             self.tasks[i].set_in_flight(false);
             self.dirty.insert(i);
@@ -519,6 +531,7 @@ impl<T: Task> Executor<T> {
         let Some(members) = self.in_flight.remove(&id) else {
             return;
         };
+        let sent_in = self.sent_in.remove(&id).unwrap_or(0);
         let mut answers: BTreeMap<usize, Answer> = BTreeMap::new();
         // Tasks Graph said not to send before a time.
         let mut held: Vec<(usize, u64)> = Vec::new();
@@ -539,11 +552,16 @@ impl<T: Task> Executor<T> {
                         continue;
                     }
                     let mut retry_after_s = answer.retry_after_s;
-                    if answer.status == 429 {
+                    let class = self.class_of(i);
+                    if answer.status != 429 {
+                        // Through Graph's throttling: the class's rate may grow back.
+                        self.pacer.went_through(class, now_ms);
+                    } else {
                         self.throttled += 1;
                         retry_after_s = longest.or(retry_after_s);
                         let seconds = retry_after_s.unwrap_or(1);
-                        let class = self.class_of(i);
+                        // Someone else may be spending the budget: slow the class down.
+                        self.pacer.slow_down(class, sent_in, now_ms);
                         self.pacer.throttled(class, now_ms, seconds);
                         let until = now_ms.saturating_add(seconds.saturating_mul(1000));
                         held.push((i, until));
@@ -591,6 +609,11 @@ impl<T: Task> Executor<T> {
                         let seconds = retry_after_s.unwrap_or(1);
                         for class in CallClass::ALL {
                             self.pacer.throttled(class, now_ms, seconds);
+                        }
+                        let classes: BTreeSet<CallClass> =
+                            members.iter().map(|&i| self.class_of(i)).collect();
+                        for class in classes {
+                            self.pacer.slow_down(class, sent_in, now_ms);
                         }
                         let until = now_ms.saturating_add(seconds.saturating_mul(1000));
                         held.extend(members.iter().map(|&i| (i, until)));

@@ -61,6 +61,11 @@ struct Faults {
     retry_after_s: Option<u64>,
     /// Every batch is answered 401 (a token Graph keeps refusing), with a claims challenge.
     always_401: bool,
+    /// Another client of the same app registration in the tenant (another tab, another
+    /// administrator, another tool) sends this many requests a second of every class, each
+    /// taking a token of the same bucket when there is one. With it, a 429's `Retry-After` is
+    /// the time until a token (at least 1 s), as the dev tenant answers.
+    background_rps: f64,
 }
 
 /// One user's installation of the app, as Graph holds it.
@@ -89,6 +94,11 @@ struct Sim {
     next_installation: u32,
     writes_after_cancel: u32,
     cancelled_at: Option<u64>,
+    /// Per class: when the background client sends next (ms).
+    background_next: BTreeMap<CallClass, f64>,
+    /// The background client's requests served and refused.
+    background_served: u64,
+    background_refused: u64,
 }
 
 impl Sim {
@@ -130,6 +140,9 @@ impl Sim {
             next_installation: 0,
             writes_after_cancel: 0,
             cancelled_at: None,
+            background_next: BTreeMap::new(),
+            background_served: 0,
+            background_refused: 0,
         }
     }
 
@@ -169,13 +182,33 @@ impl Sim {
     fn take_token(&mut self, class: CallClass) -> Result<(), u64> {
         let rate = self.rate(class);
         let fixed = self.faults.retry_after_s;
+        let background = self.faults.background_rps;
         let now = self.now;
         let (tokens, last) = self.buckets.entry(class).or_insert((rate, now));
+        // The other client's requests since the last look, each at its own time.
+        if background > 0.0 {
+            let next = self.background_next.entry(class).or_insert(0.0);
+            while *next <= now as f64 {
+                let at = (*next as u64).max(*last);
+                *tokens = (*tokens + (at - *last) as f64 / 1000.0 * rate).min(rate);
+                *last = at;
+                if *tokens >= 1.0 {
+                    *tokens -= 1.0;
+                    self.background_served += 1;
+                } else {
+                    self.background_refused += 1;
+                }
+                *next += 1000.0 / background;
+            }
+        }
         *tokens = (*tokens + (now - *last) as f64 / 1000.0 * rate).min(rate);
         *last = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
             Ok(())
+        } else if background > 0.0 {
+            // The time until a token, at least a second (the dev tenant's answer).
+            Err(fixed.unwrap_or(((1.0 - *tokens) / rate).ceil().max(1.0) as u64))
         } else {
             // Graph's Retry-After varies; 1 to 3 seconds.
             Err(fixed.unwrap_or_else(|| 1 + (self.rng.next() * 3.0) as u64))
@@ -1050,6 +1083,124 @@ fn a_job_throttled_past_the_wait_allowed_pauses_with_the_reason_and_resumes() {
     assert_eq!(run.paused, None);
     assert_all_installed_once(&sim, &executor, users);
     assert_eq!(sim.retry_after_violations, 0);
+}
+
+/// The budget is shared: another client of the same app registration spends half of the
+/// tenant's install limit (15 of 30 a second) all along. The job, starting at its share (90 %
+/// of 30), finds what is left by its 429s and keeps under it: 429s stay under 2 % of its
+/// requests, it finishes within 1.3× the remaining floor (1,000 / (30 − 15) s = 66.7 s), and
+/// the other client keeps its share. In simulated time.
+#[test]
+fn a_job_sharing_the_budget_with_another_client_adapts_and_keeps_429s_rare() {
+    let users = 1000;
+    let faults = Faults {
+        background_rps: 15.0,
+        ..Faults::default()
+    };
+    let mut sim = Sim::new(users, 100, faults, 31);
+    let (mut executor, mut store) = start(users, &sim);
+    drive(&mut sim, &mut executor, &mut store, None, None);
+    assert_all_installed_once(&sim, &executor, users);
+    assert_eq!(sim.retry_after_violations, 0);
+    let floor_ms = users as f64 / (30.0 - 15.0) * 1000.0;
+    let share_429 = sim.throttled as f64 / executor.requests_sent as f64;
+    assert!(sim.throttled > 0, "the scenario must throttle");
+    assert!(
+        share_429 < 0.02,
+        "{} 429s of {} requests ({:.1} %)",
+        sim.throttled,
+        executor.requests_sent,
+        share_429 * 100.0
+    );
+    assert!(
+        (sim.now as f64) <= 1.3 * floor_ms,
+        "{} ms, {:.2}× the remaining floor of {floor_ms:.0} ms",
+        sim.now,
+        sim.now as f64 / floor_ms
+    );
+    // Never faster than what is left allows (Graph's bucket starts with a second of the limit
+    // saved up): the other client really took its share.
+    assert!(
+        (sim.now as f64) >= (users as f64 - 30.0) / 15.0 * 1000.0,
+        "{} ms",
+        sim.now
+    );
+    let background = sim.background_served + sim.background_refused;
+    assert!(
+        sim.background_refused as f64 <= 0.05 * background as f64,
+        "the other client was refused {} of {background}",
+        sim.background_refused
+    );
+    // The job ends below its share of the install limit, near what is left.
+    let rate = executor.pacer().rate(CallClass::PostInstalledApps);
+    assert!(rate < 27.0, "{rate}");
+}
+
+/// The same job, the other client stopping half-way: the job's rate grows back and it
+/// finishes sooner than with the other client there all along.
+#[test]
+fn a_job_grows_back_once_the_other_client_stops() {
+    let users = 1000;
+    let run = |stop_at: Option<u64>| {
+        let faults = Faults {
+            background_rps: 15.0,
+            ..Faults::default()
+        };
+        let mut sim = Sim::new(users, 100, faults, 32);
+        let (mut executor, mut store) = start(users, &sim);
+        if let Some(stop_at) = stop_at {
+            // Up to `stop_at` with the other client, then without.
+            let mut stopped = false;
+            let mut in_flight: Vec<(u64, u64, BatchOutcome)> = Vec::new();
+            loop {
+                if !stopped && sim.now >= stop_at {
+                    sim.faults.background_rps = 0.0;
+                    stopped = true;
+                }
+                let wait = match executor.next(sim.now) {
+                    Poll::Send(batch) => {
+                        store.save(&mut executor);
+                        let outcome = sim.batch(&batch, 0);
+                        in_flight.push((sim.now + sim.latency, batch.id, outcome));
+                        continue;
+                    }
+                    Poll::Wait(ms) => Some(ms),
+                    Poll::Busy => None,
+                    Poll::Finished => break,
+                    other => panic!("{other:?}"),
+                };
+                let arrival = in_flight.iter().map(|(at, _, _)| *at).min();
+                let mut until = match (wait, arrival) {
+                    (Some(w), Some(a)) => (sim.now + w).min(a),
+                    (Some(w), None) => sim.now + w,
+                    (None, Some(a)) => a,
+                    (None, None) => panic!("the executor waits on nothing"),
+                };
+                if !stopped {
+                    until = until.min(stop_at.max(sim.now));
+                }
+                sim.now = until.max(sim.now);
+                let (due, rest): (Vec<_>, Vec<_>) =
+                    in_flight.into_iter().partition(|(at, _, _)| *at <= sim.now);
+                in_flight = rest;
+                for (_, id, outcome) in due {
+                    executor.on_batch(id, outcome, sim.now, 0.5);
+                    store.save(&mut executor);
+                }
+            }
+        } else {
+            drive(&mut sim, &mut executor, &mut store, None, None);
+        }
+        assert_all_installed_once(&sim, &executor, users);
+        (sim.now, executor.pacer().rate(CallClass::PostInstalledApps))
+    };
+    let (all_along, _) = run(None);
+    let (half_way, rate) = run(Some(30_000));
+    assert!(
+        half_way + 5_000 < all_along,
+        "{half_way} ms with the other client gone after 30 s, {all_along} ms with it there"
+    );
+    assert!(rate > 20.0, "the rate grew back to {rate}");
 }
 
 #[test]

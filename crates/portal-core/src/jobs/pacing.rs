@@ -3,6 +3,34 @@
 //! 30, uninstalls 15, any other Teams call (upgrade among them) 30. A job asks before each
 //! request; the answer is "now" or "in N ms", so 429s stay rare. Clock-free: the caller passes
 //! the time in milliseconds.
+//!
+//! The budget is shared. Graph's limits are per app per tenant (and 300/150 per app across
+//! tenants): other tabs, other administrators and other tools using the same app registration
+//! spend the same budget, and nothing tells the job how much of it they take. So each class's
+//! rate **adapts**, additive increase, multiplicative decrease (AIMD, as TCP shares a link):
+//! it starts at the job's share of the limit (`Pacer::new`), is cut by [`DECREASE`] on a 429
+//! (once per congestion event: the 429s of requests sent before the last cut are that same
+//! event, [`Pacer::slow_down`]), never below [`FLOOR_SHARE`] of the limit, and grows back by
+//! [`INCREASE_PER_S`] requests a second for every second requests of the class go through
+//! ([`Pacer::went_through`]), up to the share again. The constants, and why:
+//! - [`DECREASE`] = 0.5: one cut takes the job from a little above what is left to well
+//!   below it, so the requests already queued at Graph drain and the 429s stop at once. A
+//!   gentler cut (0.7, 0.8) needs two or three 429 events to get under a neighbour taking half
+//!   the limit, each costing a batch's worth of refused requests.
+//! - [`INCREASE_PER_S`] = 0.3 requests a second, per second: about a hundredth of the limit.
+//!   Slow, so the overshoot when the job passes what is left grows slowly too: Graph's bucket
+//!   (a second of the limit) absorbs it for several seconds, and the first refusal of the
+//!   next cycle costs a request or two of a batch, not a whole batch. Fast enough that from a
+//!   cut to half of 15 a second the job is back at 15 in about 25 s. With a neighbour taking
+//!   half the install limit, a 1,000-user job finishes in about 1.1× the floor of what is left
+//!   (1,000 / 15 s), with 429s under 1 % of its requests (the engine's simulation,
+//!   `engine_tests.rs`, and the bench against the dev tenant's `--background-load`,
+//!   `e2e/bench/jobs.mjs`).
+//! - [`FLOOR_SHARE`] = 5 % of the limit: a job never stops altogether (a 429 holds a class for
+//!   its `Retry-After` anyway); below that, a neighbour is taking everything and the job's
+//!   own wait on 429s pauses it (`engine::MAX_THROTTLED_WAIT_MS`).
+//! - A gap between answers counts for at most [`GROWTH_WINDOW_MS`]: a class idle for minutes
+//!   does not come back at once at its share.
 
 use crate::graph::request::{GraphRequest, Method};
 
@@ -121,6 +149,15 @@ impl TokenBucket {
         paused + (((n as f64 - tokens).max(0.0) / self.rate) * 1000.0).ceil() as u64
     }
 
+    /// A new rate (and a second of it as the capacity) from `now_ms`: the tokens saved up at
+    /// the old rate are kept, up to the new capacity.
+    pub fn set_rate(&mut self, rate: f64, now_ms: u64) {
+        self.refill(now_ms);
+        self.rate = rate.max(f64::MIN_POSITIVE);
+        self.capacity = rate.max(1.0);
+        self.tokens = self.tokens.min(self.capacity);
+    }
+
     /// Graph said to wait: nothing is taken before `until_ms`.
     pub fn pause_until(&mut self, until_ms: u64) {
         self.refill(until_ms.min(self.last_ms));
@@ -129,56 +166,145 @@ impl TokenBucket {
     }
 }
 
-/// The buckets of a job, one per call class. A second's worth of burst at most.
+/// The cut of a class's rate on a 429 (see the module documentation).
+pub const DECREASE: f64 = 0.5;
+
+/// Requests a second a class's rate gains for every second its requests go through.
+pub const INCREASE_PER_S: f64 = 0.3;
+
+/// The lowest rate, as a share of the class's limit.
+pub const FLOOR_SHARE: f64 = 0.05;
+
+/// The most one gap between answers counts for the increase, in ms.
+pub const GROWTH_WINDOW_MS: u64 = 2_000;
+
+/// One class's bucket and its adaptive rate.
+#[derive(Clone, Debug, PartialEq)]
+struct Lane {
+    class: CallClass,
+    bucket: TokenBucket,
+    /// The job's share of the limit: where the rate starts and the most it grows to.
+    ceiling: f64,
+    /// The least it is cut to.
+    floor: f64,
+    /// The last time the rate grew (or was cut).
+    grown_ms: u64,
+    /// The pacer's generation right after this class's last cut: a 429 to a request sent in
+    /// an earlier generation belongs to that same congestion event.
+    cut_generation: u64,
+}
+
+/// The buckets of a job, one per call class, each at an adaptive rate (see the module
+/// documentation). A second's worth of burst at most.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pacer {
-    buckets: Vec<(CallClass, TokenBucket)>,
+    lanes: Vec<Lane>,
+    /// Grows by one at every cut of any class.
+    generation: u64,
 }
 
 impl Pacer {
     /// Buckets at Graph's limits scaled by `share` (0..=1: the share of the tenant's limit this
-    /// job may use, leaving room for everything else calling Graph).
+    /// job may use, leaving room for everything else calling Graph): where each rate starts, and
+    /// the most it grows back to after a cut.
     pub fn new(share: f64, now_ms: u64) -> Pacer {
-        let share = share.clamp(0.05, 1.0);
+        let share = share.clamp(FLOOR_SHARE, 1.0);
         Pacer {
-            buckets: CallClass::ALL
+            lanes: CallClass::ALL
                 .into_iter()
-                .map(|c| {
-                    let rate = c.per_second() * share;
-                    (c, TokenBucket::new(rate, rate.max(1.0), now_ms))
+                .map(|class| {
+                    let ceiling = class.per_second() * share;
+                    Lane {
+                        class,
+                        bucket: TokenBucket::new(ceiling, ceiling.max(1.0), now_ms),
+                        ceiling,
+                        floor: (class.per_second() * FLOOR_SHARE).min(ceiling),
+                        grown_ms: now_ms,
+                        cut_generation: 0,
+                    }
                 })
                 .collect(),
+            generation: 0,
         }
     }
 
-    fn bucket(&mut self, class: CallClass) -> &mut TokenBucket {
+    fn lane(&mut self, class: CallClass) -> &mut Lane {
         let index = self
-            .buckets
+            .lanes
             .iter()
-            .position(|(c, _)| *c == class)
+            .position(|l| l.class == class)
             .unwrap_or(0);
-        &mut self.buckets[index].1
+        &mut self.lanes[index]
+    }
+
+    fn bucket(&mut self, class: CallClass) -> &mut TokenBucket {
+        &mut self.lane(class).bucket
     }
 
     /// Whole tokens of `class` that could be taken now, and the bucket's capacity.
     pub fn available(&self, class: CallClass, now_ms: u64) -> (u64, u64) {
-        self.buckets
+        self.lanes
             .iter()
-            .find(|(c, _)| *c == class)
-            .map_or((0, 1), |(_, b)| b.available(now_ms))
+            .find(|l| l.class == class)
+            .map_or((0, 1), |l| l.bucket.available(now_ms))
     }
 
     /// Milliseconds until `n` tokens of `class` can be taken.
     pub fn wait_for(&self, class: CallClass, n: u64, now_ms: u64) -> u64 {
-        self.buckets
+        self.lanes
             .iter()
-            .find(|(c, _)| *c == class)
-            .map_or(0, |(_, b)| b.wait_for(n, now_ms))
+            .find(|l| l.class == class)
+            .map_or(0, |l| l.bucket.wait_for(n, now_ms))
     }
 
     /// Takes a token for `request`'s class now, or says in how many milliseconds.
     pub fn take(&mut self, request: &GraphRequest, now_ms: u64) -> Result<(), u64> {
         self.bucket(CallClass::of(request)).take(now_ms)
+    }
+
+    /// The rate of `class` now, in requests a second.
+    pub fn rate(&self, class: CallClass) -> f64 {
+        self.lanes
+            .iter()
+            .find(|l| l.class == class)
+            .map_or(0.0, |l| l.bucket.rate)
+    }
+
+    /// The pacer's generation: store it with what is sent now, and give it back to
+    /// [`Pacer::slow_down`] with a 429 to it.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// A 429 came back for a request of `class` sent in generation `sent_in`: the rate is cut
+    /// by [`DECREASE`] (not below the floor), unless the request was sent before the class's
+    /// last cut (the same congestion event, already answered). Returns whether it was cut.
+    pub fn slow_down(&mut self, class: CallClass, sent_in: u64, now_ms: u64) -> bool {
+        if sent_in < self.lane(class).cut_generation {
+            return false;
+        }
+        self.generation += 1;
+        let generation = self.generation;
+        let lane = self.lane(class);
+        let rate = (lane.bucket.rate * DECREASE).max(lane.floor);
+        lane.bucket.set_rate(rate, now_ms);
+        lane.grown_ms = now_ms;
+        lane.cut_generation = generation;
+        true
+    }
+
+    /// A request of `class` went through Graph's throttling (any answer but a 429) at
+    /// `now_ms`: the rate grows by [`INCREASE_PER_S`] for each second since it last grew (at
+    /// most [`GROWTH_WINDOW_MS`] of them), up to the share.
+    pub fn went_through(&mut self, class: CallClass, now_ms: u64) {
+        let lane = self.lane(class);
+        let elapsed = now_ms.saturating_sub(lane.grown_ms).min(GROWTH_WINDOW_MS);
+        lane.grown_ms = lane.grown_ms.max(now_ms);
+        if elapsed == 0 || lane.bucket.rate >= lane.ceiling {
+            return;
+        }
+        let rate = (lane.bucket.rate + INCREASE_PER_S * elapsed as f64 / 1000.0).min(lane.ceiling);
+        lane.bucket.set_rate(rate, now_ms);
     }
 
     /// A 429 told the job to wait `retry_after_s` for `class`.
@@ -284,5 +410,73 @@ mod tests {
             (0..40).filter(|_| half.take(&install, 0).is_ok()).count(),
             15
         );
+    }
+
+    #[test]
+    fn a_429_halves_the_rate_once_per_congestion_event_down_to_the_floor() {
+        let mut pacer = Pacer::new(0.9, 0);
+        let class = CallClass::PostInstalledApps;
+        assert_eq!(pacer.rate(class), 27.0);
+        // Three 429s to one batch, sent in generation 0: one cut.
+        let sent = pacer.generation();
+        assert!(pacer.slow_down(class, sent, 1_000));
+        assert!(!pacer.slow_down(class, sent, 1_000));
+        assert!(!pacer.slow_down(class, sent, 1_100));
+        assert_eq!(pacer.rate(class), 13.5);
+        // Other classes keep their rate.
+        assert_eq!(pacer.rate(CallClass::GetInstalledApps), 27.0);
+        assert_eq!(pacer.rate(CallClass::DeleteInstalledApps), 13.5);
+        // A 429 to a request sent after the cut is a new event.
+        let after = pacer.generation();
+        assert!(pacer.slow_down(class, after, 2_000));
+        assert_eq!(pacer.rate(class), 6.75);
+        // Never below 5 % of the limit.
+        for _ in 0..10 {
+            let now = pacer.generation();
+            pacer.slow_down(class, now, 3_000);
+        }
+        assert_eq!(pacer.rate(class), 30.0 * FLOOR_SHARE);
+        // The bucket follows the rate: a second of it at most.
+        let install =
+            Write::install(user(), CatalogAppId::new("a"), None).request("graph.microsoft.com");
+        let burst = (0..40)
+            .filter(|_| pacer.take(&install, 60_000).is_ok())
+            .count();
+        assert_eq!(burst, 1);
+    }
+
+    #[test]
+    fn the_rate_grows_back_slowly_while_requests_go_through_up_to_the_share() {
+        let class = CallClass::PostInstalledApps;
+        let mut pacer = Pacer::new(0.5, 0);
+        assert!(pacer.slow_down(class, 0, 0));
+        assert_eq!(pacer.rate(class), 7.5);
+        // An answer a second for ten seconds: three requests a second more.
+        for second in 1..=10 {
+            pacer.went_through(class, second * 1000);
+        }
+        assert!(
+            (pacer.rate(class) - 10.5).abs() < 1e-9,
+            "{}",
+            pacer.rate(class)
+        );
+        // A long silence counts for two seconds at most.
+        pacer.went_through(class, 600_000);
+        assert!(
+            (pacer.rate(class) - 11.1).abs() < 1e-9,
+            "{}",
+            pacer.rate(class)
+        );
+        // Never above the share (half of 30).
+        for second in 601..=700 {
+            pacer.went_through(class, second * 1000);
+        }
+        assert_eq!(pacer.rate(class), 15.0);
+        // Answers at the same time add nothing.
+        let mut other = Pacer::new(0.9, 0);
+        other.slow_down(class, 0, 5_000);
+        other.went_through(class, 5_000);
+        other.went_through(class, 5_000);
+        assert_eq!(other.rate(class), 13.5);
     }
 }
