@@ -175,8 +175,6 @@ export async function startStaticServer({ dist, index = 'index.html', config, ho
     port: address.port,
     stats,
     setConfig,
-    /** The brotli size of a served file (`/name`), or its raw size when not compressed. */
-    brSize: (name) => { const f = files.get(name); return f ? (f.br ?? f.bytes).length : 0; },
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
   };
 }
