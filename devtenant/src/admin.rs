@@ -31,6 +31,10 @@ pub fn routes() -> Router<Arc<Ctx>> {
         .route("/_devtenant/state", get(state))
         .route("/_devtenant/installations", post(add_installation))
         .route("/_devtenant/teamsApps/{app}", delete(remove_app))
+        .route(
+            "/_devtenant/teamsApps/{app}/appDefinitions",
+            post(publish_definition),
+        )
         .route("/_devtenant/adminConsent", post(admin_consent))
 }
 
@@ -275,6 +279,57 @@ async fn remove_app(State(ctx): State<Arc<Ctx>>, Path(app): Path<String>) -> Res
     match result {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => bad(format!("no app {app}")),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewDefinition {
+    version: String,
+    /// The definition's whole required RSC set (`permissionValue`, `permissionType`).
+    #[serde(default)]
+    resource_specific_permissions: Vec<crate::seed::Rsc>,
+}
+
+/// Publishes a new version of an app (the latest published one from now on), as its developer
+/// would while the portal still shows the one before, with its own required RSC set; the rest
+/// as the app's latest definition had it.
+async fn publish_definition(
+    State(ctx): State<Arc<Ctx>>,
+    Path(app): Path<String>,
+    Json(new): Json<NewDefinition>,
+) -> Response {
+    let result = ctx.store.write(|s| {
+        let app = s
+            .teams_apps
+            .iter_mut()
+            .find(|a| a.id.eq_ignore_ascii_case(&app))
+            .ok_or(format!("no app {app}"))?;
+        let mut permissions = Vec::new();
+        for p in new.resource_specific_permissions {
+            let kind = crate::seed::canonical_permission_type(&p.permission_type)
+                .ok_or(format!("unknown permissionType {}", p.permission_type))?;
+            permissions.push(crate::seed::Rsc {
+                permission_value: p.permission_value,
+                permission_type: kind.to_string(),
+            });
+        }
+        let mut definition = app.definitions.last().cloned().ok_or("no definition")?;
+        definition.id = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!("{}:{}", app.id, new.version).as_bytes(),
+        )
+        .to_string();
+        definition.version = new.version;
+        definition.publishing_state = "published".into();
+        definition.resource_specific_permissions = permissions;
+        app.definitions.push(definition.clone());
+        Ok::<_, String>(definition)
+    });
+    match result {
+        Ok(Ok(definition)) => (StatusCode::CREATED, Json(definition)).into_response(),
+        Ok(Err(message)) => bad(message),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }

@@ -3,6 +3,15 @@
 //! 429 with `Retry-After` in whole seconds: the time until a token. With a fixed
 //! [`Limits::retry_after_s`], every 429 says that many seconds and binds: the category refuses
 //! everything (429 again) until it has run out, as Graph may.
+//!
+//! The budget is shared: Graph's limits are per app per tenant, so other tabs, administrators
+//! and tools using the same registration spend the same tokens. [`Throttle::with_background`]
+//! (`--background-load RPS`) plays such a client: it has RPS requests a second of every category
+//! to send, evenly spaced, each taking a token of the same bucket; one that finds none waits
+//! for the next token, as a client honouring `Retry-After` would (up to a second's worth of
+//! them; beyond, they are dropped and counted refused), and is served before the portal's next
+//! request. So it gets its RPS whenever the limit allows, and the portal what is left. A
+//! category whose limit is at or below RPS (deletes, 15 a second) is left nothing.
 
 use std::collections::HashMap;
 
@@ -86,12 +95,25 @@ struct Bucket {
     updated: f64,
     /// No token before this time (seconds): the end of the last `Retry-After` given.
     closed_until: f64,
+    /// When the background client sends its next request of this bucket (seconds).
+    background_next: f64,
+    /// Its requests waiting for a token.
+    background_waiting: f64,
 }
+
+/// The most of a silence the background client is played back for, in seconds (it only
+/// matters what the bucket holds when the portal next asks: a full bucket, or an empty one).
+const BACKGROUND_REPLAY_S: f64 = 10.0;
 
 /// The buckets.
 pub struct Throttle {
     pub limits: Limits,
     buckets: HashMap<(String, String, Category), Bucket>,
+    /// Requests a second of each category another client of the same app registration sends.
+    background_rps: f64,
+    /// The background client's requests that took a token, and those refused.
+    pub background_served: u64,
+    pub background_refused: u64,
 }
 
 impl Throttle {
@@ -99,7 +121,22 @@ impl Throttle {
         Throttle {
             limits,
             buckets: HashMap::new(),
+            background_rps: 0.0,
+            background_served: 0,
+            background_refused: 0,
         }
+    }
+
+    /// With another client of the same registration sending `rps` requests a second of every
+    /// category (`--background-load`; 0: none). It stays through [`Throttle::reset`].
+    pub fn with_background(mut self, rps: f64) -> Throttle {
+        self.background_rps = rps.max(0.0);
+        self
+    }
+
+    /// The background client's requests a second.
+    pub fn background_rps(&self) -> f64 {
+        self.background_rps
     }
 
     /// Takes a token at time `now` (seconds); `Err(retry_after_seconds)` when the bucket is empty.
@@ -116,6 +153,7 @@ impl Throttle {
         }
         let capacity = rate.max(1.0);
         let fixed = self.limits.retry_after_s;
+        let background = self.background_rps;
         let bucket = self
             .buckets
             .entry((tenant.to_string(), app.to_string(), category))
@@ -123,7 +161,44 @@ impl Throttle {
                 tokens: capacity,
                 updated: now,
                 closed_until: f64::MIN,
+                background_next: now,
+                background_waiting: 0.0,
             });
+        // The other client's requests since the last look, each at its own time, then those
+        // still waiting take the tokens there are before the portal's request.
+        if background > 0.0 {
+            if bucket.background_next < now - BACKGROUND_REPLAY_S {
+                bucket.background_next = now - BACKGROUND_REPLAY_S;
+            }
+            let most_waiting = background.max(1.0);
+            let mut serve = |bucket: &mut Bucket, at: f64| {
+                bucket.tokens = (bucket.tokens + (at - bucket.updated) * rate).min(capacity);
+                bucket.updated = at;
+                // With a fixed Retry-After, the category takes nothing until it has run out.
+                if fixed.is_some() && at < bucket.closed_until {
+                    return;
+                }
+                let n = bucket
+                    .tokens
+                    .floor()
+                    .min(bucket.background_waiting)
+                    .max(0.0);
+                bucket.tokens -= n;
+                bucket.background_waiting -= n;
+                self.background_served += n as u64;
+            };
+            while bucket.background_next <= now {
+                let at = bucket.background_next.max(bucket.updated);
+                if bucket.background_waiting + 1.0 > most_waiting {
+                    self.background_refused += 1;
+                } else {
+                    bucket.background_waiting += 1.0;
+                }
+                serve(bucket, at);
+                bucket.background_next += 1.0 / background;
+            }
+            serve(bucket, now);
+        }
         bucket.tokens = (bucket.tokens + (now - bucket.updated) * rate).min(capacity);
         bucket.updated = now;
         let refuse = |bucket: &mut Bucket, seconds: u64| {
@@ -228,6 +303,54 @@ mod tests {
             .expect("serialises")
             .get("retryAfterS")
             .is_none());
+    }
+
+    #[test]
+    fn a_background_client_spends_the_same_budget() {
+        let (t, a, c) = ("tenant", "app", Category::PostInstalledApps);
+        // The portal asks 20 times a second; counted from 8 s on, once any saved-up tokens
+        // are spent. Alone, every request goes (30 a second allowed).
+        let count = |throttle: &mut Throttle| {
+            let mut taken = 0;
+            for ms in (0..18_000).step_by(50) {
+                if throttle.take(t, a, c, ms as f64 / 1000.0).is_ok() && ms >= 8000 {
+                    taken += 1;
+                }
+            }
+            taken
+        };
+        let mut alone = Throttle::new(Limits::default());
+        assert_eq!(count(&mut alone), 200);
+        // With another client at 15 a second: 15 a second are left, and the other client
+        // gets its 15 all along.
+        let mut shared = Throttle::new(Limits::default()).with_background(15.0);
+        let taken = count(&mut shared);
+        assert!((145..=155).contains(&taken), "{taken}");
+        assert!(
+            shared.background_served >= 18 * 15 - 2 && shared.background_refused == 0,
+            "{} served, {} refused",
+            shared.background_served,
+            shared.background_refused
+        );
+        // It spends every category's bucket, and a category at or below its rate is left
+        // nothing once the first second's burst is gone.
+        let mut deletes = Throttle::new(Limits::default()).with_background(15.0);
+        let d = Category::DeleteInstalledApps;
+        let mut taken = 0;
+        for ms in (0..5_000).step_by(10) {
+            if deletes.take(t, a, d, ms as f64 / 1000.0).is_ok() && ms >= 2000 {
+                taken += 1;
+            }
+        }
+        assert!(taken <= 1, "{taken}");
+        // A reset of the limits keeps it; a long silence is not replayed in full.
+        shared.reset(Limits::default());
+        assert_eq!(shared.background_rps(), 15.0);
+        let before = shared.background_served + shared.background_refused;
+        assert!(shared.take(t, a, c, 100_000.0).is_ok());
+        assert!(shared.take(t, a, c, 3_600_000.0).is_ok());
+        let after = shared.background_served + shared.background_refused;
+        assert!(after - before <= 2 * (15 * 10 + 2), "{}", after - before);
     }
 
     #[test]
