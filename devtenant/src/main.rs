@@ -63,6 +63,13 @@ struct Args {
     /// (default: the published Teams limits).
     #[arg(long)]
     throttle_rps: Option<f64>,
+    /// Another client of the portal's app registration in the tenant (another tab, another
+    /// administrator, another tool) sends RPS requests a second of every Teams call category,
+    /// spending the same per-tenant budget: each takes a token of the same bucket, waiting for
+    /// one as a client honouring Retry-After would, ahead of the portal's next request. A
+    /// category whose limit is at or below RPS (deletes, 15 a second) is left nothing.
+    #[arg(long, value_name = "RPS", default_value_t = 0.0)]
+    background_load: f64,
     /// Access token lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     token_lifetime: i64,
@@ -223,6 +230,9 @@ async fn run(args: Args) -> Result<(), String> {
         keys.rotate();
     }
     let limits = args.throttle_rps.map(Limits::uniform).unwrap_or_default();
+    if !(args.background_load.is_finite() && args.background_load >= 0.0) {
+        return Err("--background-load must be a number of requests a second, 0 or more".into());
+    }
     let tenant_id = store.read().tenant.id.clone();
     let client_id = store
         .read()
@@ -253,7 +263,7 @@ async fn run(args: Args) -> Result<(), String> {
         sessions: Mutex::new(HashMap::new()),
         faults: Mutex::new(faults),
         dice: Mutex::new(Dice::new(args.fault_seed)),
-        throttle: Mutex::new(Throttle::new(limits)),
+        throttle: Mutex::new(Throttle::new(limits).with_background(args.background_load)),
         log: log::RequestLog::new(args.log_capacity.max(1)),
         clock_offset: Mutex::new(0),
         visibility: Mutex::new(Default::default()),
