@@ -15,6 +15,7 @@ pub mod personal_apps;
 pub mod readiness;
 pub mod routes;
 pub mod shell;
+pub mod stopped;
 pub mod write_service;
 
 use leptos::prelude::*;
@@ -24,29 +25,24 @@ use portal_core::RuntimeConfig;
 use crate::auth::AuthStatus;
 use crate::config_loader::{load_config, ConfigLoadError};
 use crate::i18n::provide_i18n;
-#[cfg(not(feature = "full"))]
-use crate::pages::on_demand::SetupOnDemand;
-#[cfg(feature = "full")]
 use crate::pages::setup::SetupPage;
 use crate::shell::Shell;
 
 /// Mounts the portal on `<body>`.
 pub fn start() {
     // Release bundles trap on a panic without formatting it (`-Cpanic=immediate-abort`, see
-    // xtask's `RELEASE_WASM_ENV`): no hook would ever run there. Debug builds and the
-    // wasm-bindgen tests print the panic to the console.
+    // xtask's `RELEASE_WASM_ENV`): no hook would ever run there, and index.html's script shows
+    // the trap. Elsewhere the panic goes to the console and into that script's report.
     #[cfg(not(portal_immediate_abort))]
-    console_error_panic_hook::set_once();
-    #[cfg(feature = "full")]
-    pages::on_demand::take_route();
+    stopped::install_panic_hook();
     leptos::mount::mount_to_body(App);
 }
 
-/// The root: i18n context, then `config.json`, then the shell or the setup page (in the first
-/// load, a switch to the full bundle, which shows it).
+/// The root: i18n context, then `config.json`, then the shell or the setup page.
 #[component]
 pub fn App() -> impl IntoView {
     let i18n = provide_i18n();
+    stopped::provide_texts(i18n);
     // config.json (and the preferred language's catalogue when it is not built in) first; then
     // the session (a sign-in callback, or renewal from a stored refresh token) before the router
     // starts, so the router never sees a code in the address bar and no page starts while a
@@ -71,10 +67,6 @@ pub fn App() -> impl IntoView {
             view! { <p class="app-loading" role="status">{i18n.text("app.loading")}</p> }.into_any()
         }
         Some(Ok((config, status))) => view! { <Shell config=config status=status /> }.into_any(),
-        #[cfg(feature = "full")]
         Some(Err(error)) => view! { <SetupPage error=error /> }.into_any(),
-        // The setup page is in the full bundle (issue #10).
-        #[cfg(not(feature = "full"))]
-        Some(Err(_)) => view! { <SetupOnDemand /> }.into_any(),
     }
 }

@@ -16,6 +16,7 @@ pub mod identity_log;
 pub mod log;
 pub mod odata;
 pub mod portal_origin;
+pub mod public_url;
 pub mod scope_table;
 pub mod seed;
 pub mod store;

@@ -42,6 +42,10 @@ struct Args {
     /// The portal's built files (trunk's dist/).
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
+    /// Serve the portal under this path (e.g. `/portal/`) as deployed there: index.html
+    /// rewritten for it, config.json and every file below it, nothing outside it.
+    #[arg(long, value_name = "PATH", default_value = "/")]
+    base_path: String,
     /// Serve this file as config.json instead of the generated one.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -220,8 +224,10 @@ async fn run(args: Args) -> Result<(), String> {
             .map(|a| format!("http://{a}"))
             .map_err(|e| e.to_string())
     };
+    let base_path = devtenant::public_url::normalize(&args.base_path)
+        .map_err(|e| format!("--base-path: {e}"))?;
     let urls = Urls {
-        portal: format!("{}/", url(&portal_listener)?),
+        portal: format!("{}{base_path}", url(&portal_listener)?),
         identity: url(&identity_listener)?,
         graph: url(&graph_listener)?,
     };
@@ -281,6 +287,7 @@ async fn run(args: Args) -> Result<(), String> {
             authority: urls.identity.clone(),
             graph: urls.graph.clone(),
         },
+        &base_path,
     );
     let identity_app = identity::router(ctx.clone()).layer(axum::middleware::from_fn_with_state(
         ctx.clone(),

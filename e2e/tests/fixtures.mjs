@@ -1,5 +1,6 @@
 // Shared fixtures: every test fails on a console error or an uncaught page error, except the
-// ones it declares as expected with `test.use({ expectedConsoleErrors: [/regex/] })`, and on any
+// ones it declares as expected with `test.use({ expectedConsoleErrors: [/regex/] })` (and
+// `expectedPageErrors` for uncaught ones), and on any
 // Content Security Policy violation (a `securitypolicyviolation` event in any page of its
 // context; the dev tenant serves the portal under the policy), except those declared with
 // `test.use({ expectedCspViolations: [/regex/] })`.
@@ -13,6 +14,7 @@ export const screenshotDir = path.resolve(here, '..', 'test-output', 'screenshot
 
 export const test = base.extend({
   expectedConsoleErrors: [[], { option: true }],
+  expectedPageErrors: [[], { option: true }],
   expectedCspViolations: [[], { option: true }],
   context: async ({ context, expectedCspViolations }, use) => {
     // Each violation is reported to the test as it happens (across navigations); the ones whose
@@ -40,31 +42,17 @@ export const test = base.extend({
     expect(violations, 'Content Security Policy violations').toEqual([]);
   },
   baseURL: async ({}, use) => { await use(process.env.BASE_URL); },
-  page: async ({ page, expectedConsoleErrors }, use) => {
+  page: async ({ page, expectedConsoleErrors, expectedPageErrors }, use) => {
     const errors = [];
     page.on('console', (message) => {
       if (message.type() !== 'error') return;
       const text = `${message.text()} @ ${message.location().url ?? ''}`;
       if (!expectedConsoleErrors.some((re) => re.test(text))) errors.push(text);
     });
-    page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
-    // A page outside the first load replaces the document with the full bundle
-    // (`location.replace("/full.html?route=…")`) as soon as it knows the route; when that comes
-    // before the first document's `load` event (a signed-in reload with its tokens at hand, on
-    // busy cores), Playwright reports the goto as interrupted although the portal did what it
-    // should. Only that switch is tolerated: the goto then waits for the full bundle's document
-    // to reach the same load state. Any other interruption still fails the test.
-    const goto = page.goto.bind(page);
-    page.goto = async (url, options) => {
-      try {
-        return await goto(url, options);
-      } catch (error) {
-        if (!/is interrupted by another navigation to "[^"]*\/full\.html\?route=/.test(error.message)) throw error;
-        await expect(page.locator('html')).toHaveAttribute('data-portal-bundle', 'full');
-        await page.waitForLoadState(options?.waitUntil === 'domcontentloaded' ? 'domcontentloaded' : 'load');
-        return null;
-      }
-    };
+    page.on('pageerror', (error) => {
+      const text = `uncaught: ${error.message}`;
+      if (!expectedPageErrors.some((re) => re.test(text))) errors.push(text);
+    });
     await use(page);
     expect(errors, 'console errors').toEqual([]);
   },
@@ -78,11 +66,10 @@ export async function waitForPortal(page, state = 'shell') {
 }
 
 /**
- * Waits for the full bundle (`full.html`, every page) to be interactive: pages outside the first
- * load hand over to it, so a page that may be on its way there is waited for with this.
+ * The same as `waitForPortal(page)`: the portal is one bundle since issue #24 (every page in
+ * `index.html`'s wasm). Kept for the specs that still call it by this name.
  */
 export async function waitForFullBundle(page) {
-  await expect(page.locator('html')).toHaveAttribute('data-portal-bundle', 'full');
   await waitForPortal(page);
 }
 

@@ -83,28 +83,13 @@ test.describe('missing or unreadable config.json', () => {
   });
 });
 
-test.describe('the setup page is in the full bundle', () => {
-  test('the first load switches to it keeping the address, and the route is restored', async ({ page }) => {
-    await serveConfig(page, { body: '{' });
-    await page.goto('/users?q=megan');
-    await waitForPortal(page, 'setup');
-    await expect(page.locator('html')).toHaveAttribute('data-portal-bundle', 'full');
-    expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/users?q=megan');
-    await expect(page.getByTestId('setup-reason')).toContainText('line 1');
-  });
-
-  test('a host without full.html gets a message, not a reload loop', async ({ page }) => {
-    await serveConfig(page, { body: '{' });
-    // A host answering every unknown path with index.html (the first load).
-    const index = await (await page.request.get('/')).text();
-    let fullLoads = 0;
-    await page.route('**/full.html*', (route) => {
-      fullLoads += 1;
-      return route.fulfill({ status: 200, contentType: 'text/html', body: index });
-    });
-    await page.goto('/');
-    await expect(page.getByTestId('on-demand')).toContainText('does not serve');
-    await page.waitForTimeout(500);
-    expect(fullLoads).toBe(1);
-  });
+test('a deep link shows the setup page at its own address, in one document load', async ({ page }) => {
+  await serveConfig(page, { body: '{' });
+  const documents = [];
+  page.on('request', (r) => { if (r.resourceType() === 'document') documents.push(r.url()); });
+  await page.goto('/users?q=megan');
+  await waitForPortal(page, 'setup');
+  expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/users?q=megan');
+  await expect(page.getByTestId('setup-reason')).toContainText('line 1');
+  expect(documents).toHaveLength(1);
 });

@@ -2,15 +2,15 @@
 // client-side, deep links work, and each page is photographed in English and French.
 import { test, expect, waitForPortal, screenshot } from './fixtures.mjs';
 
+// The navigation signed out (src/routes.rs's PAGES: every section, the role is not known yet).
 const ROUTES = [
   { path: '/', nav: 'Home', heading: 'Teams apps in personal scope', name: 'home' },
   { path: '/users', nav: 'Users', heading: 'Users', name: 'users' },
-  { path: '/catalog', nav: 'Catalog', heading: 'Catalog', name: 'catalog', onDemand: true },
-  { path: '/my-apps', nav: 'My apps', heading: 'My apps', name: 'my-apps', onDemand: true },
-  { path: '/consent', nav: 'Consent', heading: 'Consent', name: 'consent', onDemand: true },
-  { path: '/jobs', nav: 'Bulk jobs', heading: 'Bulk jobs', name: 'jobs', onDemand: true },
-  { path: '/audit', nav: 'Audit', heading: 'Audit', name: 'audit', onDemand: true },
-  { path: '/settings', nav: 'Settings', heading: 'Settings', name: 'settings', onDemand: true },
+  { path: '/catalog', nav: 'Catalog', heading: 'Catalog', name: 'catalog' },
+  { path: '/my-apps', nav: 'My apps', heading: 'My apps', name: 'my-apps' },
+  { path: '/jobs', nav: 'Bulk jobs', heading: 'Bulk jobs', name: 'jobs' },
+  { path: '/audit', nav: 'Audit', heading: 'Audit', name: 'audit' },
+  { path: '/settings', nav: 'Settings', heading: 'Settings', name: 'settings' },
 ];
 
 test('the shell shows the tenant, the cloud and the signed-out account area', async ({ page }) => {
@@ -23,15 +23,15 @@ test('the shell shows the tenant, the cloud and the signed-out account area', as
   await expect(page.getByRole('navigation', { name: 'Sections' }).getByRole('link')).toHaveCount(ROUTES.length);
 });
 
-test('navigating between every route is client-side and each page renders', async ({ page }) => {
+test('navigating between every route is client-side, in one bundle, and each page renders', async ({ page }) => {
+  const wasm = [];
+  page.on('request', (r) => { if (/\.wasm$/.test(new URL(r.url()).pathname)) wasm.push(new URL(r.url()).pathname); });
   await page.goto('/');
   await waitForPortal(page);
   // A full page load would lose this marker; client-side navigation keeps it.
   await page.evaluate(() => { window.__sameDocument = true; });
   const nav = page.getByRole('navigation', { name: 'Sections' });
-  // The other pages load their code on demand (the full bundle, a page of its own): next test.
-  const inFirstLoad = ROUTES.filter((r) => !r.onDemand);
-  for (const route of [...inFirstLoad.slice(1), inFirstLoad[0]]) {
+  for (const route of [...ROUTES.slice(1), ROUTES[0]]) {
     await nav.getByRole('link', { name: route.nav, exact: true }).click();
     await expect(page).toHaveURL(new RegExp(`${route.path === '/' ? '/$' : route.path}$`));
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(route.heading);
@@ -39,43 +39,22 @@ test('navigating between every route is client-side and each page renders', asyn
     await expect(nav.getByRole('link', { name: route.nav, exact: true })).toHaveAttribute('aria-current', 'page');
   }
   expect(await page.evaluate(() => window.__sameDocument)).toBe(true);
-});
-
-test('pages outside the first load come with the full bundle, then every route is client-side again', async ({ page }) => {
-  const bundles = [];
-  page.on('request', (r) => { if (/\.wasm$/.test(new URL(r.url()).pathname)) bundles.push(new URL(r.url()).pathname); });
-  await page.goto('/');
-  await waitForPortal(page);
-  expect(bundles).toHaveLength(1);
-  const nav = page.getByRole('navigation', { name: 'Sections' });
-  await nav.getByRole('link', { name: 'Bulk jobs', exact: true }).click();
-  await expect(page).toHaveURL(/\/jobs$/);
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Bulk jobs');
-  await expect(page.getByTestId('on-demand')).toHaveCount(0);
-  expect(bundles).toHaveLength(2);
-  expect(bundles[1]).not.toBe(bundles[0]);
-  // Inside the full bundle, navigation is client-side again, to every page.
-  await waitForPortal(page);
-  await page.evaluate(() => { window.__sameDocument = true; });
-  for (const route of [...ROUTES.slice(1), ROUTES[0]]) {
-    await nav.getByRole('link', { name: route.nav, exact: true }).click();
-    await expect(page.getByRole('heading', { level: 1 })).toHaveText(route.heading);
-    await expect(page.getByTestId('on-demand')).toHaveCount(0);
-  }
-  expect(await page.evaluate(() => window.__sameDocument)).toBe(true);
-  expect(bundles).toHaveLength(2);
-  // A deep link to the audit lands on it, through the first load.
+  // One wasm for every page (the sign-in worker's is not started signed out).
+  expect(wasm).toHaveLength(1);
+  // A deep link lands on its page in one document load.
+  const documents = [];
+  page.on('request', (r) => { if (r.resourceType() === 'document') documents.push(r.url()); });
   await page.goto('/audit');
-  await expect(page).toHaveURL(/\/audit$/);
+  await waitForPortal(page);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Audit');
+  expect(documents.map((u) => new URL(u).pathname)).toEqual(['/audit']);
 });
 
-test('pages a later issue delivers say so honestly', async ({ page }) => {
+test('no placeholder page is reachable: the consent placeholder is gone from the navigation and its address', async ({ page }) => {
   await page.goto('/consent');
   await waitForPortal(page);
-  await expect(page.getByTestId('not-built-yet')).toContainText('Not built yet');
-  await page.goto('/settings');
-  await waitForPortal(page);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Page not found');
+  await expect(page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Consent' })).toHaveCount(0);
   await expect(page.getByTestId('not-built-yet')).toHaveCount(0);
 });
 

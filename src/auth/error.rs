@@ -6,9 +6,8 @@ use portal_core::auth::oauth_error::{aadsts_code, OAuthErrorKind, TransientCause
 use portal_core::auth::pending::{PendingError, StorageError};
 use thiserror::Error;
 
-/// Every way signing in can fail. Serializable, so that a failure the first load showed is
-/// carried to the full bundle when the page it came back to is there (see `session.rs`).
-#[derive(Clone, Debug, PartialEq, Error, serde::Serialize, serde::Deserialize)]
+/// Every way signing in can fail.
+#[derive(Clone, Debug, PartialEq, Error)]
 pub enum AuthError {
     /// No answer from the identity provider.
     #[error("the identity provider could not be reached ({0})")]

@@ -31,13 +31,12 @@ pub use error::AuthError;
 pub use portal_core::auth::roles::ADMIN_ROLE_TEMPLATES;
 pub use redirect::sign_in_redirect;
 pub use session::{
-    access_token, admin_consent_link, boot, hand_over_to, provide_auth, renewed_access_token,
-    request_consent, sign_out, start_sign_in,
+    access_token, admin_consent_link, boot, provide_auth, renewed_access_token, request_consent,
+    sign_out, start_sign_in,
 };
 
 /// The signed-in account, from the validated ID token.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "full", derive(serde::Deserialize))]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Account {
     pub name: String,
     pub username: String,
@@ -65,10 +64,8 @@ impl From<StoredAccount> for Account {
     }
 }
 
-/// What the UI shows. Serializable for the switch to the full bundle, which carries a refusal
-/// the first load was showing (`session.rs`).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-#[cfg_attr(feature = "full", derive(serde::Deserialize))]
+/// What the UI shows.
+#[derive(Clone, Debug, PartialEq)]
 pub enum AuthStatus {
     Starting,
     SignedOut,

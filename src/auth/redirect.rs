@@ -4,7 +4,7 @@
 
 use portal_core::auth::challenge::{claims_parameter, ClaimsChallenge};
 use portal_core::auth::pending::{self, PendingAuthorization, StorageError};
-use portal_core::auth::return_to::safe_return_to;
+use portal_core::auth::return_to::return_to_under;
 use portal_core::auth::scopes::{scopes_for, Operation, SIGN_IN_OPERATIONS};
 use portal_core::RuntimeConfig;
 
@@ -25,7 +25,7 @@ pub(super) fn current_path() -> String {
                 l.search().unwrap_or_default()
             )
         })
-        .unwrap_or_else(|| "/".into())
+        .unwrap_or_else(crate::routes::home)
 }
 
 /// Replaces the address (no history entry): code and state never stay visible.
@@ -94,7 +94,7 @@ pub async fn sign_in_redirect(
     .await
 }
 
-/// [`sign_in_redirect`] coming back to `return_to` (a same-origin path, else `/`).
+/// [`sign_in_redirect`] coming back to `return_to` (a path of this deployment, else its home).
 pub(super) async fn sign_in_redirect_to(
     config: &RuntimeConfig,
     operations: &[Operation],
@@ -103,9 +103,7 @@ pub(super) async fn sign_in_redirect_to(
     challenge: Option<&ClaimsChallenge>,
     return_to: &str,
 ) -> Result<(), AuthError> {
-    // No switch to the full bundle while this prepares; given up again if it fails.
-    session::set_leaving_soon(true);
-    let outcome = async {
+    async {
         if !session_storage_available() {
             return Err(AuthError::Storage(StorageError {
                 reason: "this browser gives the page no session storage".into(),
@@ -142,7 +140,7 @@ pub(super) async fn sign_in_redirect_to(
                 state: request.state,
                 nonce: request.nonce,
                 pkce_verifier: request.pkce_verifier,
-                return_to: safe_return_to(return_to).unwrap_or("/").to_string(),
+                return_to: return_to_under(return_to, &crate::routes::home()),
                 scopes,
                 created_at: session::now(),
             },
@@ -150,9 +148,5 @@ pub(super) async fn sign_in_redirect_to(
         navigate(&request.url).await;
         Ok::<(), AuthError>(())
     }
-    .await;
-    if outcome.is_err() {
-        session::set_leaving_soon(false);
-    }
-    outcome
+    .await
 }

@@ -1,5 +1,6 @@
-//! The session of this tab: tokens in memory, the refresh token and account in sessionStorage
-//! (keys bound to client, authority and tenant), one shared renewal at a time whose real outcome
+//! The session of this tab: tokens in memory, the refresh token, account and (to start a reload
+//! without renewing while one is fresh) the access tokens in sessionStorage (keys bound to
+//! client, authority and tenant), one shared renewal at a time whose real outcome
 //! every waiting caller gets, background renewal that survives a bad minute (transient failures
 //! retried with backoff; only failures that need the user end the session), the interactive
 //! fallback when a refresh cannot give a scope, and sign-out (in every tab).
@@ -13,14 +14,13 @@ use portal_core::auth::admin_consent::{
     admin_consent_return, admin_consent_url, AdminConsentReturn,
 };
 use portal_core::auth::challenge::{claims_parameter, ClaimsChallenge};
-use portal_core::auth::hand_over::SessionHandOver;
 use portal_core::auth::pending::{self, KeyValueStore, PendingAuthorization, StorageError};
 use portal_core::auth::permission_set::PermissionSet;
 use portal_core::auth::renewal::{
     after_background_failure, may_fall_back, AccessTokenCache, AfterRenewalFailure,
-    CachedAccessToken, FallbackMark,
+    CachedAccessToken, FallbackMark, StoredTokens,
 };
-use portal_core::auth::return_to::{return_to_or_home, HOME};
+use portal_core::auth::return_to::return_to_under;
 use portal_core::auth::scopes::{
     covers, granted_permissions, operation_set, refresh_scopes_for, Operation, ALL_OPERATIONS,
     SIGN_IN_OPERATIONS,
@@ -58,9 +58,6 @@ struct Core {
     id_token: Option<String>,
     /// The tab is leaving for the identity provider.
     redirecting: bool,
-    /// A sign-in redirect or a sign-out is being prepared (the tab will leave once the sign-in
-    /// worker has answered): no switch to the full bundle meanwhile.
-    leaving_soon: bool,
     /// Bumped when the session ends in this tab: a renewal that started before never stores
     /// its tokens after (sign-out here or in another tab).
     generation: u64,
@@ -138,9 +135,49 @@ fn stored_account(config: &RuntimeConfig) -> Option<StoredAccount> {
     read(config, &keys.account()).and_then(|json| serde_json::from_str(&json).ok())
 }
 
-/// Marks a sign-in redirect or a sign-out as being prepared (`true`), or given up (`false`).
-pub(super) fn set_leaving_soon(leaving: bool) {
-    with_core(|c| c.leaving_soon = leaving);
+/// The stored access tokens a reload may start with for `account` (see
+/// [`StoredTokens::for_reload`]).
+fn stored_tokens(config: &RuntimeConfig, account: &StoredAccount) -> Option<StoredTokens> {
+    let keys = SessionKeys::for_config(config);
+    StoredTokens::for_reload(&read(config, &keys.tokens())?, &account.ids(), now())
+}
+
+/// Whether a reload's start will renew (before `config.json` is read, so from the stored names):
+/// some binding holds a refresh token but no access token its account may start with.
+pub(super) fn reload_will_renew() -> bool {
+    let keys = SessionStore.keys();
+    SessionKeys::with_refresh_token(keys.iter().map(String::as_str))
+        .into_iter()
+        .any(|binding| {
+            let account: Option<StoredAccount> = SessionStore
+                .get(&binding.account())
+                .and_then(|json| serde_json::from_str(&json).ok());
+            let tokens = SessionStore.get(&binding.tokens());
+            match (account, tokens) {
+                (Some(account), Some(json)) => {
+                    StoredTokens::for_reload(&json, &account.ids(), now()).is_none()
+                }
+                _ => true,
+            }
+        })
+}
+
+/// Writes the access tokens held (with the account and its ID token) for the next reload, or
+/// removes the entry when none is held.
+fn save_tokens() {
+    let Ok(config) = config() else {
+        return;
+    };
+    let keys = SessionKeys::for_config(&config);
+    let entry = with_core(|c| {
+        let owner = c.account.as_ref()?.ids();
+        StoredTokens::of(owner, &c.tokens, c.id_token.clone())
+    })
+    .flatten();
+    match entry.and_then(|e| serde_json::to_string(&e).ok()) {
+        Some(json) => persist(&config, &keys.tokens(), &json),
+        None => forget(&config, &keys.tokens()),
+    }
 }
 
 /// Marks the tab as leaving; `false` when it already is.
@@ -187,26 +224,10 @@ pub async fn boot(config: &RuntimeConfig) -> Boot {
 }
 
 async fn boot_started(config: &RuntimeConfig) -> Boot {
-    // Only the full bundle is handed over to (the first load carries no reader: smaller). A
-    // switch that never reached it (its files failed, or the user came back) leaves entries:
-    // the first load removes them.
-    #[cfg(not(feature = "full"))]
-    {
-        let keys = SessionKeys::for_config(config);
-        SessionStore.remove(&keys.hand_over());
-        SessionStore.remove(&keys.hand_over_status());
-    }
-    #[cfg(feature = "full")]
-    if let Some(status) = take_carried_status(config) {
-        // The first load finished a callback that came back to a page of the full bundle, and
-        // was showing its outcome: show the same here (with the session, if any, handed over).
-        let _ = take_hand_over(config);
-        return Boot { status };
-    }
     let params = redirect::query_params();
     if let Some(answer) = admin_consent_return(&params) {
         // Not a sign-in: no pending request, no code. Clean the address and go on.
-        replace_url(HOME);
+        replace_url(&crate::routes::home());
         if let AdminConsentReturn::Refused { error, description } = answer {
             return Boot {
                 status: AuthStatus::Failed(AuthError::AdminConsent { error, description }),
@@ -236,7 +257,6 @@ fn start(config: &RuntimeConfig) {
             account: None,
             id_token: None,
             redirecting: false,
-            leaving_soon: false,
             generation: 0,
             auth: None,
         })
@@ -255,7 +275,7 @@ async fn finish_callback(config: &RuntimeConfig, params: &[(String, String)]) ->
             .map(|(_, v)| v.clone())
     };
     if !session_storage_available() {
-        replace_url(HOME);
+        replace_url(&crate::routes::home());
         return AuthStatus::Failed(AuthError::Storage(StorageError {
             reason: "this browser gives the page no session storage".into(),
         }));
@@ -263,10 +283,11 @@ async fn finish_callback(config: &RuntimeConfig, params: &[(String, String)]) ->
     let state = get("state").unwrap_or_default();
     let taken = pending::take(&mut SessionStore, &state, now());
     // Clean the address bar first: code and state never stay visible or in history.
+    let home = crate::routes::home();
     let return_to = taken
         .as_ref()
-        .map(|p| return_to_or_home(&p.return_to))
-        .unwrap_or_else(|_| HOME.into());
+        .map(|p| return_to_under(&p.return_to, &home))
+        .unwrap_or(home);
     replace_url(&return_to);
     let pending = match taken {
         Ok(p) => p,
@@ -319,20 +340,31 @@ async fn finish_sign_in(
     Ok(account.into())
 }
 
-/// Renews from a stored refresh token at start-up. A transient failure keeps the stored account
-/// signed in and retries; one that needs the user signs in again and comes back here. The full
-/// bundle first takes the session the first load handed over, if any (no renewal then).
+/// Starts a reload's session: with an access token of the stored account still fresh, at once
+/// (no renewal: the sign-in worker, discovery, keys and the token request stay off the first
+/// Graph call's path; the background renewal is scheduled as after a sign-in); else renews from
+/// the stored refresh token. A transient failure keeps the stored account signed in and
+/// retries; one that needs the user signs in again and comes back here.
 async fn restore(config: &RuntimeConfig) -> AuthStatus {
     let keys = SessionKeys::for_config(config);
-    #[cfg(feature = "full")]
-    if let Some(account) = take_hand_over(config) {
-        return AuthStatus::SignedIn(account);
-    }
     if read(config, &keys.refresh_token()).is_none() {
         return AuthStatus::SignedOut;
     }
     let stored = stored_account(config);
     with_core(|c| c.account = stored.clone());
+    if let Some(account) = stored.as_ref() {
+        if let Some(kept) = stored_tokens(config, account) {
+            let at = now();
+            with_core(|c| {
+                for token in kept.tokens {
+                    c.tokens.insert(token, at);
+                }
+                c.id_token = kept.id_token;
+            });
+            schedule_renewal();
+            return AuthStatus::SignedIn(account.clone().into());
+        }
+    }
     match renew_shared(&[], None).await {
         Ok(Some(account)) => AuthStatus::SignedIn(account),
         Ok(None) => stored
@@ -356,102 +388,6 @@ async fn restore(config: &RuntimeConfig) -> AuthStatus {
         }
         Err(e) => AuthStatus::Failed(e),
     }
-}
-
-/// Leaves this document for `url` (the full bundle) with the session: once no renewal is in
-/// flight (a reload in the middle of one loses the rotated refresh token), only if `still_wanted`
-/// (the user may have gone to another page meanwhile), and not at all when the tab is leaving
-/// or about to leave for the identity provider (a sign-in or sign-out being prepared; the
-/// callback comes back to the first load, which hands over then).
-pub async fn hand_over_to(url: &str, still_wanted: impl Fn() -> bool) {
-    renewal_settled().await;
-    if !still_wanted() || with_core(|c| c.leaving_soon).unwrap_or(false) || !begin_redirect() {
-        return;
-    }
-    hand_over_session();
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().replace(url);
-    }
-}
-
-/// Writes the session for the full bundle, just before this page leaves for it (see
-/// `portal_core::auth::hand_over`). Only where the session is kept in sessionStorage: with
-/// `tokenCache: "memory"` nothing is written, and the full bundle signs in again.
-fn hand_over_session() {
-    let Ok(config) = config() else {
-        return;
-    };
-    if config.token_cache != TokenCacheLocation::Session {
-        return;
-    }
-    let keys = SessionKeys::for_config(&config);
-    let entry = with_core(|c| SessionHandOver::new(c.tokens.tokens(), c.id_token.clone(), now()));
-    if let Some(Some(entry)) = entry {
-        if let Ok(json) = serde_json::to_string(&entry) {
-            let _ = SessionStore.set(&keys.hand_over(), &json);
-        }
-    }
-    let status = auth().map(|a| a.status.get_untracked()).filter(is_carried);
-    if let Some(status) = status {
-        let carried = Carried {
-            written_at: now(),
-            status,
-        };
-        if let Ok(json) = serde_json::to_string(&carried) {
-            let _ = SessionStore.set(&keys.hand_over_status(), &json);
-        }
-    }
-}
-
-/// The sign-in outcomes a switch carries: a refusal the first load was showing.
-fn is_carried(status: &AuthStatus) -> bool {
-    matches!(
-        status,
-        AuthStatus::Failed(_) | AuthStatus::ConsentRequired { .. }
-    )
-}
-
-/// A sign-in outcome the first load was showing when it handed over.
-#[derive(serde::Serialize)]
-#[cfg_attr(feature = "full", derive(serde::Deserialize))]
-struct Carried {
-    written_at: i64,
-    status: AuthStatus,
-}
-
-/// Takes (reads and removes) the outcome the first load handed over, if recent.
-#[cfg(feature = "full")]
-fn take_carried_status(config: &RuntimeConfig) -> Option<AuthStatus> {
-    let keys = SessionKeys::for_config(config);
-    let json = SessionStore.get(&keys.hand_over_status());
-    SessionStore.remove(&keys.hand_over_status());
-    let carried: Carried = serde_json::from_str(&json?).ok()?;
-    let age = now() - carried.written_at;
-    if !(0..=portal_core::auth::hand_over::MAX_AGE_SECONDS).contains(&age) {
-        return None;
-    }
-    Some(carried.status).filter(is_carried)
-}
-
-/// Takes (reads and removes) a session handed over by the first load: its access tokens, its ID
-/// token and the stored account, then schedules the renewal as a sign-in would.
-#[cfg(feature = "full")]
-fn take_hand_over(config: &RuntimeConfig) -> Option<Account> {
-    let keys = SessionKeys::for_config(config);
-    let json = SessionStore.get(&keys.hand_over());
-    SessionStore.remove(&keys.hand_over());
-    let entry = SessionHandOver::read(&json?, now())?;
-    let account = stored_account(config)?;
-    let at = now();
-    with_core(|c| {
-        for token in entry.tokens {
-            c.tokens.insert(token, at);
-        }
-        c.account = Some(account.clone());
-        c.id_token = entry.id_token;
-    });
-    schedule_renewal();
-    Some(account.into())
 }
 
 // ------------------------------------------------------------------ tokens
@@ -505,6 +441,7 @@ fn remember(
         c.tokens.insert(token, issued_at);
         c.failed_renewals = 0;
     });
+    save_tokens();
     if let Some(auth) = auth() {
         auth.granted.set(permissions.into_iter().collect());
     }
@@ -535,6 +472,7 @@ async fn renew(
             // Another account, or a token that fails validation: this session is over.
             forget(&config, &keys.refresh_token());
             with_core(|c| c.tokens.clear());
+            save_tokens();
             return Err(e);
         }
         Err(e) => {
@@ -621,13 +559,6 @@ async fn renew_shared(
     }
 }
 
-/// Returns once no renewal is in flight (whatever its outcome).
-async fn renewal_settled() {
-    while let Some(future) = with_core(|c| c.renewal.as_ref().map(|r| r.future.clone())).flatten() {
-        let _ = future.await;
-    }
-}
-
 fn cached(needed: &PermissionSet) -> Option<String> {
     with_core(|c| c.tokens.find(needed, now()).map(|t| t.secret.clone())).flatten()
 }
@@ -666,6 +597,7 @@ pub async fn renewed_access_token(
     challenge: Option<&ClaimsChallenge>,
 ) -> Result<String, AuthError> {
     with_core(|c| c.tokens.clear());
+    save_tokens();
     access_token(operations, challenge).await
 }
 
@@ -778,6 +710,7 @@ fn after_background_renewal(outcome: Result<Option<Account>, AuthError>) {
         }
         AfterRenewalFailure::EndSession => {
             with_core(|c| c.tokens.clear());
+            save_tokens();
             TIMER.with(|t| t.borrow_mut().take());
             set_status(AuthStatus::Failed(error));
         }
@@ -855,7 +788,6 @@ pub async fn sign_out_with(discard: Option<portal_core::ownership::Owner>) {
     let Ok(config) = config() else {
         return;
     };
-    set_leaving_soon(true);
     super::redirect_gate::settled().await;
     if let Some(owner) = discard {
         // Best effort: a database the browser cannot delete now is deleted once other tabs of

@@ -22,8 +22,11 @@ use wasm_bindgen::JsCast;
 
 use super::AuthError;
 
-/// The worker's script: trunk's loader for `data-type="worker"` (unhashed, beside index.html).
-const WORKER_URL: &str = "/sign-in-worker_loader.js";
+/// The worker's script: trunk's loader for `data-type="worker"` (unhashed, beside index.html,
+/// so under the deployment's base path).
+fn worker_url() -> String {
+    format!("{}/sign-in-worker_loader.js", crate::routes::base_path())
+}
 /// The first message of a worker that is ready for calls.
 const READY: &str = "ready";
 /// The longest a worker may take to say it is ready.
@@ -103,9 +106,10 @@ fn client() -> Result<Rc<Client>, AuthError> {
     if let Some(client) = CLIENT.with(|c| c.borrow().clone()) {
         return Ok(client);
     }
-    let worker = web_sys::Worker::new(WORKER_URL).map_err(|e| {
+    let url = worker_url();
+    let worker = web_sys::Worker::new(&url).map_err(|e| {
         AuthError::SignInWorker(format!(
-            "{WORKER_URL} could not start: {}",
+            "{url} could not start: {}",
             e.as_string().unwrap_or_else(|| format!("{e:?}"))
         ))
     })?;
@@ -117,7 +121,7 @@ fn client() -> Result<Rc<Client>, AuthError> {
         Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event| on_message(generation, event));
     let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_: web_sys::Event| {
         if current(generation).is_some() {
-            drop_worker(&format!("{WORKER_URL} could not be loaded or failed"));
+            drop_worker(&format!("{} could not be loaded or failed", worker_url()));
         }
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -137,7 +141,8 @@ fn client() -> Result<Rc<Client>, AuthError> {
     gloo_timers::callback::Timeout::new(READY_TIMEOUT_MS, move || {
         if current(generation).is_some_and(|c| !c.ready.get()) {
             drop_worker(&format!(
-                "{WORKER_URL} did not start within {} s",
+                "{} did not start within {} s",
+                worker_url(),
                 READY_TIMEOUT_MS / 1000
             ));
         }
@@ -147,20 +152,14 @@ fn client() -> Result<Rc<Client>, AuthError> {
 }
 
 /// Starts the worker at once when the session will need it before the shell starts (this tab
-/// holds a refresh token to renew, or the address is a sign-in callback to finish): its script
-/// and wasm then load while `config.json` does, instead of after. A signed-out first page
+/// will renew from its refresh token, holding no access token still fresh, or the address is a
+/// sign-in callback to finish): its script and wasm then load while `config.json` does, instead
+/// of after. A signed-out first page, or a reload that starts with the access token it kept,
 /// starts nothing.
 pub fn warm_up() {
-    use portal_core::auth::pending::KeyValueStore;
-    use portal_core::auth::session_keys::PREFIX;
-    let keys = super::storage::SessionStore.keys();
-    let has = |name: &str| {
-        keys.iter()
-            .any(|k| k.starts_with(&format!("{PREFIX}{name}.")))
-    };
-    // A session handed over from the first load needs no renewal at start.
-    let renewing = has("refresh_token") && !(cfg!(feature = "full") && has("hand_over"));
-    if renewing || super::redirect::is_callback(&super::redirect::query_params()) {
+    if super::redirect::is_callback(&super::redirect::query_params())
+        || super::session::reload_will_renew()
+    {
         let _ = client();
     }
 }

@@ -1,6 +1,6 @@
 //! The account area of the header: sign in, who is signed in (with the admin hint), switch
 //! account, sign out. A sign-out while the account has unfinished work in this browser (jobs,
-//! writes not yet confirmed: the full bundle's marker says how many) asks first whether to keep
+//! writes not yet confirmed: the account's marker says how many) asks first whether to keep
 //! it for the next sign-in or to discard it, and says so when some of it may have been applied.
 
 use leptos::prelude::*;
@@ -121,9 +121,8 @@ fn SignOutQuestion(
     }
 }
 
-/// What stops the full bundle's services from storing the account's work before it is
-/// discarded (call at component creation; the first load has no such service).
-#[cfg(feature = "full")]
+/// What stops the job and write services from storing the account's work before it is
+/// discarded (call at component creation).
 fn work_stopper() -> impl Fn() + Clone + 'static {
     let jobs = use_context::<crate::jobs::JobService>();
     let writes = use_context::<crate::write_service::WriteService>();
@@ -135,9 +134,4 @@ fn work_stopper() -> impl Fn() + Clone + 'static {
             writes.close();
         }
     }
-}
-
-#[cfg(not(feature = "full"))]
-fn work_stopper() -> impl Fn() + Clone + 'static {
-    || {}
 }

@@ -1,7 +1,6 @@
 //! The top bar: product name, the tenant and cloud the portal is set up for, the language
-//! switcher and the account area; in the first load, a link to Bulk jobs when the signed-in
-//! account has unfinished work in this browser (the full bundle's marker: counts only), where
-//! the full bundle asks whether to resume it.
+//! switcher and the account area, and a link to Bulk jobs when the signed-in account has
+//! unfinished work in this browser (the account's marker: counts only).
 
 use leptos::prelude::*;
 
@@ -45,14 +44,18 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// The first load's hint of unfinished work (the full bundle asks about it itself).
-#[cfg(not(feature = "full"))]
+/// The hint of unfinished work: the account's marker, read again when the session or the job
+/// list changes.
 fn work_hint() -> impl IntoView {
     use crate::auth::use_auth;
     use crate::job_store::{read_marker, signed_in_owner};
     let i18n = use_i18n();
     let auth = use_auth();
+    let jobs = use_context::<crate::jobs::JobService>();
     move || {
+        if let Some(jobs) = jobs {
+            jobs.jobs.track();
+        }
         let marker = auth.status.with(signed_in_owner).map(|o| read_marker(&o))?;
         (!marker.is_empty()).then(|| {
             let (jobs, writes) = (marker.jobs.to_string(), marker.writes.to_string());
@@ -64,6 +67,3 @@ fn work_hint() -> impl IntoView {
         })
     }
 }
-
-#[cfg(feature = "full")]
-fn work_hint() -> impl IntoView {}

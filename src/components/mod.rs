@@ -9,7 +9,6 @@ pub mod error_view;
 pub mod header;
 pub mod language_switcher;
 pub mod nav;
-pub mod not_built_yet;
 pub mod outbox;
 pub mod page_title;
 pub mod preflight_checklist;

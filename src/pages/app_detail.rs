@@ -13,7 +13,6 @@ use portal_core::graph::models::TeamsApp;
 use portal_core::graph::request;
 
 use crate::components::error_view::boundary_fallback;
-use crate::components::page_title::PageTitle;
 use crate::components::rsc_list::RscList;
 use crate::components::signed_in::SignedIn;
 use crate::graph_client::{use_graph, CallError};
@@ -28,7 +27,6 @@ pub fn AppDetailPage() -> impl IntoView {
     let params = use_params_map();
     let app = move || params.read().get("app_id").unwrap_or_default();
     view! {
-        <PageTitle key="page.app_detail.title" />
         <p><A href=Route::Catalog.href()>{i18n.text("page.app_detail.back")}</A></p>
         <p class="muted">
             {i18n.text("page.app_detail.addressed")} " " <code data-testid="route-app">{app}</code>

@@ -22,7 +22,6 @@ use serde_json::Value;
 
 use crate::components::download::download;
 use crate::components::error_view::boundary_fallback;
-use crate::components::page_title::PageTitle;
 use crate::components::signed_in::SignedIn;
 use crate::context::use_config;
 use crate::graph_client::{use_graph, CallError, Graph};
@@ -55,7 +54,6 @@ pub fn AuditPage() -> impl IntoView {
         }
     });
     view! {
-        <PageTitle key="page.audit.title" />
         <p class="lead">{i18n.text("page.audit.intro")}</p>
         <SignedIn>
             <Transition fallback=move || view! { <p class="muted">{i18n.t("common.loading")}</p> }>

@@ -15,7 +15,6 @@ use portal_core::jobs::users::UserList;
 
 use crate::auth::request_consent;
 use crate::components::error_view::boundary_fallback;
-use crate::components::page_title::PageTitle;
 use crate::components::signed_in::SignedIn;
 use crate::context::use_config;
 use crate::graph_client::use_graph;
@@ -31,7 +30,6 @@ use crate::personal_apps::consent_editor::{ConsentChoice, ConsentEditor};
 pub fn BulkJobsPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <PageTitle key="page.jobs.title" />
         <p class="lead">{i18n.text("page.jobs.intro")}</p>
         <SignedIn>
             <JobsProblem />

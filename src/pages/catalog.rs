@@ -8,7 +8,6 @@ use portal_core::graph::models::{PublishingState, TeamsApp};
 use portal_core::graph::request;
 
 use crate::components::error_view::boundary_fallback;
-use crate::components::page_title::PageTitle;
 use crate::components::signed_in::SignedIn;
 use crate::graph_client::use_graph;
 use crate::i18n::use_i18n;
@@ -29,7 +28,6 @@ pub fn state_key(state: Option<&PublishingState>) -> &'static str {
 pub fn CatalogPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <PageTitle key="page.catalog.title" />
         <p class="lead">{i18n.text("page.catalog.intro")}</p>
         <SignedIn>
             <CatalogTable />

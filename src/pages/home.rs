@@ -6,9 +6,8 @@ use leptos_router::NavigateOptions;
 
 use crate::auth::{use_auth, AuthStatus};
 
-use crate::components::page_title::PageTitle;
 use crate::i18n::use_i18n;
-use crate::routes::{Route, SECTIONS};
+use crate::routes::{nav_pages, PageId, Route, Viewer};
 
 /// The landing page.
 #[component]
@@ -34,21 +33,22 @@ pub fn HomePage() -> impl IntoView {
         }
     });
     view! {
-        <PageTitle key="page.home.title" />
         <p class="lead">{i18n.text("page.home.intro")}</p>
         <ul class="section-cards">
-            {SECTIONS
-                .into_iter()
-                .skip(1)
-                .map(|route| {
-                    let key = route.nav_key().unwrap_or_default();
-                    view! {
-                        <li>
-                            <a href=route.href()>{i18n.text(key)}</a>
-                        </li>
-                    }
-                })
-                .collect_view()}
+            {move || {
+                let viewer = auth.status.with(Viewer::of);
+                nav_pages(viewer)
+                    .filter(|(page, _)| page.id != PageId::Home)
+                    .filter_map(|(page, key)| Route::of(page.id).map(|route| (route, key)))
+                    .map(|(route, key)| {
+                        view! {
+                            <li>
+                                <a href=route.href()>{i18n.text(key)}</a>
+                            </li>
+                        }
+                    })
+                    .collect_view()
+            }}
         </ul>
     }
 }

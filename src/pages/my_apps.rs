@@ -6,7 +6,6 @@ use portal_core::graph::encode::UserRef;
 use portal_core::graph::preflight::Lookup;
 
 use crate::auth::{use_auth, AuthStatus};
-use crate::components::page_title::PageTitle;
 use crate::i18n::use_i18n;
 use crate::personal_apps::{PersonalApps, Subject};
 
@@ -21,7 +20,6 @@ pub fn MyAppsPage() -> impl IntoView {
         _ => None,
     });
     view! {
-        <PageTitle key="page.my_apps.title" />
         <p class="lead">{i18n.text("page.my_apps.intro")}</p>
         {move || match me.get() {
             Some((oid, name)) => {

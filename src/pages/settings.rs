@@ -11,7 +11,6 @@ use portal_core::{Cloud, RuntimeConfig, TokenCacheLocation};
 
 use crate::auth::{use_auth, AuthStatus};
 use crate::components::language_switcher::LanguageSwitcher;
-use crate::components::page_title::PageTitle;
 use crate::config_loader::config_url;
 use crate::context::try_config as use_config;
 use crate::graph_client::{use_graph, CallError, Graph};
@@ -23,7 +22,6 @@ pub fn SettingsPage() -> impl IntoView {
     let i18n = use_i18n();
     let table = use_config().map(|config| view! { <ConfigurationTable config=config /> });
     view! {
-        <PageTitle key="page.settings.title" />
         <section aria-labelledby="settings-config">
             <h2 id="settings-config">{i18n.text("page.settings.configuration")}</h2>
             <p class="muted">

@@ -11,7 +11,6 @@ use portal_core::graph::preflight::Lookup;
 use portal_core::graph::request;
 
 use crate::components::error_view::CallErrorView;
-use crate::components::page_title::PageTitle;
 use crate::components::signed_in::SignedIn;
 use crate::graph_client::{use_graph, CallError};
 use crate::i18n::use_i18n;
@@ -25,7 +24,6 @@ pub fn UserDetailPage() -> impl IntoView {
     let params = use_params_map();
     let user_id = move || params.read().get("user_id").unwrap_or_default();
     view! {
-        <PageTitle key="page.user_detail.title" />
         <p><A href=Route::Users.href()>{i18n.text("page.user_detail.back")}</A></p>
         <p class="muted">
             {i18n.text("page.user_detail.addressed")} " " <code data-testid="route-user">{user_id}</code>

@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 
-use crate::components::page_title::PageTitle;
 use crate::components::signed_in::SignedIn;
 use crate::components::user_search::UserSearch;
 use crate::i18n::use_i18n;
@@ -12,7 +11,6 @@ use crate::i18n::use_i18n;
 pub fn UsersPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <PageTitle key="page.users.title" />
         <p class="lead">{i18n.text("page.users.intro")}</p>
         <SignedIn>
             <UserSearch />

@@ -29,8 +29,7 @@ pub struct Options {
     pub runs: usize,
     /// The build measured (`dist/` unless `--dist`).
     pub dist: PathBuf,
-    /// The reference build, or `None` for the current build with full.html as its page (every
-    /// page in one bundle).
+    /// The reference build (another commit's `dist/` kept aside); the journeys need one.
     pub reference: Option<PathBuf>,
     /// Only these journeys (`--only J1,M2`), or all.
     pub only: Option<String>,
@@ -95,9 +94,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     install::twiggy()?;
     build_release()?;
     step("bundle sizes (dist/)");
-    let rows = size::first_load(Path::new("dist"))?;
-    print!("{}", size::table(&rows));
-    size::print_on_demand(Path::new("dist"))?;
+    size::print_tables(Path::new("dist"))?;
     match size::check(Path::new("dist")) {
         Ok(line) | Err(line) => println!("{line}"),
     }
@@ -151,19 +148,24 @@ fn journeys(options: &Options) -> Result<(), String> {
             options.dist.display()
         )
     })?;
+    // The portal is one bundle since issue #24: the reference is another build, kept aside.
     let reference = match &options.reference {
-        Some(dir) => Some(
-            std::fs::canonicalize(dir)
-                .map_err(|e| format!("--reference {}: {e}", dir.display()))?,
-        ),
-        None => None,
-    };
-    let first_load = (first_load_brotli(&dist, "index.html")?, {
-        match &reference {
-            Some(dir) => first_load_brotli(dir, "index.html")?,
-            None => first_load_brotli(&dist, "full.html")?,
+        Some(dir) => {
+            std::fs::canonicalize(dir).map_err(|e| format!("--reference {}: {e}", dir.display()))?
         }
-    });
+        None => {
+            return Err(
+                "the journeys need --reference DIR: a release build of another commit \
+                 (its dist/ copied aside) to compare this one with"
+                    .into(),
+            )
+        }
+    };
+    let first_load = (
+        first_load_brotli(&dist, "index.html")?,
+        first_load_brotli(&reference, "index.html")?,
+    );
+    let reference = Some(reference);
     let json = std::env::current_dir()
         .map_err(|e| e.to_string())?
         .join(target_dir())
@@ -172,10 +174,10 @@ fn journeys(options: &Options) -> Result<(), String> {
     step(&format!(
         "journeys J1, J2, J3, M1, M2: {} against {}, slow 4G + 4× CPU and loopback, median of {} interleaved runs",
         dist.display(),
-        match &reference {
-            Some(dir) => dir.display().to_string(),
-            None => "the same dist with full.html as the page (one bundle)".to_string(),
-        },
+        reference
+            .as_deref()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_default(),
         options.runs
     ));
     run_tee(

@@ -9,6 +9,10 @@ mod csp;
 mod headers;
 mod install;
 mod process;
+// A build for a sub-path from the build for `/` (the dev tenant's own module, as for csp).
+#[allow(dead_code)]
+#[path = "../../devtenant/src/public_url.rs"]
+mod public_url;
 mod register;
 mod size;
 mod test;
@@ -26,17 +30,20 @@ Commands:
                    Chromium, end-to-end), then print one summary
   bench [journeys] [--runs N] [--reference DIR] [--dist DIR] [--only J1,M2]
                    build in release and print bundle sizes, load-to-interactive time, the editor,
-                   jobs and the journeys (J1-J3, M1, M2 on slow 4G and loopback, against a
-                   reference build: by default dist/ with full.html as the page); `journeys`
+                   jobs and the journeys (J1-J3, M1, M2 on slow 4G and loopback, against the
+                   reference build in DIR: a dist/ of another commit kept aside); `journeys`
                    runs only those, on the build already in dist/
   headers [--config FILE]
                    write dist/_headers and dist/staticwebapp.config.json (Content Security
                    Policy with the built index.html's script hashes, for the origins FILE's
                    cloud and overrides resolve to; global by default). Release builds do it
-  build            build the release bundles into dist/ (the first load and the full bundle,
-                   with their headers), as the test command does
-  size             check dist/ (an existing release build) against size-budget.toml and
-                   print the first load's sizes; fails over the budget, as the test command does
+  build [--public-url /portal/]
+                   build the release bundle into dist/ with its headers, as the test command
+                   does; with --public-url, for deploying under that path (the build for `/`
+                   with index.html rewritten for it, and its headers)
+  size             check dist/ (an existing release build) against size-budget.toml and print
+                   the sizes of what the journeys load (the page, the portal's files and the
+                   sign-in worker); fails over the budget, as the test command does
   install          only install the tools (idempotent)
   register --tenant TENANT --origin URL [--out FILE] [--cloud global|usgov|usgovdod|china]
                    print (never run) the Azure CLI and Graph PowerShell commands that create the
@@ -58,7 +65,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("install") => install::all(),
         Some("headers") => headers::run(&args[1..]),
-        Some("build") => test::build_release(),
+        Some("build") => test::build(&args[1..]),
         Some("size") => size::run(),
         Some("register") => register::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {

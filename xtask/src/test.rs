@@ -95,9 +95,6 @@ fn lint() -> Layer {
                 "-p",
                 "sign-in-worker",
                 "--all-targets",
-                // The full bundle's code too (the first load is the same code without it).
-                "--features",
-                "teams-app-portal/full",
                 "--target",
                 "wasm32-unknown-unknown",
                 "--",
@@ -127,64 +124,36 @@ fn lint() -> Layer {
 /// Builds the portal in release with trunk into dist/, with its security headers for deploying
 /// (`dist/_headers`, `dist/staticwebapp.config.json`; the global cloud's origins).
 pub fn build_release() -> Result<(), String> {
-    // The full bundle first (trunk replaces its dist as a whole), then the first load.
-    step("build the full bundle in release (trunk build --release full.html)");
-    let full_dist = "target/dist-full";
-    // The target first: `--locked` takes an optional value.
-    exec(with_release_wasm_env(&mut Command::new("trunk")).args([
-        "build",
-        "full.html",
-        "--release",
-        "--locked",
-        "--dist",
-        full_dist,
-    ]))?;
-    step("build the first load in release (trunk build --release)");
+    step("build the portal in release (trunk build --release)");
     exec(with_release_wasm_env(&mut Command::new("trunk")).args([
         "build",
         "--release",
         "--locked",
     ]))?;
-    merge_full_bundle(
-        std::path::Path::new(full_dist),
-        std::path::Path::new("dist"),
-    )?;
     crate::headers::write(std::path::Path::new("dist"), None)
 }
 
-/// Copies the full bundle beside the first load: its page as `full.html`, its files (hashed
-/// names, so nothing of the first load is replaced) as they are.
-pub fn merge_full_bundle(from: &std::path::Path, dist: &std::path::Path) -> Result<(), String> {
-    let entries =
-        std::fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if !path.is_file() {
-            continue;
-        }
-        let name = entry.file_name();
-        let target = if name == "index.html" {
-            dist.join("full.html")
-        } else {
-            dist.join(&name)
-        };
-        std::fs::copy(&path, &target).map_err(|e| {
-            format!(
-                "cannot copy {} to {}: {e}",
-                path.display(),
-                target.display()
-            )
-        })?;
+/// `cargo xtask build [--public-url PATH]`: the release build, for `/` or for a sub-path (the
+/// build for `/` with its page rewritten: see `headers::rebase`).
+pub fn build(args: &[String]) -> Result<(), String> {
+    let public_url = match args {
+        [] => None,
+        [flag, value] if flag == "--public-url" => Some(value.as_str()),
+        _ => return Err("build takes only --public-url PATH (e.g. /portal/)".into()),
+    };
+    build_release()?;
+    match public_url {
+        Some(url) => crate::headers::rebase(std::path::Path::new("dist"), url),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// The first load against the budget (`size-budget.toml`), on the release build `built` says
-/// the end-to-end layer made.
+/// What the journeys load against the budget (`size-budget.toml`), on the release build `built`
+/// says the end-to-end layer made.
 fn size_budget(built: bool) -> Layer {
-    let mut layer = Layer::new("size budget (first load, brotli)");
+    let mut layer = Layer::new("size budget (journeys, brotli)");
     let start = Instant::now();
-    step("the first load against the size budget");
+    step("what the journeys load against the size budget");
     if !built {
         layer.error = Some("the release build failed: no bundle to measure".into());
         layer.failed = 1;

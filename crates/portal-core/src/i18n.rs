@@ -15,15 +15,7 @@ pub enum Lang {
     Fr,
 }
 
-#[cfg(not(feature = "first-load-catalogue"))]
 const EN_SOURCE: &str = include_str!("../locales/en.json");
-/// The first load's English (issue #10): `en.json` without the sections only the full bundle
-/// shows (`locales/full-bundle-sections.txt`), written by the build script.
-#[cfg(feature = "first-load-catalogue")]
-const EN_SOURCE: &str = EN_FIRST_LOAD_SOURCE;
-/// The first load's English catalogue, whichever build this is (for its tests).
-pub const EN_FIRST_LOAD_SOURCE: &str =
-    include_str!(concat!(env!("OUT_DIR"), "/en-first-load.json"));
 /// French is built in natively (tests, tools); in the browser it is not in the binary: the
 /// portal fetches `fr.json` when French is chosen and installs it with [`Lang::install`].
 #[cfg(not(target_arch = "wasm32"))]
@@ -340,34 +332,5 @@ mod tests {
     #[test]
     fn missing_key_falls_back_to_the_key() {
         assert_eq!(Lang::Fr.t("no.such.key"), "no.such.key");
-    }
-}
-
-#[cfg(test)]
-mod first_load_tests {
-    use super::*;
-    use crate::first_load_keys::{full_bundle_prefixes, in_first_load, FULL_BUNDLE_SECTIONS};
-
-    #[test]
-    fn the_first_load_catalogue_is_english_without_the_full_bundle_sections() {
-        let all = parse_catalogue(include_str!("../locales/en.json")).unwrap();
-        let first = parse_catalogue(EN_FIRST_LOAD_SOURCE).unwrap();
-        let prefixes = full_bundle_prefixes(FULL_BUNDLE_SECTIONS);
-        assert!(prefixes.contains(&"jobs."));
-        for (key, text) in all.iter() {
-            assert_eq!(
-                first.contains_key(key),
-                in_first_load(key, &prefixes),
-                "{key}"
-            );
-            if let Some(kept) = first.get(key) {
-                assert_eq!(kept, text);
-            }
-        }
-        // Titles stay for the hand-over page; the full bundle's own text goes.
-        assert!(first.contains_key("page.jobs.title"));
-        assert!(!first.contains_key("page.jobs.intro"));
-        assert!(first.contains_key("nav.jobs"));
-        assert!(first.len() < all.len() / 2);
     }
 }

@@ -6,7 +6,6 @@ pub mod auth;
 pub mod cloud;
 pub mod config;
 pub mod connection_check;
-pub mod first_load_keys;
 pub mod graph;
 pub mod i18n;
 pub mod jobs;

@@ -123,10 +123,10 @@ fn key_like_literals(text: &str) -> BTreeSet<String> {
     keys
 }
 
-/// Literals passed directly to `t(`, `tf(` or `tp(`, and `key=`/`what_key=` props.
+/// Literals passed directly to `t(`, `tf(`, `tp(` or `text(`, and `key=`/`what_key=` props.
 fn called_keys(text: &str) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
-    for marker in [".t(\"", ".tf(\"", ".tp(\"", "key=\""] {
+    for marker in [".t(\"", ".tf(\"", ".tp(\"", ".text(\"", "key=\""] {
         let mut chunks = text.split(marker);
         let mut before = chunks.next().unwrap_or("");
         for chunk in chunks {

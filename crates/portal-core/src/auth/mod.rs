@@ -8,7 +8,6 @@
 pub mod account;
 pub mod admin_consent;
 pub mod challenge;
-pub mod hand_over;
 pub mod id_token;
 pub mod issuer;
 pub mod oauth_error;

@@ -1,8 +1,10 @@
 //! When to renew an access token (the smaller of 5 minutes, MSAL's window, and half the token's
 //! lifetime), the token cache keyed by scope set that decides whether a cached token still
-//! serves a request, and what a background renewal does when it fails: a transient failure
-//! keeps the session and retries with backoff; only a failure that needs the user ends it.
+//! serves a request, which stored tokens a reload may use without renewing, and what a
+//! background renewal does when it fails: a transient failure keeps the session and retries
+//! with backoff; only a failure that needs the user ends it.
 
+use super::id_token::{AccountIds, CLOCK_SKEW_SECONDS};
 use super::oauth_error::OAuthErrorKind;
 use super::permission_set::PermissionSet;
 
@@ -44,8 +46,8 @@ impl CachedAccessToken {
     }
 }
 
-/// Access tokens in memory, one per scope set; never persisted (but for the instant of a switch
-/// to the full bundle, see [`super::hand_over`]).
+/// Access tokens in memory, one per scope set (kept across reloads, with `tokenCache: session`,
+/// as [`StoredTokens`]).
 #[derive(Default, Debug)]
 pub struct AccessTokenCache {
     tokens: Vec<CachedAccessToken>,
@@ -95,6 +97,60 @@ impl AccessTokenCache {
 
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty()
+    }
+}
+
+/// The session's access tokens as a tab keeps them in sessionStorage between reloads (with
+/// `tokenCache: session`, beside the refresh token, which is the stronger credential), with the
+/// account they were issued to and its raw ID token (sign-out's `id_token_hint`). A reload that
+/// finds a token still fresh for the same account starts without renewing: no sign-in worker,
+/// no discovery, keys or token request before its first Graph call (issue #24). Never in
+/// localStorage; gone at sign-out with every other `tap.auth.` entry.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredTokens {
+    /// The account the tokens were issued to.
+    pub owner: AccountIds,
+    pub tokens: Vec<CachedAccessToken>,
+    /// The ID token that came with them (memory only in the tab until written here).
+    #[serde(default)]
+    pub id_token: Option<String>,
+}
+
+impl StoredTokens {
+    /// The tokens of `cache` for `owner`; `None` when there is none to keep.
+    pub fn of(
+        owner: AccountIds,
+        cache: &AccessTokenCache,
+        id_token: Option<String>,
+    ) -> Option<StoredTokens> {
+        (!cache.is_empty()).then(|| StoredTokens {
+            owner,
+            tokens: cache.tokens().to_vec(),
+            id_token,
+        })
+    }
+
+    /// What a reload at `now` takes from a stored entry (`json`) for the signed-in `account`:
+    /// the tokens issued to that account that are still fresh (before their renewal window, see
+    /// [`CachedAccessToken::is_fresh`]) and not issued later than `now` plus the clock skew (a
+    /// clock set back since leaves their expiry unknowable). `None` when the entry does not
+    /// parse, names another account or keeps no such token: the reload renews as before.
+    pub fn for_reload(json: &str, account: &AccountIds, now: i64) -> Option<StoredTokens> {
+        let stored: StoredTokens = serde_json::from_str(json).ok()?;
+        let same = |a: &str, b: &str| !a.is_empty() && a.eq_ignore_ascii_case(b);
+        if !same(&stored.owner.oid, &account.oid) || !same(&stored.owner.tid, &account.tid) {
+            return None;
+        }
+        let tokens: Vec<CachedAccessToken> = stored
+            .tokens
+            .into_iter()
+            .filter(|t| t.is_fresh(now) && t.issued_at <= now + CLOCK_SKEW_SECONDS)
+            .collect();
+        (!tokens.is_empty()).then_some(StoredTokens {
+            owner: stored.owner,
+            tokens,
+            id_token: stored.id_token,
+        })
     }
 }
 
@@ -341,6 +397,151 @@ mod tests {
         cache.insert(token(&["User.Read", "AppCatalog.Read.All"], 7200), 100);
         assert_eq!(cache.tokens.len(), 2);
         assert_eq!(cache.next_renewal_in(100), Some(3800 - 300 - 100));
+    }
+
+    fn megan() -> AccountIds {
+        AccountIds {
+            oid: "5f9b8c54-2a70-4c77-9ad1-0d0b1d9b7b11".into(),
+            tid: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+        }
+    }
+
+    /// The stored entry of `tokens` for `owner`, as the tab writes it.
+    fn stored(owner: AccountIds, tokens: Vec<CachedAccessToken>) -> String {
+        let mut cache = AccessTokenCache::default();
+        for t in tokens {
+            cache.insert(t, 0);
+        }
+        serde_json::to_string(
+            &StoredTokens::of(owner, &cache, Some("eyJ.id.token".into())).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_reload_skips_the_renewal_only_with_a_fresh_token_of_the_same_account() {
+        // A token of an hour issued at 10 000: renewal due at 13 300, expiry at 13 600.
+        let hour = |issued_at: i64| CachedAccessToken {
+            secret: format!("t{issued_at}"),
+            permissions: perms(&["User.Read", "TeamsAppInstallation.ReadForUser"]),
+            issued_at,
+            expires_at: issued_at + 3600,
+        };
+        let other_user = AccountIds {
+            oid: "0c4b1e9a-0000-4000-8000-000000000001".into(),
+            ..megan()
+        };
+        let other_tenant = AccountIds {
+            tid: "00000000-0000-4000-8000-0000000000aa".into(),
+            ..megan()
+        };
+        let shouting = AccountIds {
+            oid: megan().oid.to_uppercase(),
+            tid: megan().tid.to_uppercase(),
+        };
+        // (what is stored, who reloads, when, skips the renewal)
+        let table = [
+            (stored(megan(), vec![hour(10_000)]), megan(), 10_060, true),
+            (stored(megan(), vec![hour(10_000)]), megan(), 13_299, true),
+            (stored(megan(), vec![hour(10_000)]), megan(), 13_300, false),
+            (stored(megan(), vec![hour(10_000)]), megan(), 20_000, false),
+            (
+                stored(megan(), vec![hour(10_000)]),
+                shouting.clone(),
+                10_060,
+                true,
+            ),
+            (
+                stored(megan(), vec![hour(10_000)]),
+                other_user,
+                10_060,
+                false,
+            ),
+            (
+                stored(megan(), vec![hour(10_000)]),
+                other_tenant,
+                10_060,
+                false,
+            ),
+            // Issued "later" than now: within the skew the clocks just differ; beyond it the
+            // clock was set back and the expiry means nothing.
+            (
+                stored(megan(), vec![hour(10_000)]),
+                megan(),
+                10_000 - 300,
+                true,
+            ),
+            (
+                stored(megan(), vec![hour(10_000)]),
+                megan(),
+                10_000 - 301,
+                false,
+            ),
+            (
+                serde_json::to_string(&StoredTokens {
+                    owner: megan(),
+                    tokens: Vec::new(),
+                    id_token: None,
+                })
+                .unwrap(),
+                megan(),
+                10_060,
+                false,
+            ),
+            ("{not json".to_string(), megan(), 10_060, false),
+            (String::new(), megan(), 10_060, false),
+            (
+                stored(
+                    AccountIds {
+                        oid: String::new(),
+                        tid: String::new(),
+                    },
+                    vec![hour(10_000)],
+                ),
+                AccountIds {
+                    oid: String::new(),
+                    tid: String::new(),
+                },
+                10_060,
+                false,
+            ),
+        ];
+        for (json, account, now, skips) in table {
+            assert_eq!(
+                StoredTokens::for_reload(&json, &account, now).is_some(),
+                skips,
+                "{json} for {account:?} at {now}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reload_keeps_the_fresh_tokens_and_the_id_token_only() {
+        let read = CachedAccessToken {
+            secret: "read".into(),
+            permissions: perms(&["User.Read"]),
+            issued_at: 0,
+            expires_at: 3_600,
+        };
+        let write = CachedAccessToken {
+            secret: "write".into(),
+            permissions: perms(&["TeamsAppInstallation.ReadWriteForUser"]),
+            issued_at: 3_000,
+            expires_at: 6_600,
+        };
+        let json = stored(megan(), vec![read, write.clone()]);
+        let reloaded = StoredTokens::for_reload(&json, &megan(), 3_400).unwrap();
+        assert_eq!(
+            reloaded.tokens,
+            vec![write],
+            "the read token is due for renewal"
+        );
+        assert_eq!(reloaded.id_token.as_deref(), Some("eyJ.id.token"));
+        assert_eq!(reloaded.owner, megan());
+        assert!(
+            StoredTokens::of(megan(), &AccessTokenCache::default(), None).is_none(),
+            "an empty cache stores nothing"
+        );
     }
 
     #[test]

@@ -70,14 +70,24 @@ impl SessionKeys {
         self.key("fallback")
     }
 
-    /// The session handed from the first load to the full bundle (read and removed at once).
-    pub fn hand_over(&self) -> String {
-        self.key("hand_over")
+    /// The access tokens and ID token of the account signed in (`renewal::StoredTokens`), so
+    /// that a reload with a fresh one needs no renewal.
+    pub fn tokens(&self) -> String {
+        self.key("tokens")
     }
 
-    /// The sign-in outcome the first load was showing (a refusal), handed over likewise.
-    pub fn hand_over_status(&self) -> String {
-        self.key("hand_over_status")
+    /// The keys of every binding that holds a refresh token among `keys` (sessionStorage's
+    /// names), found before `config.json` is read (to start the sign-in worker early only when
+    /// the session will renew at start-up).
+    pub fn with_refresh_token<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<SessionKeys> {
+        let prefix = format!("{PREFIX}refresh_token.");
+        keys.into_iter()
+            .filter_map(|k| k.strip_prefix(prefix.as_str()))
+            .filter(|binding| !binding.is_empty())
+            .map(|binding| SessionKeys {
+                binding: binding.to_string(),
+            })
+            .collect()
     }
 }
 
@@ -151,6 +161,7 @@ mod tests {
             keys.account(),
             keys.granted(),
             keys.fallback(),
+            keys.tokens(),
         ];
         assert!(all.iter().all(|k| k.starts_with(PREFIX)));
         let distinct: std::collections::BTreeSet<_> = all.iter().collect();
@@ -158,6 +169,25 @@ mod tests {
         assert!(keys.refresh_token().starts_with("tap.auth.refresh_token."));
         assert_ne!(all[0], all[1]);
         assert_ne!(all[1], all[2]);
+    }
+
+    #[test]
+    fn the_bindings_holding_a_refresh_token_are_found_from_the_key_names() {
+        let one = SessionKeys::new(CLIENT, AUTHORITY, TENANT);
+        let two = SessionKeys::new(CLIENT, "http://127.0.0.1:9001", "organizations");
+        let names = [
+            one.refresh_token(),
+            one.tokens(),
+            one.account(),
+            two.account(),
+            two.refresh_token(),
+            "tap.auth.refresh_token.".to_string(),
+            "tap.auth.pending.abc".to_string(),
+            "other.refresh_token.x".to_string(),
+        ];
+        let found = SessionKeys::with_refresh_token(names.iter().map(String::as_str));
+        assert_eq!(found, vec![one.clone(), two]);
+        assert_eq!(found[0].tokens(), one.tokens(), "the same names follow");
     }
 
     #[test]
