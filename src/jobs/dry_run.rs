@@ -24,6 +24,8 @@ pub struct DryRunInput {
     pub app_name: String,
     pub latest_version: String,
     pub consent: Option<Vec<ResourceSpecificPermission>>,
+    /// The latest definition's whole required RSC set (what the consent is checked against).
+    pub required: Vec<ResourceSpecificPermission>,
     pub pacing: Pacing,
 }
 
@@ -68,6 +70,7 @@ pub async fn dry_run(
             rows,
             created_ms: now_ms(),
             pacing: input.pacing,
+            required: Some(input.required),
         },
         stopped,
     )

@@ -171,6 +171,7 @@ fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
             app: CatalogAppId::new(app),
             app_name,
             latest_version: definition.version.clone().unwrap_or_default(),
+            required: definition.required_permissions(),
             consent: if consents() {
                 choice.proposal.get_untracked()
             } else {

@@ -1414,6 +1414,7 @@ fn a_plans_writes_address_users_by_object_id_and_carry_the_consent() {
         ],
         created_ms: 0,
         pacing: plan::Pacing::default(),
+        required: None,
     };
     let tasks = plan.tasks(&job_write_policy());
     assert_eq!(

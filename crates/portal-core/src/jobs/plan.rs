@@ -169,6 +169,12 @@ pub struct JobPlan {
     pub created_ms: u64,
     #[serde(default)]
     pub pacing: Pacing,
+    /// The whole required RSC set of the definition installs and upgrades bring (as read by the
+    /// dry run), so a 400 to a job's write is read from the consent it sent, never from Graph's
+    /// words (`Write::checked_against`). `None` in a plan stored before it was kept: such a
+    /// write's 400 is read back and retried once, as any unnamed 400.
+    #[serde(default)]
+    pub required: Option<Vec<ResourceSpecificPermission>>,
 }
 
 /// The labels of a dry run's reads.
@@ -370,7 +376,7 @@ impl JobPlan {
     pub fn write_of(&self, row: &PlanRow) -> Option<Write> {
         let user = UserRef::ObjectId(row.user_id.clone()?);
         let app = self.app.clone();
-        Some(match &row.action {
+        let write = match &row.action {
             PlannedAction::Install => Write::install(user, app, self.consent.clone()),
             PlannedAction::Upgrade { installation } => Write::upgrade(
                 user,
@@ -383,6 +389,10 @@ impl JobPlan {
                 Write::uninstall(user, app, installation.clone())
             }
             PlannedAction::Skip(_) => return None,
+        };
+        Some(match (&row.action, &self.required) {
+            (PlannedAction::Uninstall { .. }, _) | (_, None) => write,
+            (_, Some(required)) => write.checked_against(required),
         })
     }
 
@@ -439,6 +449,51 @@ mod tests {
         task
     }
 
+    #[test]
+    fn a_jobs_writes_are_checked_against_the_required_set_the_dry_run_read() {
+        // Issue #23, guess 5: a 400 to a job's write is read from the consent it sent. The plan
+        // keeps the definition's required set, so its writes know a partial set before sending.
+        use crate::graph::models::PermissionType;
+        use crate::graph::write::ConsentSent;
+        let rsc = |value: &str, kind| ResourceSpecificPermission {
+            permission_value: value.into(),
+            permission_type: kind,
+        };
+        let required = vec![
+            rsc("TeamsActivity.Send.User", PermissionType::Application),
+            rsc("ChatMessage.Read.User", PermissionType::Delegated),
+        ];
+        let row = PlanRow {
+            key: "u1".into(),
+            user_id: Some("u1".into()),
+            upn: None,
+            display_name: None,
+            current_version: None,
+            action: PlannedAction::Install,
+            error: None,
+        };
+        let mut plan = plan_of(vec![row.clone()]);
+        plan.consent = Some(required[..1].to_vec());
+        plan.required = Some(required.clone());
+        let partial = plan.write_of(&row).map(|w| w.consent_sent());
+        assert!(
+            matches!(partial, Some(ConsentSent::Mismatch(_))),
+            "{partial:?}"
+        );
+        plan.consent = Some(required.clone());
+        assert_eq!(
+            plan.write_of(&row).map(|w| w.consent_sent()),
+            Some(ConsentSent::Valid)
+        );
+        // A plan stored before the set was kept: nothing is read as a mismatch.
+        plan.required = None;
+        plan.consent = Some(required[..1].to_vec());
+        assert_eq!(
+            plan.write_of(&row).map(|w| w.consent_sent()),
+            Some(ConsentSent::NotChecked)
+        );
+    }
+
     fn plan_of(rows: Vec<PlanRow>) -> JobPlan {
         JobPlan {
             id: "job-1".into(),
@@ -450,6 +505,7 @@ mod tests {
             rows,
             created_ms: 0,
             pacing: Pacing::default(),
+            required: None,
         }
     }
 
