@@ -18,9 +18,10 @@ pub enum Operation {
     ReadTenantSettings,
     /// Read a user's RSC grants.
     ReadGrants,
-    /// Install, upgrade or uninstall an app with no application RSC.
+    /// Install, upgrade or uninstall an app, sending no consented permission set.
     WriteInstallations,
-    /// Install or upgrade an app consenting to its application RSC.
+    /// Install or upgrade an app sending a consented permission set (any RSC, delegated-only
+    /// included: `graph::consent::operation_for`).
     WriteInstallationsWithConsent,
     /// Read users with what the basic profile hides (`accountEnabled`): a job flags disabled
     /// users.

@@ -194,10 +194,7 @@ impl ConsentRequirement {
 
     /// The least-privileged operation (and so scope) the write needs.
     pub fn operation(&self) -> Operation {
-        match self {
-            ConsentRequirement::WholeSet(_) => Operation::WriteInstallationsWithConsent,
-            _ => Operation::WriteInstallations,
-        }
+        super::consent::operation_for(self.consent_to_send())
     }
 
     /// Whether the tenant's personal-scope RSC switch matters (any RSC at all).
