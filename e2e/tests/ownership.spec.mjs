@@ -1,0 +1,195 @@
+// Work belongs to the account that started it (issue #22), on one browser profile shared by
+// three people: administrator A starts a 200-user install job under latency and closes the tab;
+// administrator B then signs in: no job, no resume question and none of A's users on screen, in
+// localStorage or in any database but A's own, and B's tab never takes A's job over; a member
+// signing in after A sees nothing either; A signs in again: the first load points to Bulk jobs,
+// which asks "Resume job …?", and the job finishes with one installation per user.
+import { test, expect, closePages, waitForPortal, waitForFullBundle } from './fixtures.mjs';
+import { startDevTenant } from '../devtenant.mjs';
+import { ADMIN, MEMBER, APPS, adminOf } from './portal.mjs';
+
+let tenant;
+test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
+
+const admin = (...args) => adminOf(tenant)(...args);
+const ADMIN_B = 'adele.vance@contoso.onmicrosoft.com';
+const USERS = 200;
+const upn = (n) => `user${String(n).padStart(5, '0')}@contoso.onmicrosoft.com`;
+/** Any of the job's users, as a UPN. */
+const JOB_UPN = /user\d{5}@contoso/i;
+
+/** Fails the test on an uncaught error or a console error of `page` (a page the fixture does
+ * not watch), like the fixture does for its own page. */
+function watch(page, errors) {
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+  return page;
+}
+
+/** Signs `who` in on `page` through the dev tenant's account picker (no session at the
+ * provider: the cookies were cleared, as when someone else sits down at the browser). */
+async function signIn(page, who) {
+  await page.goto(tenant.urls.portal);
+  await waitForPortal(page);
+  await page.getByTestId('sign-in').click();
+  await page.locator(`button[data-upn="${who}"]`).click();
+  await expect(page.getByTestId('account-name')).toBeVisible();
+}
+
+/** Every IndexedDB database of the origin, as `{ name: { store: JSON of all its values } }`:
+ * everything a page of the portal's origin can open. */
+function readIndexedDb(page) {
+  return page.evaluate(async () => {
+    const all = {};
+    for (const { name } of await indexedDB.databases()) {
+      const db = await new Promise((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      all[name] = {};
+      for (const store of db.objectStoreNames) {
+        all[name][store] = await new Promise((resolve, reject) => {
+          const read = db.transaction(store).objectStore(store).getAll();
+          read.onsuccess = () => resolve(JSON.stringify(read.result));
+          read.onerror = () => reject(read.error);
+        });
+      }
+      db.close();
+    }
+    return all;
+  });
+}
+
+const localStorageOf = (page) => page.evaluate(() => Object.entries(localStorage));
+
+/** Checks, as `who` signed in on `page`, that none of A's job shows: on screen, in the
+ * databases other than A's own, in localStorage. */
+async function seesNothingOfA(page, aOid, whoOid) {
+  await page.goto(new URL('/jobs', tenant.urls.portal).href);
+  await waitForFullBundle(page);
+  await expect(page.getByTestId('job-list')).toBeVisible();
+  await expect(page.getByTestId('job-list-row')).toHaveCount(0);
+  await expect(page.getByTestId('resume-prompt')).toHaveCount(0);
+  await expect(page.getByTestId('job-active')).toHaveCount(0);
+  expect(await page.locator('body').innerText()).not.toMatch(JOB_UPN);
+  const databases = await readIndexedDb(page);
+  const names = Object.keys(databases);
+  // A's work is in A's database, named after A; this account has one of its own.
+  const aDatabase = names.find((n) => n.endsWith(`:${aOid}`));
+  expect(aDatabase, `${names}`).toMatch(/^teams-app-portal:[^:]+:/);
+  expect(JSON.stringify(databases[aDatabase])).toMatch(JOB_UPN);
+  expect(names.some((n) => n.endsWith(`:${whoOid}`)), `${names}`).toBe(true);
+  for (const name of names.filter((n) => n !== aDatabase)) {
+    expect(JSON.stringify(databases[name]), `database ${name}`).not.toMatch(JOB_UPN);
+  }
+  // localStorage: counts only, and only A's.
+  const entries = await localStorageOf(page);
+  expect(JSON.stringify(entries)).not.toMatch(JOB_UPN);
+  const markers = entries.filter(([key]) => key.startsWith('tap.work.'));
+  expect(markers.map(([key]) => key.endsWith(`.${aOid}`))).toEqual([true]);
+  expect(markers[0][1]).toBe('{"jobs":1,"writes":0}');
+}
+
+test('a job is seen, resumed and run only by the administrator who started it', async ({ page, context }) => {
+  test.setTimeout(420_000);
+  tenant = await startDevTenant(['--users', String(USERS), '--latency-ms', '200', '--log-capacity', '100000']);
+  await admin('POST', '/adminConsent', {});
+  const state = await admin('GET', '/state');
+  const oid = (who) => state.users.find((u) => u.userPrincipalName.toLowerCase() === who).id.toLowerCase();
+  const [aOid, bOid, memberOid] = [oid(ADMIN), oid(ADMIN_B), oid(MEMBER)];
+  const errors = [];
+
+  // A starts a 200-user install job and closes the tab in the middle.
+  await signIn(page, ADMIN);
+  await page.goto(new URL('/jobs', tenant.urls.portal).href);
+  await waitForFullBundle(page);
+  await page.getByTestId('users-text').fill(Array.from({ length: USERS }, (_, i) => upn(i + 1)).join('\n'));
+  await page.getByTestId('users-read').click();
+  await expect(page.getByTestId('users-count')).toHaveText(`${USERS} users, 0 rows not used`);
+  await page.getByTestId('job-app').selectOption(APPS.learningHub);
+  await page.getByTestId('job-action').selectOption('install');
+  await page.getByTestId('job-share').selectOption('50');
+  await page.getByTestId('job-dry-run').click();
+  await expect(page.getByTestId('plan-count-install')).toContainText(String(USERS), { timeout: 90_000 });
+  await page.getByTestId('job-confirm').click();
+  await expect(page.getByTestId('job-active')).toHaveAttribute('data-status', 'running');
+  await expect.poll(async () => Number(await page.getByTestId('job-done').textContent()), { timeout: 90_000 })
+    .toBeGreaterThan(20);
+  await page.close();
+
+  // B, another administrator, on the same browser profile (A's session at the provider ends).
+  await context.clearCookies();
+  const b = watch(await context.newPage(), errors);
+  await signIn(b, ADMIN_B);
+  const bSignedInAt = (await admin('GET', '/log')).at(-1).seq;
+  // What A's tab got done (its last batches, in flight when it closed, have been answered by now).
+  const doneByA = (await admin('GET', '/state')).installations.filter((i) => i.appId === APPS.learningHub).length;
+  expect(doneByA).toBeLessThan(USERS);
+  await expect(b.getByTestId('work-hint')).toHaveCount(0);
+  await seesNothingOfA(b, aOid, bOid);
+  // Longer than the portal's 5-second check for jobs another tab let go of: B's tab takes
+  // nothing over (A's job's lock is free since A's tab closed).
+  await b.waitForTimeout(7_000);
+  await expect(b.getByTestId('job-active')).toHaveCount(0);
+  await b.close();
+
+  // A member after A: nothing either.
+  await context.clearCookies();
+  const member = watch(await context.newPage(), errors);
+  await signIn(member, MEMBER);
+  await expect(member.getByTestId('work-hint')).toHaveCount(0);
+  await seesNothingOfA(member, aOid, memberOid);
+  await member.close();
+  // Nobody but A ran A's job: no batch was sent while B and the member were signed in.
+  const whileOthers = (await admin('GET', '/log')).filter((e) => e.seq > bSignedInAt);
+  expect(whileOthers.filter((e) => e.path.endsWith('/$batch') || e.origin === 'graph-batch')).toEqual([]);
+  expect((await admin('GET', '/state')).installations.filter((i) => i.appId === APPS.learningHub).length)
+    .toBe(doneByA);
+
+  // A again: the first load says there is unfinished work, Bulk jobs asks before resuming.
+  await context.clearCookies();
+  const a = watch(await context.newPage(), errors);
+  await signIn(a, ADMIN);
+  const hint = a.getByTestId('work-hint');
+  await expect(hint).toHaveText('Unfinished work: 1 job(s), 0 change(s) to confirm');
+  await hint.click();
+  await waitForFullBundle(a);
+  await expect(a).toHaveURL(/\/jobs$/);
+  const question = a.getByTestId('resume-question');
+  await expect(question).toHaveText(/^Resume job Learning Hub \(install\), \d{1,3} of 200 left\?$/);
+  const left = Number((await question.textContent()).match(/, (\d+) of/)[1]);
+  expect(left).toBeGreaterThan(0);
+  expect(left).toBeLessThan(USERS);
+  // Nothing was sent before the answer.
+  await expect(a.getByTestId('job-active')).toHaveCount(0);
+  await a.getByTestId('resume-yes').click();
+  await expect(a.getByTestId('resume-prompt')).toHaveCount(0);
+  await expect(a.getByTestId('job-active')).toHaveAttribute('data-status', 'finished', { timeout: 300_000 });
+  await expect(a.getByTestId('job-done')).toHaveText(String(USERS));
+  await expect(a.getByTestId('job-count-refused')).toHaveCount(0);
+  await expect(a.getByTestId('job-count-unsettled')).toHaveCount(0);
+
+  // One installation per user, and never two successful install POSTs for one user.
+  const after = await admin('GET', '/state');
+  const ids = new Map(after.users.map((u) => [u.userPrincipalName.toLowerCase(), u.id]));
+  for (let n = 1; n <= USERS; n += 1) {
+    const mine = after.installations.filter((i) => i.userId === ids.get(upn(n)) && i.appId === APPS.learningHub);
+    expect(mine.length, `${upn(n)} installations`).toBe(1);
+  }
+  const log = await admin('GET', '/log');
+  expect(log[0].seq, 'the log kept every entry').toBe(1);
+  const perUser = new Map();
+  for (const e of log) {
+    if ((e.origin === 'graph' || e.origin === 'graph-batch') && e.method === 'POST' && e.status >= 200 && e.status < 300
+      && /\/users\/[^/]+\/teamwork\/installedApps$/i.test(e.path)) {
+      const parts = e.path.split('/');
+      const user = decodeURIComponent(parts[parts.indexOf('users') + 1]).toLowerCase();
+      perUser.set(user, (perUser.get(user) ?? 0) + 1);
+    }
+  }
+  expect([...perUser.values()].filter((count) => count > 1)).toEqual([]);
+  // Finished: the marker is gone, and with it the first load's hint.
+  await expect.poll(() => a.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('tap.work.')))).toEqual([]);
+  expect(errors).toEqual([]);
+});
