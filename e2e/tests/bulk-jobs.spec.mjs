@@ -62,6 +62,8 @@ test.describe('a job under faults', () => {
       .toBeGreaterThan(40);
     await page.reload();
     await waitForPortal(page);
+    // After a reload the portal asks before resuming (issue 22).
+    await page.getByTestId('resume-yes').click();
     await expect(page.getByTestId('job-active')).toHaveAttribute('data-status', 'finished', { timeout: 150_000 });
     await expect(page.getByTestId('job-done')).toHaveText(String(USERS));
     await expect(page.getByTestId('job-count-applied')).toBeVisible();
