@@ -19,8 +19,9 @@
 // on the page, which also holds for its dedicated worker's requests; `Emulation.setCPUThrottlingRate`
 // 4 on the page's main thread: the sign-in worker's thread is not slowed, Chromium throttles the
 // page's thread only), and loopback (no throttling). Two builds side by side, interleaved run by
-// run: the current `dist/` and a reference, by default the same dist with full.html served as
-// the page ("single": every page in one bundle) or any built dist given with `--reference DIR`.
+// run: the current `dist/` and a reference, any built dist given with `--reference DIR` (the
+// portal is one bundle since issue #24; without `--reference`, a dist of the split layout with a
+// full.html is compared with itself served as one bundle).
 //
 // Reported per journey, row and build: the median time of N runs; the bytes on the wire (the
 // sum of `encodedDataLength` of `Network.loadingFinished` over the page and its workers, for the
@@ -494,7 +495,7 @@ async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'journeys-'));
   const referenceLabel = options.reference ? 'reference' : 'single';
   const builds = [
-    { key: 'current', label: 'split (current)', short: 'split', ...(await startStaticServer({ dist: options.dist })) },
+    { key: 'current', label: 'current', short: 'current', ...(await startStaticServer({ dist: options.dist })) },
     {
       key: 'reference',
       label: options.reference ? `reference (${options.reference})` : 'single (dist with full.html as the page)',
