@@ -123,6 +123,12 @@ test.describe('a write in doubt whose read-back cannot renew the token', () => {
     expect(stored[0].name).toContain(stored[0].write.owner.oid);
     expect(await page.evaluate(() => Object.entries(localStorage).filter(([k]) => k.startsWith('tap.work.')).map(([, v]) => v)))
       .toEqual(['{"jobs":0,"writes":1}']);
+    // Signing out now would say so first (then Cancel).
+    await page.getByTestId('sign-out').click();
+    await expect(page.getByTestId('sign-out-work')).toHaveText('Unfinished jobs: 0. Changes not yet confirmed: 1.');
+    await expect(page.getByTestId('sign-out-in-doubt')).toBeVisible();
+    await page.getByTestId('sign-out-cancel').click();
+    await expect(page.getByTestId('sign-out-question')).toHaveCount(0);
 
     // Graph and the token endpoint are back; the tab reloads (as after a crash or a closed tab).
     await admin('PUT', '/faults', {});
