@@ -63,15 +63,40 @@ test('the portal works under /portal/: sign-in, a deep link in one document, the
   // Nothing escaped to the origin's root.
   expect(paths.filter((p) => !p.startsWith('/portal/'))).toEqual([]);
 
-  // sessionStorage holds what the session keeps (the refresh token, the account, the permissions
-  // granted), never an access token.
+  // sessionStorage holds what the session keeps (src/auth/storage.rs, portal_core's
+  // SessionKeys): the refresh token, the account, the permissions granted and the access-token
+  // cache a reload starts with (`tap.auth.tokens`); no other entry (no hand-over to another
+  // document), and an access token nowhere but in that cache.
   expect(tokens.length).toBeGreaterThan(0);
   const session = await page.evaluate(() => Object.entries(sessionStorage));
-  const kinds = [...new Set(session.map(([key]) => key.split('.').slice(0, 3).join('.')))].sort();
-  expect(kinds).toEqual(['tap.auth.account', 'tap.auth.granted', 'tap.auth.refresh_token']);
+  const kind = (key) => key.split('.').slice(0, 3).join('.');
+  const kinds = [...new Set(session.map(([key]) => kind(key)))].sort();
+  expect(kinds).toEqual(expect.arrayContaining(['tap.auth.account', 'tap.auth.granted', 'tap.auth.refresh_token']));
+  expect(kinds.filter((k) => !['tap.auth.account', 'tap.auth.granted', 'tap.auth.refresh_token', 'tap.auth.tokens'].includes(k))).toEqual([]);
   for (const token of new Set(tokens)) {
-    expect(session.some(([, value]) => value.includes(token)), 'an access token in sessionStorage').toBe(false);
+    const holders = session.filter(([, value]) => value.includes(token)).map(([key]) => kind(key));
+    expect(holders.filter((k) => k !== 'tap.auth.tokens'), 'an access token outside the session\'s token cache').toEqual([]);
   }
+});
+
+test.describe('without a config.json', () => {
+  test.use({ expectedConsoleErrors: [/status of 404 \(Not Found\) @ http:\/\/127\.0\.0\.1:\d+\/portal\/config\.json/] });
+
+test('the setup page at /portal/ suggests this deployment as the redirect URI', async ({ page }) => {
+  tenant = await startDevTenant(['--base-path', '/portal/']);
+  const portal = tenant.urls.portal;
+  const asked = [];
+  await page.route('**/config.json', (route) => {
+    asked.push(new URL(route.request().url()).pathname);
+    return route.fulfill({ status: 404, body: 'not found' });
+  });
+  await page.goto(`${portal}users?q=megan`);
+  await waitForPortal(page, 'setup');
+  expect([...new Set(asked)]).toEqual(['/portal/config.json']);
+  await expect(page.getByTestId('setup-url')).toHaveText(`${portal}config.json`);
+  await expect(page.getByTestId('example-config')).toContainText(`"redirectUri": "${portal}"`);
+  expect(new URL(page.url()).pathname).toBe('/portal/users');
+});
 });
 
 test.describe('a release panic', () => {

@@ -9,7 +9,8 @@ use crate::components::language_switcher::LanguageSwitcher;
 use crate::config_loader::ConfigLoadError;
 use crate::i18n::use_i18n;
 
-/// A `config.json` that works once its ids are replaced.
+/// A `config.json` that works once its ids are replaced (the redirect URI is this deployment's
+/// own address in the page: see [`example_config`]).
 pub const EXAMPLE_CONFIG: &str = r#"{
   "clientId": "00000000-0000-0000-0000-000000000000",
   "tenant": "contoso.onmicrosoft.com",
@@ -17,6 +18,21 @@ pub const EXAMPLE_CONFIG: &str = r#"{
   "redirectUri": "https://portal.contoso.com/",
   "tokenCache": "session"
 }"#;
+
+/// [`EXAMPLE_CONFIG`] with the address the portal is deployed at as its `redirectUri` (the
+/// page's origin and base path, e.g. `https://host/portal/`), when the page knows it.
+fn example_config() -> String {
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .filter(|o| o.starts_with("http"));
+    match origin {
+        Some(origin) => EXAMPLE_CONFIG.replace(
+            "https://portal.contoso.com/",
+            &format!("{origin}{}", crate::routes::home()),
+        ),
+        None => EXAMPLE_CONFIG.to_string(),
+    }
+}
 
 /// Explains why the portal cannot start and how to fix it.
 #[component]
@@ -92,7 +108,7 @@ pub fn SetupPage(error: ConfigLoadError) -> impl IntoView {
             </p>
             {detail}
             <h2>{i18n.text("setup.example_title")}</h2>
-            <pre class="example-config">{EXAMPLE_CONFIG}</pre>
+            <pre class="example-config" data-testid="example-config">{example_config()}</pre>
             <h2>{i18n.text("setup.fields_title")}</h2>
             <dl class="field-reference">
                 {FIELDS
