@@ -4,7 +4,6 @@
 
 use gloo_net::http::Request;
 use portal_core::{ConfigError, RuntimeConfig};
-use web_sys::RequestCache;
 
 /// The path of the configuration file, relative to the document's base URL.
 pub const CONFIG_PATH: &str = "config.json";
@@ -45,11 +44,14 @@ pub fn config_url() -> String {
         .unwrap_or_else(|| format!("/{CONFIG_PATH}"))
 }
 
-/// Reads and validates `config.json`, bypassing the HTTP cache so an edit takes effect on reload.
+/// Reads and validates `config.json`. In the browser's default cache mode, so that the request
+/// `index.html` preloads (`<link rel="preload" as="fetch" crossorigin>`, sent beside the wasm
+/// rather than after it starts) answers it; the host's `Cache-Control` for the file (`no-cache`
+/// or `no-store`, see `cargo xtask build`'s `_headers`) still makes an edit take effect on the
+/// next load.
 pub async fn load_config() -> Result<RuntimeConfig, ConfigLoadError> {
     let url = config_url();
     let response = Request::get(&url)
-        .cache(RequestCache::NoStore)
         .send()
         .await
         .map_err(|err| ConfigLoadError::Unreadable {

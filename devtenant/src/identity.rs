@@ -176,14 +176,32 @@ async fn discovery(State(ctx): State<Arc<Ctx>>, Path(tenant): Path<String>) -> R
         "msgraph_host": graph_host,
         "rbac_url": "https://pas.windows.net",
     });
-    cors_any(Json(body).into_response())
+    public_document(Json(body).into_response())
 }
 
 async fn keys(State(ctx): State<Arc<Ctx>>, Path(tenant): Path<String>) -> Response {
     if let Err(response) = resolve_tenant(&ctx, &tenant) {
         return response;
     }
-    cors_any(Json(ctx.keys.jwks()).into_response())
+    public_document(Json(ctx.keys.jwks()).into_response())
+}
+
+/// Entra's caching and CORS headers on its public documents (discovery and keys, as recorded
+/// from `login.microsoftonline.com`): `Cache-Control: max-age=86400, private`, any origin,
+/// `GET, OPTIONS`. A client may keep them a day; a key rotated meanwhile is found by reading the
+/// keys again on an unknown `kid`.
+fn public_document(response: Response) -> Response {
+    let mut response = cors_any(response);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=86400, private"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, OPTIONS"),
+    );
+    response
 }
 
 fn cors_any(mut response: Response) -> Response {

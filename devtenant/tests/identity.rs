@@ -524,6 +524,42 @@ fn discovery_for_organizations_uses_the_tenantid_template() {
 }
 
 #[test]
+fn discovery_and_keys_are_cacheable_for_a_day_as_entra_s_are() {
+    let tenant = DevTenant::start(&[]);
+    for url in [
+        format!(
+            "{}/v2.0/.well-known/openid-configuration",
+            tenant.authority()
+        ),
+        format!(
+            "{}/organizations/v2.0/.well-known/openid-configuration",
+            tenant.identity
+        ),
+        format!("{}/discovery/v2.0/keys", tenant.authority()),
+    ] {
+        let response = tenant.http.get(&url).send().unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        assert_eq!(
+            header("cache-control").as_deref(),
+            Some("max-age=86400, private"),
+            "{url}"
+        );
+        assert_eq!(header("access-control-allow-origin").as_deref(), Some("*"));
+        assert_eq!(
+            header("access-control-allow-methods").as_deref(),
+            Some("GET, OPTIONS")
+        );
+    }
+}
+
+#[test]
 fn prompt_none_needs_a_session_and_uses_it() {
     let tenant = DevTenant::start(&[]);
     let (params, _) = tenant.authorize_params(READ);

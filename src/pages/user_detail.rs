@@ -34,7 +34,10 @@ pub fn UserDetailPage() -> impl IntoView {
     }
 }
 
-/// The user (read first: the install call may not 404 for an unknown user) and their apps.
+/// The user (read before any write: the install call may not 404 for an unknown user) and their
+/// apps. Addressed by object id, the apps are read beside the user (the installations route
+/// takes the id or UPN; the name follows when the user read answers); addressed by UPN, once the
+/// user read has resolved the object id (grants are read by object id only).
 #[component]
 fn UserApps(user_id: String) -> impl IntoView {
     let i18n = use_i18n();
@@ -62,6 +65,19 @@ fn UserApps(user_id: String) -> impl IntoView {
         Some(Ok(u)) => u.display_name.or(u.user_principal_name).unwrap_or_default(),
         _ => String::new(),
     });
+    // Whose apps to read: the object id in the address at once, else the one the user read
+    // resolves; none once the user read failed. The same id in other letter case is the same
+    // user: the apps are not read again when the user read answers.
+    let target = {
+        let user_ref = user_ref.clone();
+        let by_id = |id: &str| UserRef::ObjectId(id.trim().to_ascii_lowercase());
+        Memo::new(move |_| match (user.get(), &user_ref) {
+            (Some(Ok(u)), _) if !u.id.trim().is_empty() => Some(by_id(&u.id)),
+            (Some(Ok(_)), given) => Some(given.clone()),
+            (None, UserRef::ObjectId(id)) => Some(by_id(id)),
+            _ => None,
+        })
+    };
     view! {
         {move || match user.get() {
             Some(Ok(u)) => view! {
@@ -80,18 +96,15 @@ fn UserApps(user_id: String) -> impl IntoView {
             Some(Err(e)) => view! { <CallErrorView error=e /> }.into_any(),
             None => ().into_any(),
         }}
-        {move || name.with(|n| !n.is_empty()).then(|| {
-            // Once resolved, the user is read by object id (`permissionGrants` documents no
-            // other key); commands shown keep the key as it was given.
-            let resolved = match user.get_untracked() {
-                Some(Ok(u)) if !u.id.trim().is_empty() => UserRef::ObjectId(u.id),
-                _ => user_ref.clone(),
-            };
-            let subject = Subject {
-                user: resolved,
-                named: user_ref.clone(),
-                name: name.get_untracked(),
-            };
+        {move || target.get().map(|resolved| {
+            // The user is read by object id (`permissionGrants` documents no other key);
+            // commands shown keep the key as it was given.
+            let named = user_ref.clone();
+            let subject = Signal::derive(move || Subject {
+                user: resolved.clone(),
+                named: named.clone(),
+                name: name.get(),
+            });
             view! { <PersonalApps subject=subject user_exists=exists /> }
         })}
     }

@@ -22,7 +22,7 @@ use portal_core::graph::personal_apps::{rsc_switch, sort_apps, sort_installation
 use portal_core::graph::preflight::Lookup;
 use portal_core::graph::request;
 
-use crate::components::error_view::{boundary_fallback, OtherUserScope};
+use crate::components::error_view::{boundary_fallback, CallErrorView, OtherUserScope};
 use crate::context::use_config;
 use crate::graph_client::{use_graph, CallError, Graph};
 use crate::i18n::use_i18n;
@@ -44,25 +44,49 @@ pub struct Snapshot {
     pub rsc_switch: Lookup<bool>,
 }
 
-async fn load(graph: Graph, user: UserRef) -> Result<Snapshot, CallError> {
-    let (list, catalog_request, settings_request) = (
+/// The part of a [`Snapshot`] the installations table needs: read first, the table shows from it.
+#[derive(Clone, Debug)]
+struct Installed {
+    installations: Vec<Installation>,
+    rsc_switch: Lookup<bool>,
+}
+
+impl Installed {
+    fn with_catalog(&self, catalog: Vec<TeamsApp>) -> Snapshot {
+        Snapshot {
+            installations: self.installations.clone(),
+            catalog,
+            rsc_switch: self.rsc_switch.clone(),
+        }
+    }
+}
+
+/// The installations and the tenant's RSC switch, together.
+async fn load_installed(graph: Graph, user: UserRef) -> Result<Installed, CallError> {
+    let (list, settings_request) = (
         request::list_installations(&user, None),
-        request::organization_catalog(),
         request::tenant_settings(),
     );
     let installations = graph.get_all::<Installation>(&list, Operation::ReadInstallations);
-    let catalog = graph.get_all::<TeamsApp>(&catalog_request, Operation::ReadCatalog);
     let settings = graph.get::<TeamsAppSettings>(&settings_request, Operation::ReadTenantSettings);
-    let (installations, catalog, settings) = futures::join!(installations, catalog, settings);
+    let (installations, settings) = futures::join!(installations, settings);
     let mut installations = installations?;
     sort_installations(&mut installations);
-    let mut catalog = catalog?;
-    sort_apps(&mut catalog);
-    Ok(Snapshot {
+    Ok(Installed {
         installations,
-        catalog,
         rsc_switch: rsc_switch(settings.map_err(|e| e.to_string())),
     })
+}
+
+/// The organisation catalog (every page: Graph's `appCatalogs/teamsApps` takes `$filter`,
+/// `$select` and `$expand`, no `$top`), sent beside the installations but waited for by nothing
+/// but the latest versions, drift, the installable apps and the flows.
+async fn load_catalog(graph: Graph) -> Result<Vec<TeamsApp>, CallError> {
+    let mut catalog = graph
+        .get_all::<TeamsApp>(&request::organization_catalog(), Operation::ReadCatalog)
+        .await?;
+    sort_apps(&mut catalog);
+    Ok(catalog)
 }
 
 /// Whose apps they are.
@@ -85,9 +109,11 @@ pub struct Finished {
 
 /// The personal apps of `subject`, with the flows; `user_exists` feeds the pre-flight. In a cloud
 /// where Graph does not support personal apps (China), the reason is shown and nothing is called.
+/// The subject's user is read once, when the component starts; its name may arrive later (a
+/// user page reads the user beside the apps).
 #[component]
 pub fn PersonalApps(
-    subject: Subject,
+    #[prop(into)] subject: Signal<Subject>,
     #[prop(into)] user_exists: Signal<Lookup<bool>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -104,9 +130,14 @@ pub fn PersonalApps(
 }
 
 #[component]
-fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> impl IntoView {
+fn PersonalAppsLoaded(
+    subject: Signal<Subject>,
+    user_exists: Signal<Lookup<bool>>,
+) -> impl IntoView {
     let i18n = use_i18n();
-    provide_context(OtherUserScope(subject.user != UserRef::Me));
+    provide_context(OtherUserScope(
+        subject.with_untracked(|s| s.user != UserRef::Me),
+    ));
     provide_user_grants();
     let graph = use_graph();
     let writes = use_write_service();
@@ -118,29 +149,52 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
     let settled = Memo::new(move |_| writes.settled_count());
     let loaded = use_context::<crate::context::LoadedInstallations>();
     let data = {
-        let user = subject.user.clone();
-        let key = subject
-            .named
-            .key()
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_default();
+        let (user, key) = subject.with_untracked(|s| {
+            let key = s
+                .named
+                .key()
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            (s.user.clone(), key)
+        });
+        let graph = graph.clone();
         LocalResource::new(move || {
             version.track();
             settled.track();
             let (graph, user, key) = (graph.clone(), user.clone(), key.clone());
             async move {
-                let snapshot = load(graph, user).await?;
+                let installed = load_installed(graph, user).await?;
                 // Kept for App detail's counts over the users read in this session.
                 if let Some(loaded) = loaded {
-                    let installations = snapshot.installations.clone();
+                    let installations = installed.installations.clone();
                     loaded.0.update(|map| {
                         map.insert(key, installations);
                     });
                 }
-                Ok::<_, CallError>(snapshot)
+                Ok::<_, CallError>(installed)
             }
         })
     };
+    // The catalog, read beside the installations on each load. A plain signal, not a resource:
+    // the `Transition` below waits for the installations only. The last load's answer wins; the
+    // previous catalog stays shown meanwhile.
+    let catalog = RwSignal::new(None::<Result<Vec<TeamsApp>, CallError>>);
+    let catalog_load = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        version.track();
+        settled.track();
+        catalog_load.update_value(|n| *n += 1);
+        let ticket = catalog_load.get_value();
+        let graph = graph.clone();
+        leptos::task::spawn_local(async move {
+            let answer = load_catalog(graph).await;
+            if catalog_load.get_value() == ticket && !matches!(answer, Err(CallError::Aborted)) {
+                catalog.set(Some(answer));
+            }
+        });
+    });
+    let catalog_in =
+        Signal::derive(move || catalog.with(|c| c.as_ref().and_then(|r| r.as_ref().ok()).cloned()));
     let query = use_query_map();
     let flow = Memo::new(move |_| {
         query.with(|q| {
@@ -151,7 +205,6 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
             )
         })
     });
-    let subject = StoredValue::new(subject);
     // The write submitted from this page's flow lives here, not in the flow's panel (which a
     // reload of the data re-creates): when it is done, the note shows and the flow closes.
     let pending = provide_pending_write();
@@ -214,18 +267,30 @@ fn PersonalAppsLoaded(subject: Subject, user_exists: Signal<Lookup<bool>>) -> im
                 <ErrorBoundary fallback=boundary_fallback>
                     {move || {
                         data.get().map(|result| {
-                            result.map(|snapshot| {
-                                let snapshot = StoredValue::new(snapshot);
+                            result.map(|installed| {
+                                let installed = StoredValue::new(installed);
+                                // The whole snapshot, once the catalog is in.
+                                let snapshot = move || {
+                                    catalog_in.get().map(|c| installed.with_value(|i| i.with_catalog(c)))
+                                };
                                 view! {
-                                    {move || flow.get().map(|flow| view! {
-                                        <FlowPanel flow=flow snapshot=snapshot.get_value() subject=subject.get_value() user_exists=user_exists />
+                                    {move || flow.get().and_then(|flow| {
+                                        snapshot().map(|snapshot| view! {
+                                            <FlowPanel flow=flow snapshot=snapshot subject=subject.get() user_exists=user_exists />
+                                        })
                                     })}
-                                    <InstallationTable snapshot=snapshot.get_value() />
-                                    <AvailableApps snapshot=snapshot.get_value() />
+                                    <InstallationTable
+                                        installations=installed.with_value(|i| i.installations.clone())
+                                        catalog=catalog_in
+                                    />
+                                    {move || match catalog.get() {
+                                        Some(Err(error)) => view! { <CallErrorView error=error /> }.into_any(),
+                                        _ => snapshot().map(|snapshot| view! { <AvailableApps snapshot=snapshot /> }).into_any(),
+                                    }}
                                     <Grants
-                                        user=subject.with_value(|s| s.user.clone())
-                                        installations=snapshot.with_value(|s| s.installations.clone())
-                                        rsc_switch=snapshot.with_value(|s| s.rsc_switch.clone())
+                                        user=subject.with_untracked(|s| s.user.clone())
+                                        installations=installed.with_value(|i| i.installations.clone())
+                                        rsc_switch=installed.with_value(|i| i.rsc_switch.clone())
                                     />
                                 }
                             })

@@ -1,7 +1,9 @@
 //! The two tables of the feature: the user's installations (installed and latest published
 //! version, drift, consented RSC, or "consent not recorded by Graph" for an installation made
 //! outside this portal whose grants are in place, upgrade and uninstall) and the organisation
-//! apps still installable. One row component each; the actions open flows through the URL.
+//! apps still installable. One row component each; the actions open flows through the URL. The
+//! installations show as soon as they are read; the latest versions, drift and upgrade once the
+//! catalog is in.
 
 use leptos::prelude::*;
 use portal_core::graph::apps::{
@@ -17,23 +19,35 @@ use crate::components::drift_badge::DriftBadge;
 use crate::components::rsc_list::RscList;
 use crate::i18n::use_i18n;
 
+/// `catalog` is `None` until the organisation catalog is read.
 #[component]
-pub fn InstallationTable(snapshot: Snapshot) -> impl IntoView {
+pub fn InstallationTable(
+    installations: Vec<Installation>,
+    #[prop(into)] catalog: Signal<Option<Vec<TeamsApp>>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let title = view! { <h2>{i18n.text("apps.installed.title")}</h2> };
-    if snapshot.installations.is_empty() {
+    if installations.is_empty() {
         return view! {
             {title}
             <p class="muted" data-testid="no-installations">{i18n.text("apps.none")}</p>
         }
         .into_any();
     }
-    let rows = snapshot
-        .installations
-        .iter()
+    let rows = installations
+        .into_iter()
         .map(|installation| {
-            let app = catalog_app_of(installation, &snapshot.catalog).cloned();
-            view! { <InstallationRow installation=installation.clone() app=app /> }
+            // `None` while the catalog is being read; then the installation's catalog app, if any.
+            let app = {
+                let installation = installation.clone();
+                Signal::derive(move || {
+                    catalog.with(|c| {
+                        c.as_ref()
+                            .map(|c| catalog_app_of(&installation, c).cloned())
+                    })
+                })
+            };
+            view! { <InstallationRow installation=installation app=app /> }
         })
         .collect_view();
     view! {
@@ -55,15 +69,26 @@ pub fn InstallationTable(snapshot: Snapshot) -> impl IntoView {
 }
 
 #[component]
-fn InstallationRow(installation: Installation, app: Option<TeamsApp>) -> impl IntoView {
+fn InstallationRow(
+    installation: Installation,
+    app: Signal<Option<Option<TeamsApp>>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let open_flow = use_open_flow();
-    let drift = drift(&installation, app.as_ref());
-    let latest = app
-        .as_ref()
-        .and_then(latest_published)
-        .and_then(|d| d.version.clone())
-        .unwrap_or_else(|| "—".into());
+    let drift = {
+        let installation = installation.clone();
+        Signal::derive(move || app.with(|a| a.as_ref().map(|a| drift(&installation, a.as_ref()))))
+    };
+    let latest = move || {
+        app.with(|a| {
+            a.as_ref().map(|a| {
+                a.as_ref()
+                    .and_then(latest_published)
+                    .and_then(|d| d.version.clone())
+                    .unwrap_or_else(|| "—".into())
+            })
+        })
+    };
     let name = installation_name(&installation);
     let installed = installation
         .teams_app_definition
@@ -95,7 +120,7 @@ fn InstallationRow(installation: Installation, app: Option<TeamsApp>) -> impl In
         .as_ref()
         .map(|a| a.id.clone())
         .unwrap_or_default();
-    let can_upgrade = drift.can_upgrade();
+    let can_upgrade = move || drift.with(|d| d.as_ref().is_some_and(|d| d.can_upgrade()));
     let label = StoredValue::new(name.clone());
     let upgrade = {
         let id = id.clone();
@@ -115,7 +140,12 @@ fn InstallationRow(installation: Installation, app: Option<TeamsApp>) -> impl In
         <tr data-app-id=app_id data-app-name=row_name>
             <th scope="row">{name}</th>
             <td data-col="installed">{installed}</td>
-            <td data-col="latest">{latest} " " <DriftBadge drift=drift /></td>
+            <td data-col="latest">
+                {move || match (latest(), drift.get()) {
+                    (Some(latest), Some(drift)) => view! { {latest} " " <DriftBadge drift=drift /> }.into_any(),
+                    _ => view! { <span class="muted" data-latest="pending">{i18n.text("common.loading")}</span> }.into_any(),
+                }}
+            </td>
             <td data-col="consented">
                 {move || if unrecorded.get() {
                     view! { <span class="muted" data-rsc="not-recorded">{i18n.text("apps.consent_not_recorded")}</span> }.into_any()
@@ -124,12 +154,15 @@ fn InstallationRow(installation: Installation, app: Option<TeamsApp>) -> impl In
                 }}
             </td>
             <td class="actions">
-                {can_upgrade.then(|| view! {
-                    <button type="button" data-action="upgrade"
-                        aria-label=move || format!("{} {}", i18n.t("apps.upgrade"), label.get_value())
-                        on:click=upgrade>
-                        {i18n.text("apps.upgrade")}
-                    </button>
+                {move || can_upgrade().then(|| {
+                    let upgrade = upgrade.clone();
+                    view! {
+                        <button type="button" data-action="upgrade"
+                            aria-label=move || format!("{} {}", i18n.t("apps.upgrade"), label.get_value())
+                            on:click=upgrade>
+                            {i18n.text("apps.upgrade")}
+                        </button>
+                    }
                 })}
                 " "
                 <button type="button" class="danger" data-action="uninstall"

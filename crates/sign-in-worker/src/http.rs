@@ -1,14 +1,17 @@
 //! The HTTP client openidconnect runs over in the browser: `fetch` through gloo-net, no cookies,
-//! no cache, aborted after a time limit. Requests and answers are `http` types, as openidconnect
-//! expects. For the token endpoint, an answer that means "later" (5xx, 429, 408) becomes an
-//! error carrying its status, so a renewal can tell a bad minute from a refusal.
+//! the HTTP cache as `cache.rs` decides for each kind of request (the provider's public
+//! documents through it, tokens never), aborted after a time limit. Requests and answers are
+//! `http` types, as openidconnect expects. For the token endpoint, an answer that means "later"
+//! (5xx, 429, 408) becomes an error carrying its status, so a renewal can tell a bad minute
+//! from a refusal.
 
 use futures::future::{select, Either};
 use gloo_net::http::{Method, RequestBuilder};
 use openidconnect::{HttpRequest, HttpResponse};
 use portal_core::auth::oauth_error::OAuthErrorKind;
 use thiserror::Error;
-use web_sys::RequestCache;
+
+use crate::cache::Read;
 
 /// How long a request to the identity provider may take.
 pub const TIMEOUT_SECONDS: u32 = 30;
@@ -29,6 +32,7 @@ pub enum FetchError {
 
 async fn send(
     request: HttpRequest,
+    read: Read,
     signal: Option<web_sys::AbortSignal>,
 ) -> Result<HttpResponse, FetchError> {
     let network = |e: gloo_net::Error| FetchError::Network(e.to_string());
@@ -36,7 +40,7 @@ async fn send(
         .map_err(|e| FetchError::Network(e.to_string()))?;
     let mut builder = RequestBuilder::new(&request.uri().to_string())
         .method(method)
-        .cache(RequestCache::NoStore)
+        .cache(read.cache_mode())
         .abort_signal(signal.as_ref());
     for (name, value) in request.headers() {
         if let Ok(value) = value.to_str() {
@@ -66,11 +70,11 @@ async fn send(
     Ok(answer)
 }
 
-/// Sends one request with `fetch`, aborted after [`TIMEOUT_SECONDS`].
-pub async fn fetch(request: HttpRequest) -> Result<HttpResponse, FetchError> {
+/// Sends one request of kind `read` with `fetch`, aborted after [`TIMEOUT_SECONDS`].
+pub async fn fetch(request: HttpRequest, read: Read) -> Result<HttpResponse, FetchError> {
     let controller = web_sys::AbortController::new().ok();
     let signal = controller.as_ref().map(|c| c.signal());
-    let request = Box::pin(send(request, signal));
+    let request = Box::pin(send(request, read, signal));
     let timeout = Box::pin(gloo_timers::future::TimeoutFuture::new(
         TIMEOUT_SECONDS * 1000,
     ));
@@ -85,10 +89,10 @@ pub async fn fetch(request: HttpRequest) -> Result<HttpResponse, FetchError> {
     }
 }
 
-/// [`fetch`] for the token endpoint: a 5xx, 429 or 408 answer is an
+/// [`fetch`] for the token endpoint (never cached): a 5xx, 429 or 408 answer is an
 /// [`FetchError::Unavailable`] (whatever its body), never a refusal.
 pub async fn fetch_token(request: HttpRequest) -> Result<HttpResponse, FetchError> {
-    let answer = fetch(request).await?;
+    let answer = fetch(request, Read::Token).await?;
     let status = answer.status().as_u16();
     match OAuthErrorKind::from_status(status) {
         Some(_) => Err(FetchError::Unavailable(status)),

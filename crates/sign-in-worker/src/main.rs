@@ -2,8 +2,12 @@
 //! dedicated web worker that trunk builds apart (`index.html`'s `data-type="worker"` link) and
 //! the page starts only when the session first needs it, so none of it is in the first load.
 //! Each message is a `WorkerCall` in JSON; each answer a `WorkerReply` with the same id
-//! (`portal_core::auth::sign_in_worker`). The discovered provider is kept for the worker's life.
+//! (`portal_core::auth::sign_in_worker`). The discovered provider and its keys are kept for the
+//! lifetime the provider gives them (`cache.rs`), and read through the browser's HTTP cache, so
+//! a sign-in callback or a renewal after a reload sends its token request alone; the keys are
+//! read beside the token request, not after it.
 
+mod cache;
 mod http;
 mod oidc;
 mod webcrypto;
@@ -56,12 +60,15 @@ fn main() {
     let _ = scope.post_message(&JsValue::from_str("ready"));
 }
 
-/// The provider of `config`'s authority (discovered once).
+/// The provider of `config`'s authority (discovered again once its lifetime is over).
 async fn provider(config: &WorkerConfig) -> Result<oidc::Provider, WorkerError> {
+    let now = oidc::now_ms();
     let known = PROVIDER.with(|p| {
         p.borrow()
             .as_ref()
-            .filter(|(authority, _)| *authority == config.authority_url)
+            .filter(|(authority, provider)| {
+                *authority == config.authority_url && provider.is_fresh(now)
+            })
             .map(|(_, provider)| provider.clone())
     });
     if let Some(provider) = known {
@@ -74,6 +81,24 @@ async fn provider(config: &WorkerConfig) -> Result<oidc::Provider, WorkerError> 
 
 fn keep(config: &WorkerConfig, provider: &oidc::Provider) {
     PROVIDER.with(|p| *p.borrow_mut() = Some((config.authority_url.clone(), provider.clone())));
+}
+
+/// Runs `token_request` and, beside it, reads the keys its ID token will need when none are in
+/// hand, so that they cost no round trip of their own: the answer, and the keys read (for the
+/// caller to keep). A failed read is left for the validation to try again and report.
+async fn beside_keys<T>(
+    provider: &oidc::Provider,
+    token_request: impl std::future::Future<Output = T>,
+) -> (T, Option<cache::Kept<webcrypto::WebCryptoJwks>>) {
+    let keys = async {
+        match provider.keys_at(oidc::now_ms()) {
+            Some(_) => None,
+            None => oidc::fetch_jwks(&provider.metadata, cache::Read::Keys)
+                .await
+                .ok(),
+        }
+    };
+    futures::join!(token_request, keys)
 }
 
 async fn answer(
@@ -93,7 +118,15 @@ async fn answer(
             pkce_verifier,
             nonce,
         } => {
-            let response = oidc::exchange_code(config, &provider, &code, &pkce_verifier).await?;
+            let (response, keys) = beside_keys(
+                &provider,
+                oidc::exchange_code(config, &provider, &code, &pkce_verifier),
+            )
+            .await;
+            if keys.is_some() {
+                provider.jwks = keys;
+            }
+            let response = response?;
             let id_token = response.id_token().ok_or_else(|| {
                 WorkerError::Protocol("the token response has no ID token".into())
             })?;
@@ -113,14 +146,21 @@ async fn answer(
             claims,
             signed_in,
         } => {
-            let response = oidc::refresh(
-                config,
+            let (response, keys) = beside_keys(
                 &provider,
-                &refresh_token,
-                &scopes,
-                claims.as_deref(),
+                oidc::refresh(
+                    config,
+                    &provider,
+                    &refresh_token,
+                    &scopes,
+                    claims.as_deref(),
+                ),
             )
-            .await?;
+            .await;
+            if keys.is_some() {
+                provider.jwks = keys;
+            }
+            let response = response?;
             let id_token = match response.id_token() {
                 Some(id_token) => {
                     let account = oidc::validate_id_token(

@@ -1,5 +1,6 @@
 //! The OpenID Connect protocol through the `openidconnect` crate: discovery (tolerating Entra's
-//! `{tenantid}` issuer), the JWKS with one refetch on an unknown `kid`, the authorize URL with
+//! `{tenantid}` issuer) and the JWKS, each kept for the lifetime the provider gives it (the JWKS
+//! read only to validate an ID token, and read again once on an unknown `kid`), the authorize URL with
 //! PKCE S256, the code and refresh-token exchanges, and ID token validation (the signature by
 //! WebCrypto, see `webcrypto.rs`; times and the same-account rule by `portal_core::auth::id_token`;
 //! the other claims by openidconnect). Runs in the sign-in worker.
@@ -24,6 +25,7 @@ use portal_core::auth::oauth_error::OAuthErrorKind;
 use portal_core::auth::sign_in_worker::{AuthorizeRequest, WorkerConfig, WorkerError};
 use serde_json::Value;
 
+use crate::cache::{Kept, Read};
 use crate::http::{fetch, fetch_token, FetchError};
 use crate::webcrypto::{precheck, PreCheck, WebCryptoJwk, WebCryptoJwks};
 
@@ -43,22 +45,46 @@ pub type PortalProviderMetadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-/// What discovery found.
+/// What discovery found, and the keys once read.
 #[derive(Clone)]
 pub struct Provider {
     pub metadata: PortalProviderMetadata,
     /// The issuer as published (may hold `{tenantid}`).
     pub issuer: String,
-    pub jwks: WebCryptoJwks,
     pub end_session_endpoint: Option<String>,
+    /// Milliseconds since the epoch: when discovery was read, and until when it is kept.
+    pub discovered: Kept<()>,
+    /// The JWKS, once an ID token needed it.
+    pub jwks: Option<Kept<WebCryptoJwks>>,
 }
 
-async fn get_json(url: &str) -> Result<Value, WorkerError> {
+impl Provider {
+    /// Discovery is still within the lifetime the provider gave it.
+    pub fn is_fresh(&self, now_ms: f64) -> bool {
+        self.discovered.is_fresh(now_ms)
+    }
+
+    /// The keys in hand, if still within their lifetime.
+    pub fn keys_at(&self, now_ms: f64) -> Option<&WebCryptoJwks> {
+        self.jwks
+            .as_ref()
+            .filter(|k| k.is_fresh(now_ms))
+            .map(|k| &k.value)
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A JSON document and its `Cache-Control` header.
+async fn get_json(url: &str, read: Read) -> Result<(Value, Option<String>), WorkerError> {
     let request = openidconnect::http::Request::get(url)
         .header("Accept", "application/json")
         .body(Vec::new())
         .map_err(|e| WorkerError::Discovery(e.to_string()))?;
-    let response = fetch(request).await.map_err(fetch_error)?;
+    let response = fetch(request, read).await.map_err(fetch_error)?;
     let status = response.status().as_u16();
     if OAuthErrorKind::from_status(status).is_some() {
         return Err(WorkerError::Unavailable { status });
@@ -69,32 +95,58 @@ async fn get_json(url: &str) -> Result<Value, WorkerError> {
             response.status().as_u16()
         )));
     }
-    serde_json::from_slice(response.body())
-        .map_err(|e| WorkerError::Discovery(format!("{url}: {e}")))
+    let cache_control = response
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let value = serde_json::from_slice(response.body())
+        .map_err(|e| WorkerError::Discovery(format!("{url}: {e}")))?;
+    Ok((value, cache_control))
 }
 
-/// Reads the discovery document and the JWKS of the configured authority.
+/// Reads the discovery document of the configured authority (the JWKS waits until an ID token
+/// needs it).
 pub async fn discover(config: &WorkerConfig) -> Result<Provider, WorkerError> {
     let url = format!("{}/.well-known/openid-configuration", config.authority_url);
-    let document = get_json(&url).await?;
+    let (document, cache_control) = get_json(&url, Read::Discovery).await?;
+    let discovered = Kept::new((), cache_control.as_deref(), now_ms());
     let issuer = document["issuer"].as_str().unwrap_or_default().to_string();
     let end_session_endpoint = document["end_session_endpoint"]
         .as_str()
         .map(str::to_string);
     let metadata: PortalProviderMetadata = serde_json::from_value(document)
         .map_err(|e| WorkerError::Discovery(format!("{url}: {e}")))?;
-    let jwks = fetch_jwks(&metadata).await?;
     Ok(Provider {
         metadata,
         issuer,
-        jwks,
         end_session_endpoint,
+        discovered,
+        jwks: None,
     })
 }
 
-async fn fetch_jwks(metadata: &PortalProviderMetadata) -> Result<WebCryptoJwks, WorkerError> {
-    let value = get_json(metadata.jwks_uri().as_str()).await?;
-    serde_json::from_value(value).map_err(|e| WorkerError::Discovery(format!("JWKS: {e}")))
+/// Reads the JWKS (`read`: [`Read::Keys`], or [`Read::KeysAfterUnknownKid`] to ask the
+/// provider rather than the cache).
+pub async fn fetch_jwks(
+    metadata: &PortalProviderMetadata,
+    read: Read,
+) -> Result<Kept<WebCryptoJwks>, WorkerError> {
+    let (value, cache_control) = get_json(metadata.jwks_uri().as_str(), read).await?;
+    let jwks =
+        serde_json::from_value(value).map_err(|e| WorkerError::Discovery(format!("JWKS: {e}")))?;
+    Ok(Kept::new(jwks, cache_control.as_deref(), now_ms()))
+}
+
+/// The keys to validate an ID token with: those in hand while fresh, else read.
+async fn keys(provider: &mut Provider) -> Result<WebCryptoJwks, WorkerError> {
+    if let Some(jwks) = provider.keys_at(now_ms()) {
+        return Ok(jwks.clone());
+    }
+    let kept = fetch_jwks(&provider.metadata, Read::Keys).await?;
+    let jwks = kept.value.clone();
+    provider.jwks = Some(kept);
+    Ok(jwks)
 }
 
 /// The client discovery yields: authorize endpoint set, token and userinfo endpoints maybe set.
@@ -271,12 +323,16 @@ pub async fn validate_id_token(
             )));
         }
     }
-    // The signature, by WebCrypto, against the key the token's kid names (JWKS refetched once).
+    // The signature, by WebCrypto, against the key the token's kid names (JWKS refetched once,
+    // from the provider).
+    let mut jwks = keys(provider).await?;
     for attempt in 0..2 {
-        match precheck(&provider.jwks, &raw).await {
+        match precheck(&jwks, &raw).await {
             PreCheck::Verified => break,
             PreCheck::UnknownKid if attempt == 0 => {
-                provider.jwks = fetch_jwks(&provider.metadata).await?
+                let kept = fetch_jwks(&provider.metadata, Read::KeysAfterUnknownKid).await?;
+                jwks = kept.value.clone();
+                provider.jwks = Some(kept);
             }
             PreCheck::UnknownKid => {
                 return Err(WorkerError::IdToken(
@@ -298,7 +354,7 @@ pub async fn validate_id_token(
     let verifier = IdTokenVerifier::<WebCryptoJwk>::new_public_client(
         ClientId::new(config.client_id.clone()),
         issuer,
-        provider.jwks.clone(),
+        jwks,
     )
     .set_time_fn(|| chrono::Utc::now() - chrono::Duration::seconds(CLOCK_SKEW_SECONDS))
     .set_issue_time_verifier_fn(|_| Ok(()));
