@@ -16,26 +16,24 @@
 //! plan (app, definition, users) and Graph's answers. IndexedDB outlives the session: sign-out
 //! offers to discard the account's database ([`discard_work`]), else it stays for the next
 //! sign-in of the same account. The jobs of the portal before owners
-//! ([`LEGACY_JOB_DATABASE`], one database for everyone) are never resumed: the full bundle
-//! removes that database ([`remove_legacy`]).
+//! ([`LEGACY_JOB_DATABASE`], one database for everyone) are never resumed: the portal removes
+//! that database at start ([`remove_legacy`]).
 //!
-//! The first load reads only the account's marker in localStorage (counts of unfinished jobs and
-//! writes, [`read_marker`]), kept by the full bundle, and may discard the account's work at
-//! sign-out; it carries no other code of this module.
+//! The header's unfinished-work hint and the sign-out question read only the account's marker in
+//! localStorage (counts of unfinished jobs and writes, [`read_marker`]), which the job and write
+//! services keep up to date.
 //!
 //! Writes are one transaction each (a batch's items all stored or none), answered when the
 //! transaction completes, not when its requests succeed, and asked with `durability: "strict"`
 //! (the browser flushes them to disk before it says so; a browser that does not know the option
 //! ignores it).
 //!
-//! A thin wrapper over `web-sys` rather than the `idb` or `rexie` crates, for the wasm's size.
-//! Measured in the portal's release build with every operation and the lock called at start
-//! (wasm-opt -Os, brotli q11): this module adds 8.0 KB (`cargo xtask size`: 485.8 -> 493.8 KB,
-//! wasm +7.4 KB, JS glue +0.6 KB). The same calls with the store through `idb` 0.6.5 (a
-//! Rust closure and a tokio oneshot per request and per transaction) add 12.5 KB, against 7.7 KB
-//! here measured the same way; `rexie` 0.6.2 is `idb` with its builder on top. Here every wait
-//! is one JS promise whose `resolve` is itself the event handler, and every operation goes
-//! through one non-generic [`JobStore`] transaction runner.
+//! A thin wrapper over `web-sys` rather than the `idb` or `rexie` crates, for the wasm's size:
+//! measured in the portal's release build, the same calls through `idb` 0.6.5 (a Rust closure
+//! and a tokio oneshot per request and per transaction) cost more than this module does
+//! (`docs/performance.md` has the figures); `rexie` 0.6.2 is `idb` with its builder on top.
+//! Here every wait is one JS promise whose `resolve` is itself the event handler, and every
+//! operation goes through one non-generic [`JobStore`] transaction runner.
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -524,7 +522,7 @@ fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
 
-/// `owner`'s marker: how many jobs and writes the full bundle last counted as unfinished
+/// `owner`'s marker: how many jobs and writes the portal last counted as unfinished
 /// (nothing when absent or unreadable).
 pub fn read_marker(owner: &Owner) -> Marker {
     local_storage()
@@ -534,7 +532,7 @@ pub fn read_marker(owner: &Owner) -> Marker {
 }
 
 /// Writes `owner`'s marker (removes it when there is nothing left). Best effort: a browser that
-/// refuses localStorage only loses the first load's hint.
+/// refuses localStorage only loses the header's hint.
 pub fn write_marker(owner: &Owner, marker: Marker) {
     let Some(storage) = local_storage() else {
         return;

@@ -40,9 +40,9 @@ fn cargo_home() -> Option<PathBuf> {
 /// take them, for these builds only: native code, clippy and the wasm-bindgen tests build as
 /// before, with panic messages. Kept by the journeys (issue #24): without the trap (std still
 /// built with the bundle, a panic hook putting the message in the report) every journey loads
-/// about 37 KB more brotli (portal +23 KB, sign-in worker +15 KB), for a message only support
-/// reads; a trap is not a dead page (index.html's "The portal stopped" panel, `src/stopped.rs`)
-/// and its report's wasm stack names function offsets in this build.
+/// more, the portal and the sign-in worker alike (the figure is in docs/performance.md), for a
+/// message only support reads; a trap is not a dead page (index.html's "The portal stopped"
+/// panel, `src/stopped.rs`) and its report's wasm stack names function offsets in this build.
 /// `--cfg erase_components` repeats `.cargo/config.toml`'s flag, which this variable replaces.
 pub const RELEASE_WASM_ENV: [(&str, &str); 3] = [
     ("RUSTC_BOOTSTRAP", "1"),

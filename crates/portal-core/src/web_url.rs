@@ -1,8 +1,8 @@
 //! Absolute URLs, parsed by the WHATWG URL Standard: natively by the `url` crate (tests, the dev
 //! tenant's tools), in the browser by the browser's own `URL` (issue #10: the `url` crate's
-//! parser and tables cost the first load about 10 KB brotli, and every browser ships the same
-//! standard's parser). Both backends are checked against one table of cases, [`CASES`]: natively
-//! by `cargo test`, in Chromium by `tests/web.rs`.
+//! parser and tables would be in the bundle, and every browser ships the same standard's
+//! parser; the figure is in `docs/performance.md`). Both backends are checked against one table
+//! of cases, [`CASES`]: natively by `cargo test`, in Chromium by `tests/web.rs`.
 //!
 //! Hosts are ASCII on both: a host written with non-ASCII characters is refused (the native
 //! backend has no IDNA tables, see portal-core's Cargo.toml), its Punycode form is accepted.

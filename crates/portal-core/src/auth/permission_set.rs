@@ -1,6 +1,7 @@
 //! A set of Graph permission names (what an access token carries, what a call needs): sorted,
 //! without duplicates. A token carries a handful, so a sorted list does the work of a
-//! `BTreeSet<String>` without a B-tree's code in the first load (issue #10: −1.4 KB brotli).
+//! `BTreeSet<String>` without a B-tree's code in the bundle (issue #10; the figure is in
+//! `docs/performance.md`).
 
 use serde::{Deserialize, Serialize};
 
