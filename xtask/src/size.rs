@@ -238,7 +238,7 @@ pub fn verdict(rows: &[(&'static str, Sizes)], budget: usize) -> Result<String, 
     let total = total(rows).brotli;
     if total <= budget {
         return Ok(format!(
-            "the journeys load {} brotli, within the budget of {} ({} to spare)",
+            "the journeys load {} brotli ({total} bytes), within the budget of {} ({} to spare)",
             kb(total),
             kb(budget),
             kb(budget - total)
@@ -250,8 +250,8 @@ pub fn verdict(rows: &[(&'static str, Sizes)], budget: usize) -> Result<String, 
         .map(|(k, s)| format!("{k} {}", kb(s.brotli)))
         .unwrap_or_default();
     Err(format!(
-        "the journeys load {} brotli, {} over the budget of {} written in {BUDGET_FILE} \
-         (biggest: {biggest}). Find what grew with `cargo xtask bench` (bytes by crate and by \
+        "the journeys load {} brotli ({total} bytes), {} over the budget of {} written in \
+         {BUDGET_FILE} (biggest: {biggest}). Find what grew with `cargo xtask bench` (bytes by crate and by \
          function); raise the budget only with a reason in the commit message.",
         kb(total),
         kb(total - budget),
@@ -299,7 +299,8 @@ mod tests {
     fn over_the_budget_fails_with_the_excess_and_where_to_look() {
         assert!(verdict(&rows(193_000), 200_000).is_ok());
         let message = verdict(&rows(194_000), 200_000).unwrap_err();
-        assert!(message.contains("load 201.0 KB brotli, 1.0 KB over the budget of 200.0 KB"));
+        assert!(message
+            .contains("load 201.0 KB brotli (201000 bytes), 1.0 KB over the budget of 200.0 KB"));
         assert!(message.contains("size-budget.toml"));
         assert!(message.contains("biggest: wasm 194.0 KB"));
     }
