@@ -12,7 +12,7 @@
 //!
 //! Durable (issue #22): a write is stored in the account's database before it is sent, and
 //! stays there until it settles, so a reload, a crash, a closed tab or a sign-in redirect never
-//! loses one that may have been applied. The next time the same account opens the full bundle,
+//! loses one that may have been applied. The next time the same account opens the portal,
 //! each stored write is read back (never sent again) and shown in the outbox. While a write is
 //! being sent, leaving the page asks for confirmation and a sign-in redirect waits; once it is
 //! in doubt and stored, a redirect may go (the write survives it).
@@ -680,7 +680,7 @@ async fn keep(owner: &Owner, stored: &StoredWrite) -> Kept {
     kept
 }
 
-/// Keeps the first load's marker up to date with the writes stored.
+/// Keeps the account's marker up to date with the writes stored.
 async fn count_kept(owner: &Owner, store: &JobStore) {
     if let Ok(writes) = store.list_writes().await {
         write_marker(

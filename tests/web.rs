@@ -515,7 +515,7 @@ async fn one_change_in_the_consent_editor_updates_body_scope_and_validity_in_one
 }
 
 /// The browser's `URL` reads every case of `portal_core::web_url::CASES` the way the `url` crate
-/// does natively (the first load parses config.json's addresses with it, issue #10).
+/// does natively (the portal parses config.json's addresses with it, issue #10).
 #[wasm_bindgen_test]
 fn the_browser_url_backend_reads_every_case() {
     let failures = portal_core::web_url::check_cases(portal_core::web_url::CASES);

@@ -334,7 +334,7 @@ impl JobService {
         }
     }
 
-    /// Reads the account's stored jobs into the list, and keeps the first load's marker.
+    /// Reads the account's stored jobs into the list, and keeps the account's marker.
     pub async fn refresh(&self) {
         let Some(owner) = self.owner() else {
             return;
@@ -614,7 +614,7 @@ impl JobService {
             .map_err(|e| e.to_string())?;
         let executor = Executor::new(tasks, self.executor_config(&plan), now_ms());
         self.run(plan, rows, executor, header, store, lock, owner);
-        // Listed, and counted in the first load's marker, from now on.
+        // Listed, and counted in the account's marker, from now on.
         self.refresh().await;
         Ok(())
     }

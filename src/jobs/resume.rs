@@ -1,7 +1,7 @@
 //! The question asked before an unfinished job runs again (issue #22): after a sign-in or a
 //! reload, the newest unfinished job of the signed-in account that no tab runs is shown as
 //! "Resume job Learning Hub (install), 140 of 1,000 left?" with Resume and Not now. Nothing of
-//! it is sent before the user answers. Mounted by the shell (full bundle), on every page.
+//! it is sent before the user answers. Mounted by the shell, on every page.
 
 use leptos::prelude::*;
 use portal_core::ownership::resume_question;

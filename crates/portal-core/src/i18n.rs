@@ -24,7 +24,7 @@ const FR_SOURCE: Option<&str> = Some(include_str!("../locales/fr.json"));
 const FR_SOURCE: Option<&str> = None;
 
 /// A parsed message catalogue: `(key, message)` pairs sorted by key, looked up by binary
-/// search. A sorted list rather than a `BTreeMap` (issue #10): the first load then carries no
+/// search. A sorted list rather than a `BTreeMap` (issue #10): the bundle then carries no
 /// B-tree map of strings, and a catalogue is built once and only read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Catalogue(Vec<(String, String)>);

@@ -1,8 +1,8 @@
 //! Who owns the work a browser keeps (issue #22): every stored job and every persisted write
 //! belongs to the account that started it, a tenant id (`tid`) and an object id (`oid`). From
 //! them come the name of the account's own IndexedDB database, the names of its Web Locks, and
-//! the key of the small localStorage marker (counts only) that tells the first load there is
-//! unfinished work; and the rule that only the owner sees, resumes or takes over a record.
+//! the key of the small localStorage marker (counts only) that tells the header and the sign-out there
+//! is unfinished work; and the rule that only the owner sees, resumes or takes over a record.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +10,7 @@ use crate::i18n::Lang;
 use crate::jobs::plan::JobAction;
 
 /// The database of bulk jobs before work had owners (one for everyone using the browser). Its
-/// jobs cannot be told apart by account, so they are never resumed: the full bundle removes it.
+/// jobs cannot be told apart by account, so they are never resumed: the portal removes it.
 pub const LEGACY_JOB_DATABASE: &str = "teams-app-portal-jobs";
 
 /// The first part of every account database's name.
@@ -100,7 +100,8 @@ impl Owner {
     }
 }
 
-/// What the full bundle tells the first load about an account's unfinished work, in
+/// What the job and write services tell the header and the sign-out about an account's
+/// unfinished work, in
 /// localStorage under [`Owner::marker_key`]: counts only (never a user, an app or a token).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Marker {
@@ -121,8 +122,8 @@ impl Marker {
     }
 
     /// Reads the stored form; anything else (another shape, a count that is not a small
-    /// number) is no marker. Written by hand: the first load reads it and carries no
-    /// deserializer for it.
+    /// number) is no marker. Written by hand: a format of two counts needs no
+    /// deserializer.
     pub fn decode(text: &str) -> Option<Marker> {
         let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
         let mut marker = Marker::default();

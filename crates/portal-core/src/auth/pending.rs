@@ -121,7 +121,7 @@ pub fn clear(store: &mut dyn KeyValueStore) {
 }
 
 /// An in-memory store: the session's memory fallback in the browser (a handful of keys, so a
-/// plain list: no B-tree map in the first load, issue #10) and the tests' store.
+/// plain list, issue #10) and the tests' store.
 #[derive(Default, Debug)]
 pub struct MemoryStore(Vec<(String, String)>);
 

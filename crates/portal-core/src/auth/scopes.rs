@@ -120,7 +120,7 @@ impl Operation {
 }
 
 /// A set of operations as a sorted list without duplicates (the session's sets are a handful
-/// of operations: a list keeps the first load free of a B-tree for them, issue #10).
+/// of operations: a list keeps the bundle free of a B-tree for them, issue #10).
 pub fn operation_set(operations: impl IntoIterator<Item = Operation>) -> Vec<Operation> {
     let mut ops: Vec<Operation> = operations.into_iter().collect();
     ops.sort();

@@ -48,8 +48,7 @@ impl fmt::Display for PagingStopped {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Paging {
     pages: usize,
-    /// Next links followed (a plain list: lists have few pages, and the first load carries no
-    /// B-tree set).
+    /// Next links followed (a plain list: lists have few pages).
     followed: Vec<String>,
 }
 
