@@ -188,8 +188,11 @@ fn PersonalAppsLoaded(
         let graph = graph.clone();
         leptos::task::spawn_local(async move {
             let answer = load_catalog(graph).await;
-            if catalog_load.get_value() == ticket && !matches!(answer, Err(CallError::Aborted)) {
-                catalog.set(Some(answer));
+            // The page may be gone by now (its owner disposed): then nothing is kept.
+            if catalog_load.try_get_value() == Some(ticket)
+                && !matches!(answer, Err(CallError::Aborted))
+            {
+                catalog.try_set(Some(answer));
             }
         });
     });
