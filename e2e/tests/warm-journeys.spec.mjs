@@ -1,8 +1,9 @@
 // Round trips of the journeys users take every day (issue #24): a signed-in reload whose access
 // token is still fresh starts without renewing (no sign-in worker, discovery, keys or token
 // request before its first Graph call), a user page reads the user beside their apps and shows
-// the installations before the catalog is in, a sign-in reads discovery and the keys once, and
-// config.json is fetched beside the wasm (preloaded by index.html), once.
+// the installations before the catalog is in, a sign-in reads discovery and the keys once,
+// config.json is fetched beside the wasm (preloaded by index.html), once, and a signed-out page
+// loads the sign-in worker before the click that needs it.
 import { test, expect, waitForPortal, closePages } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { ADMIN, SEAN, signInAs, adminOf } from './portal.mjs';
@@ -126,4 +127,17 @@ test('config.json is fetched beside the wasm, once', async ({ page }) => {
   }
   await waitForPortal(page);
   expect(configs).toHaveLength(1);
+});
+
+test('signed out, the sign-in worker loads before the Sign in click', async ({ page }) => {
+  tenant = await startDevTenant();
+  const loaders = [];
+  page.on('request', (r) => { if (new URL(r.url()).pathname.endsWith('/sign-in-worker_loader.js')) loaders.push(r.url()); });
+  await page.goto(tenant.urls.portal);
+  await waitForPortal(page);
+  await expect(page.getByTestId('sign-in')).toBeVisible();
+  await expect.poll(() => loaders.length, { message: 'the worker started while the page waits for the click' }).toBe(1);
+  await page.getByTestId('sign-in').click();
+  await page.locator(`button[data-upn="${ADMIN}"]`).click();
+  await expect(page.getByTestId('account-name')).toHaveText('Megan Bowen');
 });

@@ -142,13 +142,16 @@ fn stored_tokens(config: &RuntimeConfig, account: &StoredAccount) -> Option<Stor
     StoredTokens::for_reload(&read(config, &keys.tokens())?, &account.ids(), now())
 }
 
-/// Whether a reload's start will renew (before `config.json` is read, so from the stored names):
-/// some binding holds a refresh token but no access token its account may start with.
-pub(super) fn reload_will_renew() -> bool {
+/// Whether this page's start will need the sign-in worker soon (read before `config.json`, so
+/// from the stored names): signed out (no binding holds a refresh token), a sign-in is what comes
+/// next, and the worker's files then load while the user reads the page instead of after the
+/// click; or some binding will renew at start-up (it holds no access token its account may start
+/// with). A reload that starts with the access token it kept needs no worker.
+pub(super) fn start_needs_worker() -> bool {
     let keys = SessionStore.keys();
-    SessionKeys::with_refresh_token(keys.iter().map(String::as_str))
-        .into_iter()
-        .any(|binding| {
+    let bindings = SessionKeys::with_refresh_token(keys.iter().map(String::as_str));
+    bindings.is_empty()
+        || bindings.into_iter().any(|binding| {
             let account: Option<StoredAccount> = SessionStore
                 .get(&binding.account())
                 .and_then(|json| serde_json::from_str(&json).ok());

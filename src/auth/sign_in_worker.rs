@@ -1,8 +1,9 @@
 //! The page's side of the sign-in worker (issue #10; the worker is `crates/sign-in-worker`, the
-//! messages `portal_core::auth::sign_in_worker`). The worker is started the first time the
-//! session needs the protocol (signing in, renewing, signing out), not before: a signed-out
-//! first page and the shell never wait for it. Calls made while it starts are queued until it
-//! says it is ready. If it cannot start (its files missing: an error at once; a wasm that never
+//! messages `portal_core::auth::sign_in_worker`). The worker is started as the page starts when
+//! the session will need the protocol soon (signed out, a callback, a renewal; see [`warm_up`]),
+//! else the first time it does (a renewal or sign-out later); the shell never waits for it.
+//! Calls made while it starts are queued until it says it is ready. If it cannot start (its
+//! files missing: an error at once; a wasm that never
 //! starts: after [`READY_TIMEOUT_MS`]) or stops answering, the waiting calls fail with
 //! [`AuthError::SignInWorker`], transient like a network failure (a renewal retries them), and
 //! the next call starts a new worker.
@@ -151,14 +152,14 @@ fn client() -> Result<Rc<Client>, AuthError> {
     Ok(client)
 }
 
-/// Starts the worker at once when the session will need it before the shell starts (this tab
-/// will renew from its refresh token, holding no access token still fresh, or the address is a
-/// sign-in callback to finish): its script and wasm then load while `config.json` does, instead
-/// of after. A signed-out first page, or a reload that starts with the access token it kept,
-/// starts nothing.
+/// Starts the worker at once when the session will need it soon: a sign-in callback to finish,
+/// a renewal at start-up (this tab holds no access token still fresh), or a signed-out page,
+/// whose next step is the sign-in (see `session::start_needs_worker`). Its script and wasm then
+/// load while `config.json` does, or while the user reads the page, instead of after. A reload
+/// that starts with the access token it kept starts nothing.
 pub fn warm_up() {
     if super::redirect::is_callback(&super::redirect::query_params())
-        || super::session::reload_will_renew()
+        || super::session::start_needs_worker()
     {
         let _ = client();
     }
