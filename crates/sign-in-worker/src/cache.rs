@@ -1,10 +1,11 @@
 //! How long the provider's public documents are kept, and how each read meets the browser's HTTP
 //! cache. Discovery and the JWKS are public documents the provider marks cacheable (Entra answers
-//! both with `Cache-Control: max-age=86400, private`): they are read through the HTTP cache and
-//! kept in the worker for the lifetime the provider gives them, so a sign-in callback or a
-//! renewal after a reload sends its token request alone. Keys read again because an ID token
-//! names a key the set does not have are revalidated with the provider (a rotated key is found
-//! at once), and the token endpoint is never cached.
+//! both with `Cache-Control: max-age=86400, private`): they are read through the HTTP cache (so a
+//! sign-in callback or a renewal after a reload sends its token request alone) and kept in the
+//! worker for the lifetime the provider gives them, or a day when it gives none (MSAL.js keeps
+//! authority metadata a day too; the worker kept them for its whole life before). Keys read again
+//! because an ID token names a key the set does not have are revalidated with the provider (a
+//! rotated key is found at once), and the token endpoint is never cached.
 
 use web_sys::RequestCache;
 
@@ -33,13 +34,22 @@ impl Read {
     }
 }
 
-/// The lifetime in seconds a `Cache-Control` header gives a response kept by this client (a
-/// private cache): `max-age`, or 0 when absent, unreadable, or when `no-store` or `no-cache`
-/// forbid reusing it without asking the provider.
+/// How long the worker keeps a document whose answer gave no lifetime.
+pub const DEFAULT_LIFETIME_SECONDS: u64 = 86_400;
+
+/// How long the worker keeps a discovery document or a JWKS answered with `cache_control`: the
+/// provider's `max-age` when it gives one, else [`DEFAULT_LIFETIME_SECONDS`] (no header, an
+/// unreadable or zero `max-age`, or `no-store`/`no-cache`, which govern the HTTP cache's copy
+/// between reloads, not the worker's copy of a document it has just read).
 pub fn lifetime_seconds(cache_control: Option<&str>) -> u64 {
-    let Some(header) = cache_control else {
-        return 0;
-    };
+    explicit_max_age(cache_control)
+        .filter(|&seconds| seconds > 0)
+        .unwrap_or(DEFAULT_LIFETIME_SECONDS)
+}
+
+/// The `max-age` of a `Cache-Control` header that lets the response be reused.
+fn explicit_max_age(cache_control: Option<&str>) -> Option<u64> {
+    let header = cache_control?;
     let mut max_age = None;
     for directive in header.split(',') {
         let directive = directive.trim();
@@ -48,13 +58,13 @@ pub fn lifetime_seconds(cache_control: Option<&str>) -> u64 {
             None => (directive, None),
         };
         if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
-            return 0;
+            return None;
         }
         if name.eq_ignore_ascii_case("max-age") && max_age.is_none() {
             max_age = Some(value.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0));
         }
     }
-    max_age.unwrap_or(0)
+    max_age
 }
 
 /// A document kept until the end of its lifetime.
@@ -76,8 +86,8 @@ impl<T> Kept<T> {
         }
     }
 
-    /// Still within its lifetime at `now_ms`. A document without one serves the call that read
-    /// it only; a clock set back does not stretch a lifetime: it ends it.
+    /// Still within its lifetime at `now_ms`; a clock set back does not stretch a lifetime: it
+    /// ends it.
     pub fn is_fresh(&self, now_ms: f64) -> bool {
         now_ms >= self.read_at_ms && now_ms < self.until_ms
     }
@@ -88,22 +98,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_lifetime_is_the_providers_max_age_unless_it_forbids_reuse() {
+    fn the_lifetime_is_the_providers_max_age_else_a_day() {
+        const DAY: u64 = DEFAULT_LIFETIME_SECONDS;
         let table = [
             // Entra's discovery and keys.
             (Some("max-age=86400, private"), 86_400),
             (Some("private, max-age=3600"), 3_600),
             (Some("public,max-age=60"), 60),
             (Some("Max-Age=\"120\""), 120),
-            (Some("max-age=86400, no-cache"), 0),
-            (Some("no-store"), 0),
-            (Some("no-cache, max-age=600"), 0),
-            (Some("private"), 0),
-            (Some("max-age=soon"), 0),
-            (Some("max-age=-5"), 0),
             (Some("max-age=10, max-age=99999"), 10),
-            (Some(""), 0),
-            (None, 0),
+            // No lifetime given: a day, as MSAL.js keeps authority metadata.
+            (Some("max-age=86400, no-cache"), DAY),
+            (Some("no-store"), DAY),
+            (Some("no-cache, max-age=600"), DAY),
+            (Some("private"), DAY),
+            (Some("max-age=soon"), DAY),
+            (Some("max-age=-5"), DAY),
+            (Some("max-age=0"), DAY),
+            (Some(""), DAY),
+            (None, DAY),
         ];
         for (header, seconds) in table {
             assert_eq!(lifetime_seconds(header), seconds, "{header:?}");
@@ -118,10 +131,15 @@ mod tests {
         assert!(keys.is_fresh(read_at + 86_399_999.0));
         assert!(!keys.is_fresh(read_at + 86_400_000.0), "a day on");
         assert!(!keys.is_fresh(read_at - 1.0), "the clock went back");
-        let uncached = Kept::new("doc", Some("no-store"), read_at);
-        assert!(!uncached.is_fresh(read_at), "read again next time");
+        let short = Kept::new("doc", Some("max-age=60"), read_at);
+        assert!(short.is_fresh(read_at + 59_999.0));
+        assert!(
+            !short.is_fresh(read_at + 60_000.0),
+            "read again after its minute"
+        );
         let silent = Kept::new("doc", None, read_at);
-        assert!(!silent.is_fresh(read_at + 1.0));
+        assert!(silent.is_fresh(read_at + 86_399_999.0));
+        assert!(!silent.is_fresh(read_at + 86_400_000.0));
     }
 
     #[test]
