@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use portal_core::graph::write::{Confirmed, Failure};
-use portal_core::jobs::engine::{Outcome, Phase, WriteTask};
+use portal_core::jobs::engine::{ErrorSummary, Outcome, Phase, WriteTask};
 use portal_core::jobs::export::to_csv;
 use portal_core::jobs::plan::{plan_csv, JobAction, JobPlan, PlanRow, PlannedAction, SkipReason};
 
@@ -241,7 +241,7 @@ fn results_csv(
                 .last_error
                 .as_ref()
                 .filter(|_| !task.outcome.is_some_and(Outcome::is_success));
-            vec![
+            let mut columns = vec![
                 row.key.clone(),
                 row.user_id.clone().unwrap_or_default(),
                 row.upn.clone().unwrap_or_default(),
@@ -250,14 +250,9 @@ fn results_csv(
                     .map(|o| o.key().to_string())
                     .unwrap_or_else(|| "pending".into()),
                 task.run.sends().to_string(),
-                error
-                    .and_then(|e| e.status)
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-                error.map(|e| e.code.clone()).unwrap_or_default(),
-                error.map(|e| e.message.clone()).unwrap_or_default(),
-                error.and_then(|e| e.request_id.clone()).unwrap_or_default(),
-            ]
+            ];
+            columns.extend(ErrorSummary::csv_columns(error));
+            columns
         })
         .collect();
     let _ = i18n;

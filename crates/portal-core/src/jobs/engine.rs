@@ -60,6 +60,20 @@ impl ErrorSummary {
         }
     }
 
+    /// The four CSV columns of an error (status, code, message, request id), empty without one:
+    /// every export that lists Graph's answers writes them the same way.
+    pub fn csv_columns(error: Option<&ErrorSummary>) -> [String; 4] {
+        [
+            error
+                .and_then(|e| e.status)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            error.map(|e| e.code.clone()).unwrap_or_default(),
+            error.map(|e| e.message.clone()).unwrap_or_default(),
+            error.and_then(|e| e.request_id.clone()).unwrap_or_default(),
+        ]
+    }
+
     /// No answer arrived (the connection broke, the tab closed).
     pub fn lost() -> ErrorSummary {
         ErrorSummary {

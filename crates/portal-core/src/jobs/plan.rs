@@ -340,7 +340,7 @@ pub fn plan_csv(plan: &JobPlan) -> Result<String, String> {
                 }
                 _ => String::new(),
             };
-            vec![
+            let mut columns = vec![
                 row.key.clone(),
                 row.user_id.clone().unwrap_or_default(),
                 row.upn.clone().unwrap_or_default(),
@@ -348,14 +348,9 @@ pub fn plan_csv(plan: &JobPlan) -> Result<String, String> {
                 row.current_version.clone().unwrap_or_default(),
                 row.action.key().to_string(),
                 duplicate_of,
-                error
-                    .and_then(|e| e.status)
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-                error.map(|e| e.code.clone()).unwrap_or_default(),
-                error.map(|e| e.message.clone()).unwrap_or_default(),
-                error.and_then(|e| e.request_id.clone()).unwrap_or_default(),
-            ]
+            ];
+            columns.extend(ErrorSummary::csv_columns(error));
+            columns
         })
         .collect();
     super::export::to_csv(&PLAN_CSV_HEADER, &records)
