@@ -4,7 +4,7 @@
 // directory reads need a directory role under `--audit-roles strict` (a Teams Administrator
 // has none, a Global Administrator has one) and the scope alone under `any`; the tenant's
 // personal-scope RSC switch off blocks RSC consent.
-import { test, expect, waitForFullBundle, closePages } from './fixtures.mjs';
+import { test, expect, waitForPortal, closePages } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { ADMIN, signInAs } from './portal.mjs';
 
@@ -42,14 +42,14 @@ async function runCheck(page) {
 
 async function openSettings(page) {
   await page.goto(new URL('/settings', tenant.urls.portal).href);
-  await waitForFullBundle(page);
+  await waitForPortal(page);
 }
 
 /** Asks for what the check found missing; the portal comes back to Settings holding it. */
 async function askForMissing(page) {
   await page.getByTestId('connection-check-ask').click();
   await expect(page).toHaveURL(/\/settings$/);
-  await waitForFullBundle(page);
+  await waitForPortal(page);
   await expect(page.getByTestId('granted-permissions')).toContainText('Directory.Read.All');
 }
 

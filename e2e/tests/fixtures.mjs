@@ -66,14 +66,6 @@ export async function waitForPortal(page, state = 'shell') {
 }
 
 /**
- * The same as `waitForPortal(page)`: the portal is one bundle since issue #24 (every page in
- * `index.html`'s wasm). Kept for the specs that still call it by this name.
- */
-export async function waitForFullBundle(page) {
-  await waitForPortal(page);
-}
-
-/**
  * Runs a script file in the page, as `page.addScriptTag({ path })` would, but through the
  * DevTools protocol: the portal's Content Security Policy blocks inline script elements (and
  * `addScriptTag` makes one), not the test's own evaluation. Use it for axe-core.

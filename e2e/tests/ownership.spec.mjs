@@ -4,7 +4,7 @@
 // localStorage or in any database but A's own, and B's tab never takes A's job over; a member
 // signing in after A sees nothing either; A signs in again: the first load points to Bulk jobs,
 // which asks "Resume job …?", and the job finishes with one installation per user.
-import { test, expect, closePages, waitForPortal, waitForFullBundle } from './fixtures.mjs';
+import { test, expect, closePages, waitForPortal } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { ADMIN, MEMBER, APPS, adminOf } from './portal.mjs';
 
@@ -70,7 +70,7 @@ const localStorageOf = (page) => page.evaluate(() => Object.entries(localStorage
  * databases other than A's own, in localStorage. */
 async function seesNothingOfA(page, aOid, whoOid) {
   await page.goto(new URL('/jobs', tenant.urls.portal).href);
-  await waitForFullBundle(page);
+  await waitForPortal(page);
   await expect(page.getByTestId('job-list')).toBeVisible();
   await expect(page.getByTestId('job-list-row')).toHaveCount(0);
   await expect(page.getByTestId('resume-prompt')).toHaveCount(0);
@@ -106,7 +106,7 @@ test('a job is seen, resumed and run only by the administrator who started it', 
   // A starts a 200-user install job and closes the tab in the middle.
   await signIn(page, ADMIN);
   await page.goto(new URL('/jobs', tenant.urls.portal).href);
-  await waitForFullBundle(page);
+  await waitForPortal(page);
   await page.getByTestId('users-text').fill(Array.from({ length: USERS }, (_, i) => upn(i + 1)).join('\n'));
   await page.getByTestId('users-read').click();
   await expect(page.getByTestId('users-count')).toHaveText(`${USERS} users, 0 rows not used`);
@@ -159,7 +159,7 @@ test('a job is seen, resumed and run only by the administrator who started it', 
   const hint = a.getByTestId('work-hint');
   await expect(hint).toHaveText('Unfinished work: 1 job(s), 0 change(s) to confirm');
   await hint.click();
-  await waitForFullBundle(a);
+  await waitForPortal(a);
   await expect(a).toHaveURL(/\/jobs$/);
   const question = a.getByTestId('resume-question');
   await expect(question).toHaveText(/^Resume job Learning Hub \(install\), \d{1,3} of 200 left\?$/);
@@ -209,7 +209,7 @@ test('signing out with an unfinished job asks first: cancel, keep it for later, 
   const markers = () => page.evaluate(() => Object.entries(localStorage).filter(([k]) => k.startsWith('tap.work.')));
   await signIn(page, ADMIN);
   await page.goto(new URL('/jobs', tenant.urls.portal).href);
-  await waitForFullBundle(page);
+  await waitForPortal(page);
   await page.getByTestId('users-text').fill(Array.from({ length: 40 }, (_, i) => upn(i + 1)).join('\n'));
   await page.getByTestId('users-read').click();
   await page.getByTestId('job-app').selectOption(APPS.learningHub);
@@ -249,7 +249,7 @@ test('signing out with an unfinished job asks first: cancel, keep it for later, 
   // Back once more: nothing left to ask about.
   await signIn(page, ADMIN);
   await page.goto(new URL('/jobs', tenant.urls.portal).href);
-  await waitForFullBundle(page);
+  await waitForPortal(page);
   await expect(page.getByTestId('job-list')).toBeVisible();
   await expect(page.getByTestId('job-list-row')).toHaveCount(0);
   await expect(page.getByTestId('resume-prompt')).toHaveCount(0);

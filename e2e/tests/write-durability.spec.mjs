@@ -3,7 +3,7 @@
 // and says why, with a link to the first in the outbox (one POST in the dev tenant's log); a
 // write answered "applied, then 504" whose read-back needs a token renewal that fails is kept in
 // the browser, survives a reload, and is settled by reading back on the next load (one POST).
-import { test, expect, closePages, waitForFullBundle } from './fixtures.mjs';
+import { test, expect, closePages, waitForPortal } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { ADMIN, SEAN, APPS, signInAs, appRow as row, adminOf, graphLogOf } from './portal.mjs';
 
@@ -29,7 +29,7 @@ test('an install submitted again on a later visit while the first is in flight i
   await admin('POST', '/adminConsent', {});
   await signInAs(page, tenant, ADMIN);
   await page.goto(new URL(`/users/${SEAN}`, tenant.urls.portal).href);
-  await waitForFullBundle(page);
+  await waitForPortal(page);
   await row(page, 'available-apps', APPS.learningHub).getByRole('button').click();
   await expect(page.getByTestId('submit-install')).toBeEnabled();
   // The first install takes 6 s to be answered (latency is drawn when a request arrives)...
@@ -75,7 +75,7 @@ test.describe('a write in doubt whose read-back cannot renew the token', () => {
     await admin('POST', '/adminConsent', {});
     await signInAs(page, tenant, ADMIN);
     await page.goto(new URL(`/users/${SEAN}`, tenant.urls.portal).href);
-    await waitForFullBundle(page);
+    await waitForPortal(page);
     await row(page, 'available-apps', APPS.learningHub).getByRole('button').click();
     await expect(page.getByTestId('submit-install')).toBeEnabled();
     // Applied, then answered 504; reads do not see it for 4 s, so the first read-backs say
@@ -133,7 +133,7 @@ test.describe('a write in doubt whose read-back cannot renew the token', () => {
     // Graph and the token endpoint are back; the tab reloads (as after a crash or a closed tab).
     await admin('PUT', '/faults', {});
     await page.reload();
-    await waitForFullBundle(page);
+    await waitForPortal(page);
     const restored = page.getByTestId('outbox-item').filter({ hasText: 'Learning Hub' });
     await expect(restored).toHaveAttribute('data-restored', 'true');
     await expect(restored.getByTestId('outbox-restored')).toBeVisible();
