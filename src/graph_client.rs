@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use web_sys::{AbortController, AbortSignal};
 
-use crate::auth::{self, AuthError};
+use crate::auth::{use_session, AuthError, Session};
 use crate::context::use_config;
 
 /// A successful answer.
@@ -135,17 +135,19 @@ async fn sleep(ms: u64) {
     gloo_timers::future::TimeoutFuture::new(ms.min(u32::MAX as u64) as u32).await;
 }
 
-/// Sends `request` with a token for `operation`, following the retry policy.
+/// Sends `request` with a token of `session` for `operation`, following the retry policy.
 pub async fn call(
+    session: Session,
     graph_base: &str,
     request: &GraphRequest,
     operation: Operation,
 ) -> Result<GraphAnswer, CallError> {
-    call_with(graph_base, request, operation, None).await
+    call_with(session, graph_base, request, operation, None).await
 }
 
 /// [`call`], abortable through `signal`.
 pub async fn call_with(
+    session: Session,
     graph_base: &str,
     request: &GraphRequest,
     operation: Operation,
@@ -160,9 +162,11 @@ pub async fn call_with(
     let aborted = || signal.is_some_and(AbortSignal::aborted);
     loop {
         let token = if force_renewal || challenge.is_some() {
-            auth::renewed_access_token(&[operation], challenge.as_ref()).await
+            session
+                .renewed_access_token(&[operation], challenge.as_ref())
+                .await
         } else {
-            auth::access_token(&[operation], None).await
+            session.access_token(&[operation], None).await
         }
         .map_err(CallError::Auth)?;
         if aborted() {
@@ -267,6 +271,7 @@ pub enum Attempt {
 /// Sends `request` exactly once, with a token for `operation` (renewed first when `renew`, with
 /// the claims of a challenge when there is one). No retry here: the write model decides.
 pub async fn attempt(
+    session: Session,
     graph_base: &str,
     request: &GraphRequest,
     operation: Operation,
@@ -274,9 +279,9 @@ pub async fn attempt(
     challenge: Option<&ClaimsChallenge>,
 ) -> Attempt {
     let token = if renew || challenge.is_some() {
-        auth::renewed_access_token(&[operation], challenge).await
+        session.renewed_access_token(&[operation], challenge).await
     } else {
-        auth::access_token(&[operation], None).await
+        session.access_token(&[operation], None).await
     };
     let token = match token {
         Ok(token) => token,
@@ -307,6 +312,7 @@ pub async fn attempt(
 /// (`portal_core::jobs::batch::outcome_of`: only a 200 is a batch answer), or the sign-in
 /// error (nothing was sent).
 pub async fn send_batch(
+    session: Session,
     graph_base: &str,
     requests: &[(String, GraphRequest)],
     operations: &[Operation],
@@ -314,9 +320,9 @@ pub async fn send_batch(
     challenge: Option<&ClaimsChallenge>,
 ) -> Result<BatchOutcome, AuthError> {
     let token = if renew || challenge.is_some() {
-        auth::renewed_access_token(operations, challenge).await
+        session.renewed_access_token(operations, challenge).await
     } else {
-        auth::access_token(operations, None).await
+        session.access_token(operations, None).await
     }?;
     let body = match batch_body(requests) {
         Ok(body) => body,
@@ -347,6 +353,8 @@ pub struct Graph {
     pub base: String,
     /// The cloud's Graph host, for `teamsApp@odata.bind`.
     pub host: &'static str,
+    /// Whose tokens its requests carry.
+    pub session: Session,
     controller: SendWrapper<Option<AbortController>>,
 }
 
@@ -363,16 +371,18 @@ pub fn use_graph() -> Graph {
     Graph {
         base: config.graph_base_url(),
         host: config.cloud.graph_host(),
+        session: use_session(),
         controller: SendWrapper::new(controller),
     }
 }
 
 /// A Graph client whose requests are never aborted by a page going away: the write service's,
 /// so a write outlives the view that started it.
-pub fn unabortable_graph(config: &portal_core::RuntimeConfig) -> Graph {
+pub fn unabortable_graph(config: &portal_core::RuntimeConfig, session: Session) -> Graph {
     Graph {
         base: config.graph_base_url(),
         host: config.cloud.graph_host(),
+        session,
         controller: SendWrapper::new(None),
     }
 }
@@ -388,7 +398,14 @@ impl Graph {
         request: &GraphRequest,
         operation: Operation,
     ) -> Result<GraphAnswer, CallError> {
-        call_with(&self.base, request, operation, self.signal().as_ref()).await
+        call_with(
+            self.session,
+            &self.base,
+            request,
+            operation,
+            self.signal().as_ref(),
+        )
+        .await
     }
 
     /// Sends a request and decodes its body.

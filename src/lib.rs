@@ -22,7 +22,7 @@ use leptos::prelude::*;
 
 use portal_core::RuntimeConfig;
 
-use crate::auth::AuthStatus;
+use crate::auth::provide_session;
 use crate::config_loader::{load_config, ConfigLoadError};
 use crate::i18n::provide_i18n;
 use crate::pages::setup::SetupPage;
@@ -49,14 +49,17 @@ pub fn App() -> impl IntoView {
     // refresh token is being rotated (a reload in the middle would lose the rotated one). Run
     // once, outside any reactive observer: nothing the session changes later may re-run it and
     // rebuild the shell, which holds the writes in flight.
-    let booted = RwSignal::new(None::<Result<(RuntimeConfig, AuthStatus), ConfigLoadError>>);
-    auth::sign_in_worker::warm_up();
+    // The session is provided here, before it starts, so the shell and every page find it in
+    // context; it sets its own status as it boots.
+    let booted = RwSignal::new(None::<Result<RuntimeConfig, ConfigLoadError>>);
+    let session = provide_session();
+    session.warm_up();
     leptos::task::spawn_local(async move {
         let (config, ()) = futures::join!(load_config(), i18n.load_preferred());
         let result = match config {
             Ok(config) => {
-                let boot = auth::boot(&config).await;
-                Ok((config, boot.status))
+                session.boot(&config).await;
+                Ok(config)
             }
             Err(error) => Err(error),
         };
@@ -66,7 +69,7 @@ pub fn App() -> impl IntoView {
         None => {
             view! { <p class="app-loading" role="status">{i18n.text("app.loading")}</p> }.into_any()
         }
-        Some(Ok((config, status))) => view! { <Shell config=config status=status /> }.into_any(),
+        Some(Ok(config)) => view! { <Shell config=config /> }.into_any(),
         Some(Err(error)) => view! { <SetupPage error=error /> }.into_any(),
     }
 }

@@ -1,7 +1,7 @@
 //! The portal shell once `config.json` is valid: header, navigation, the outbox and the router
 //! with every page of [`crate::routes::PAGES`] (patterns, titles and navigation come from that
-//! one table; this file gives each page its view). Provides the configuration, the session, the
-//! write service and the job service to every page, once.
+//! one table; this file gives each page its view). Provides the configuration, the write service and
+//! the job service to every page, once (the session is the root's, provided before it starts).
 
 use leptos::children::ToChildren;
 use leptos::prelude::*;
@@ -9,7 +9,6 @@ use leptos::tachys::view::iterators::StaticVec;
 use leptos_router::components::{Route, RouteChildren, RouteProps, Router, Routes, RoutesProps};
 use portal_core::RuntimeConfig;
 
-use crate::auth::{provide_auth, AuthStatus};
 use crate::components::auth_banner::AuthBanner;
 use crate::components::header::Header;
 use crate::components::nav::Nav;
@@ -28,12 +27,11 @@ use crate::write_service::provide_write_service;
 
 /// Header, navigation and routed pages.
 #[component]
-pub fn Shell(config: RuntimeConfig, status: AuthStatus) -> impl IntoView {
+pub fn Shell(config: RuntimeConfig) -> impl IntoView {
     let custom_endpoints = config
         .uses_custom_endpoints()
         .then(|| (config.authority_origin(), config.graph_base_url()));
     provide_config(config.clone());
-    provide_auth(status);
     provide_write_service(config.clone());
     crate::jobs::provide_job_service(config);
     crate::context::provide_loaded_installations();

@@ -33,7 +33,8 @@ use portal_core::outbox::{holder_of, keeps, restored_run, Busy, Holder, StoredWr
 use portal_core::ownership::{Marker, Owner};
 use portal_core::RuntimeConfig;
 
-use crate::auth::{redirect_gate, use_auth, Auth};
+use crate::auth::redirect_gate::RedirectHold;
+use crate::auth::{use_session, Session};
 use crate::graph_client::{attempt, unabortable_graph, Attempt, CallError};
 use crate::job_store::{
     read_marker, signed_in_owner, target_lock_name, try_lock, write_marker, JobStore, LockGuard,
@@ -153,7 +154,7 @@ pub struct WriteService {
     entries: RwSignal<Vec<OutboxEntry>>,
     next_id: StoredValue<u32>,
     config: StoredValue<RuntimeConfig>,
-    auth: Auth,
+    session: Session,
     /// The account whose stored writes were picked up in this document.
     restored_for: StoredValue<Option<Owner>>,
     /// Sign-out discards the account's work: nothing is stored or read any more.
@@ -168,7 +169,7 @@ pub fn provide_write_service(config: RuntimeConfig) -> WriteService {
         entries: RwSignal::new(Vec::new()),
         next_id: StoredValue::new(1),
         config: StoredValue::new(config),
-        auth: use_auth(),
+        session: use_session(),
         restored_for: StoredValue::new(None),
         closed: StoredValue::new(false),
         jobs: StoredValue::new_local(None),
@@ -184,7 +185,7 @@ pub fn provide_write_service(config: RuntimeConfig) -> WriteService {
     });
     on_cleanup(move || handle.remove());
     Effect::new(move |_| {
-        let Some(owner) = signed_in_owner(&service.auth.status.get()) else {
+        let Some(owner) = signed_in_owner(&service.session.status.get()) else {
             return;
         };
         if service.restored_for.with_value(Option::is_none) {
@@ -221,7 +222,7 @@ impl WriteService {
 
     /// The signed-in account's owner and object id (what `/me` stands for).
     fn owner(&self) -> Option<Owner> {
-        signed_in_owner(&self.auth.status.get_untracked())
+        signed_in_owner(&self.session.status.get_untracked())
     }
 
     /// The account whose writes are stored: the signed-in one, until its work is discarded.
@@ -318,7 +319,7 @@ impl WriteService {
         let service = *self;
         leptos::task::spawn_local(async move {
             // A sign-in redirect waits while the write is being sent.
-            let hold = redirect_gate::hold();
+            let hold = service.session.hold_redirects();
             // A job another tab of the account runs may hold the target.
             if let Some(jobs) = service.job_targets() {
                 if let Some(job) = jobs.any(target.clone()).await {
@@ -385,7 +386,7 @@ impl WriteService {
         id: u32,
         write: Write,
         start: Start,
-        hold: Option<redirect_gate::RedirectHold>,
+        hold: Option<RedirectHold>,
         lock: Option<LockGuard>,
     ) {
         let service = *self;
@@ -399,7 +400,7 @@ impl WriteService {
                     WriteState::Sending => {
                         let mut hold = hold.borrow_mut();
                         if hold.is_none() {
-                            *hold = Some(redirect_gate::hold());
+                            *hold = Some(service.session.hold_redirects());
                         }
                     }
                     WriteState::Checking | WriteState::Waiting if stored => {
@@ -410,7 +411,7 @@ impl WriteService {
                 service.set_state(id, state);
             }
         };
-        let final_state = drive(&config, &write, start, report).await;
+        let final_state = drive(&config, self.session, &write, start, report).await;
         hold.borrow_mut().take();
         self.settle(id, final_state).await;
         drop(lock);
@@ -720,11 +721,12 @@ async fn sleep(ms: u64) {
 /// from this call: a restored write gets a fresh window.
 async fn drive(
     config: &RuntimeConfig,
+    session: Session,
     write: &Write,
     start: Start,
     report: impl Fn(WriteState),
 ) -> WriteState {
-    let graph = unabortable_graph(config);
+    let graph = unabortable_graph(config, session);
     let request = write.request(graph.host);
     let operation = write.operation();
     let (mut run, mut step) = start;
@@ -749,6 +751,7 @@ async fn drive(
                 report(WriteState::Sending);
                 let claims = challenge.take();
                 let result = attempt(
+                    session,
                     &graph.base,
                     &request,
                     operation,

@@ -172,7 +172,7 @@ fn configuration_table_shows_resolved_endpoints_and_overrides() {
 
 mod auth_ui {
     use super::*;
-    use portal::auth::{Account, Auth, AuthError, AuthStatus};
+    use portal::auth::{Account, AuthError, AuthStatus, Session};
     use portal::components::account::AccountArea;
     use portal::components::auth_banner::AuthBanner;
     use portal_core::auth::pending::PendingError;
@@ -181,15 +181,11 @@ mod auth_ui {
         status: AuthStatus,
     ) -> (
         HtmlElement,
-        Auth,
+        Session,
         leptos::mount::UnmountHandle<impl leptos::tachys::view::Mountable>,
     ) {
         let root = container();
-        let auth = Auth {
-            status: RwSignal::new(status),
-            renewals: RwSignal::new(0),
-            granted: RwSignal::new(Vec::new()),
-        };
+        let auth = Session::new(status);
         let handle = leptos::mount::mount_to(root.clone(), move || {
             provide_i18n_with(Lang::En);
             provide_context(auth);
@@ -527,4 +523,125 @@ fn the_browser_url_backend_reads_every_case() {
         logout,
         "https://login.example/logout?p=1&post_logout_redirect_uri=https%3A%2F%2Fp.example%2Fa+b#top"
     );
+}
+
+/// The session is a context value: each one holds its own state (no thread-local), and a
+/// reload that kept a fresh access token starts signed in from it, with no renewal and no
+/// sign-in worker.
+mod session_context {
+    use super::*;
+    use portal::auth::{AuthError, AuthStatus, Session};
+    use portal_core::auth::account::StoredAccount;
+    use portal_core::auth::renewal::{AccessTokenCache, CachedAccessToken, StoredTokens};
+    use portal_core::auth::scopes::Operation;
+    use portal_core::auth::session_keys::SessionKeys;
+
+    fn storage() -> web_sys::Storage {
+        web_sys::window()
+            .and_then(|w| w.session_storage().ok().flatten())
+            .expect("the test browser gives a sessionStorage")
+    }
+
+    fn clear_auth_entries() {
+        let storage = storage();
+        let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+            .filter_map(|i| storage.key(i).ok().flatten())
+            .filter(|k| k.starts_with("tap.auth."))
+            .collect();
+        for key in keys {
+            let _ = storage.remove_item(&key);
+        }
+    }
+
+    fn config() -> RuntimeConfig {
+        RuntimeConfig::parse(
+            r#"{"clientId": "6731de76-14a6-49ae-97bc-6eba6914391e", "tenant": "organizations",
+                "redirectUri": "http://127.0.0.1:8080/"}"#,
+        )
+        .expect("a valid configuration")
+    }
+
+    /// What a signed-in tab leaves in sessionStorage: refresh token, account, access token.
+    fn store_a_kept_session(config: &RuntimeConfig, account: &StoredAccount, secret: &str) {
+        let keys = SessionKeys::for_config(config);
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        let mut cache = AccessTokenCache::default();
+        cache.insert(
+            CachedAccessToken {
+                secret: secret.into(),
+                permissions: ["User.Read".to_string()].into_iter().collect(),
+                issued_at: now,
+                expires_at: now + 3600,
+            },
+            now,
+        );
+        let tokens = StoredTokens::of(account.ids(), &cache, None).expect("one token");
+        let storage = storage();
+        storage
+            .set_item(&keys.refresh_token(), "refresh-token-of-the-test")
+            .unwrap();
+        storage
+            .set_item(&keys.account(), &serde_json::to_string(account).unwrap())
+            .unwrap();
+        storage
+            .set_item(&keys.tokens(), &serde_json::to_string(&tokens).unwrap())
+            .unwrap();
+    }
+
+    #[wasm_bindgen_test]
+    async fn each_session_holds_its_own_state_and_a_kept_token_starts_signed_in() {
+        clear_auth_entries();
+        let config = config();
+        let account = StoredAccount {
+            name: "Adele Vance".into(),
+            username: "adelev@contoso.onmicrosoft.com".into(),
+            oid: "a1b2".into(),
+            tid: "t1".into(),
+            ..StoredAccount::default()
+        };
+        store_a_kept_session(&config, &account, "kept-access-token");
+
+        let started = Session::new(AuthStatus::Starting);
+        started.boot(&config).await;
+        assert_eq!(
+            started.status.get_untracked(),
+            AuthStatus::SignedIn(account.clone().into())
+        );
+        assert_eq!(
+            started.granted.get_untracked(),
+            vec!["User.Read".to_string()]
+        );
+        assert_eq!(started.renewals.get_untracked(), 0, "no renewal at start");
+        assert_eq!(
+            started
+                .access_token(&[Operation::ReadProfile], None)
+                .await
+                .ok()
+                .as_deref(),
+            Some("kept-access-token")
+        );
+
+        // Another session of the same page shares none of it: it has not started.
+        let other = Session::new(AuthStatus::SignedOut);
+        assert!(matches!(
+            other.access_token(&[Operation::ReadProfile], None).await,
+            Err(AuthError::NotStarted)
+        ));
+        assert_eq!(other.admin_consent_link(), None);
+        assert!(started.admin_consent_link().is_some());
+        clear_auth_entries();
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_session_without_a_stored_session_starts_signed_out() {
+        clear_auth_entries();
+        let session = Session::new(AuthStatus::Starting);
+        session.boot(&config()).await;
+        assert_eq!(session.status.get_untracked(), AuthStatus::SignedOut);
+        assert!(session.granted.get_untracked().is_empty());
+        assert!(matches!(
+            session.access_token(&[Operation::ReadProfile], None).await,
+            Err(AuthError::NoSession)
+        ));
+    }
 }

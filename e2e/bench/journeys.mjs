@@ -19,9 +19,8 @@
 // on the page, which also holds for its dedicated worker's requests; `Emulation.setCPUThrottlingRate`
 // 4 on the page's main thread: the sign-in worker's thread is not slowed, Chromium throttles the
 // page's thread only), and loopback (no throttling). Two builds side by side, interleaved run by
-// run: the current `dist/` and a reference, any built dist given with `--reference DIR` (the
-// portal is one bundle since issue #24; without `--reference`, a dist of the split layout with a
-// full.html is compared with itself served as one bundle).
+// run: the current `dist/` and a reference, any built dist given with `--reference DIR`
+// (required: another commit's release build kept aside).
 //
 // Reported per journey, row and build: the median time of N runs; the bytes on the wire (the
 // sum of `encodedDataLength` of `Network.loadingFinished` over the page and its workers, for the
@@ -492,15 +491,18 @@ async function freePort() {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
+  if (!options.reference) {
+    console.error('journeys: --reference DIR is required (a release build of another commit, its dist/ kept aside)');
+    process.exit(2);
+  }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'journeys-'));
-  const referenceLabel = options.reference ? 'reference' : 'single';
   const builds = [
     { key: 'current', label: 'current', short: 'current', ...(await startStaticServer({ dist: options.dist })) },
     {
       key: 'reference',
-      label: options.reference ? `reference (${options.reference})` : 'single (dist with full.html as the page)',
-      short: referenceLabel,
-      ...(await startStaticServer(options.reference ? { dist: options.reference } : { dist: options.dist, index: 'full.html' })),
+      label: `reference (${options.reference})`,
+      short: 'reference',
+      ...(await startStaticServer({ dist: options.reference })),
     },
   ];
   // The dev tenant's own seed, with both static origins as SPA redirect URIs of the portal.
@@ -565,7 +567,7 @@ async function main() {
     fs.rmSync(work, { recursive: true, force: true });
   }
 
-  const origins = { portal: builds[0].origin, [`portal(${referenceLabel})`]: builds[1].origin, identity: tenant.urls.identity, graph: tenant.urls.graph };
+  const origins = { portal: builds[0].origin, 'portal(reference)': builds[1].origin, identity: tenant.urls.identity, graph: tenant.urls.graph };
   const figure = (name, rowKey, buildKey, pick) => {
     const samples = results[`${name}/${rowKey}/${buildKey}`];
     return samples ? median(samples.map(pick)) : null;
@@ -590,7 +592,7 @@ async function main() {
   }
   console.log(`\nmedian of ${options.runs} interleaved run(s), each journey in a fresh browser context; bytes, document loads and requests from the ${ROWS[detailRow].label} row`);
   for (const name of options.only) console.log(`  ${name}: ${JOURNEYS[name].what}`);
-  console.log(`  split = ${builds[0].label}; ${referenceLabel} = ${builds[1].label}`);
+  console.log(`  current = ${builds[0].label}; reference = ${builds[1].label}`);
   console.log(table(header, rows));
   // Bytes, loads and requests on the other row, when they differ.
   for (const rowKey of options.rows.slice(1)) {

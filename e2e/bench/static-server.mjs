@@ -10,7 +10,7 @@
 // revalidates it (304); config.json `no-store`, as `dist/_headers` says.
 //
 // Library: `startStaticServer({ dist, index, config })`. Command line, to look at a build by
-// hand: `node bench/static-server.mjs DIST [--port N] [--index full.html] [--config FILE]`.
+// hand: `node bench/static-server.mjs DIST [--port N] [--index PAGE] [--config FILE]`.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -96,8 +96,7 @@ function prepare(name, bytes) {
 
 /**
  * Serves `dist` on `host:port` (0: a free port). `index` is the page served for `/`,
- * `/index.html` and every client-side route (`full.html` makes the single-bundle build of the
- * same dist). `config` is the text of config.json, or a function of the server's own origin
+ * `/index.html` and every client-side route. `config` is the text of config.json, or a function of the server's own origin
  * returning it (it names the redirect URI, which must be this origin); `setConfig` replaces it
  * later. Resolves to `{ origin, port, stats, setConfig, close }`; `stats` counts requests and
  * body bytes sent by path.

@@ -5,16 +5,20 @@
 //! challenges, admin consent, and sign-out in every tab. The decisions live in
 //! `portal_core::auth`; this module does the I/O:
 //!
-//! - [`session`]: the tab's session (start-up, tokens, renewal, fallback, sign-out);
-//! - [`redirect`]: leaving for the identity provider and coming back;
-//! - [`redirect_gate`]: redirects wait for writes in flight (the hook of the write service);
+//! - [`session`]: the tab's session, one context value ([`Session`], [`provide_session`],
+//!   [`use_session`]): start-up, tokens, renewal, fallback, redirects, sign-out;
+//!
+//! and the leaves it uses, which use nothing of the session:
+//!
+//! - [`redirect`]: the address bar (where to come back to, the callback read from it, leaving);
+//! - [`redirect_gate`]: redirects wait for writes in flight (the write service holds the
+//!   session's gate);
 //! - [`broadcast`]: sign-out reaches the other tabs;
 //! - [`sign_in_worker`]: the protocol (discovery, authorize URL, code and refresh exchanges, ID
 //!   token validation), in a web worker started when first needed (`crates/sign-in-worker`);
 //! - [`storage`]: sessionStorage, or memory.
 //!
-//! The context ([`Auth`], [`use_auth`], [`provide_auth`]) and the types the UI shows
-//! ([`AuthStatus`], [`Account`], [`AuthError`]) are defined here.
+//! The types the UI shows ([`AuthStatus`], [`Account`], [`AuthError`]) are defined here.
 
 pub mod broadcast;
 pub mod error;
@@ -24,16 +28,11 @@ pub mod session;
 pub mod sign_in_worker;
 pub mod storage;
 
-use leptos::prelude::*;
 use portal_core::auth::account::StoredAccount;
 
 pub use error::AuthError;
 pub use portal_core::auth::roles::ADMIN_ROLE_TEMPLATES;
-pub use redirect::sign_in_redirect;
-pub use session::{
-    access_token, admin_consent_link, boot, provide_auth, renewed_access_token, request_consent,
-    sign_out, start_sign_in,
-};
+pub use session::{provide_session, use_session, Session};
 
 /// The signed-in account, from the validated ID token.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,28 +76,4 @@ pub enum AuthStatus {
         description: String,
         admin_consent_url: String,
     },
-}
-
-/// The auth handle in context.
-#[derive(Clone, Copy)]
-pub struct Auth {
-    pub status: RwSignal<AuthStatus>,
-    /// Silent renewals done in this page's life (shown on Settings).
-    pub renewals: RwSignal<u32>,
-    /// Graph permissions held now.
-    pub granted: RwSignal<Vec<String>>,
-}
-
-/// The auth handle from context (a signed-out one if none was provided, as in component tests).
-pub fn use_auth() -> Auth {
-    use_context::<Auth>().unwrap_or_else(|| Auth {
-        status: RwSignal::new(AuthStatus::SignedOut),
-        renewals: RwSignal::new(0),
-        granted: RwSignal::new(Vec::new()),
-    })
-}
-
-/// Result of starting up: the status, and where the router should start.
-pub struct Boot {
-    pub status: AuthStatus,
 }

@@ -9,6 +9,8 @@ use portal_core::auth::pending::{KeyValueStore, MemoryStore, StorageError};
 use portal_core::auth::session_keys::PREFIX;
 use wasm_bindgen::JsValue;
 
+// Memory standing in for sessionStorage, which is page-global: so is this (the one thread-local
+// of `auth`; the session's own state lives in its context value).
 thread_local! {
     static MEMORY: RefCell<MemoryStore> = const { RefCell::new(MemoryStore::new()) };
 }

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use portal_core::ownership::{Marker, Owner};
 
-use crate::auth::{self, use_auth, AuthStatus};
+use crate::auth::{use_session, AuthStatus};
 use crate::context::try_config as use_config;
 use crate::i18n::use_i18n;
 use crate::job_store::{read_marker, signed_in_owner};
@@ -15,37 +15,34 @@ use crate::job_store::{read_marker, signed_in_owner};
 #[component]
 pub fn AccountArea() -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
-    let config = use_config();
-    let sign_in = {
-        let config = config.clone();
-        move |prompt: Option<&'static str>| {
-            if let Some(config) = config.clone() {
-                auth::start_sign_in(config, prompt);
-            }
+    let session = use_session();
+    // No configuration (the setup page): nobody to sign in with.
+    let configured = use_config().is_some();
+    let sign_in = move |prompt: Option<&'static str>| {
+        if configured {
+            session.start_sign_in(prompt);
         }
     };
-    let sign_in_again = sign_in.clone();
     // The unfinished work a sign-out asks about (`None`: no question open).
     let asking = RwSignal::new(None::<(Owner, Marker)>);
     let sign_out = move |_| {
-        let owner = signed_in_owner(&auth.status.get_untracked());
+        let owner = signed_in_owner(&session.status.get_untracked());
         let work = owner.map(|o| {
             let marker = read_marker(&o);
             (o, marker)
         });
         match work {
             Some((owner, marker)) if !marker.is_empty() => asking.set(Some((owner, marker))),
-            _ => leptos::task::spawn_local(auth::sign_out()),
+            _ => leptos::task::spawn_local(session.sign_out()),
         }
     };
     view! {
         <div class="account-area" data-testid="account-area">
-            {move || match auth.status.get() {
+            {move || match session.status.get() {
                 AuthStatus::Starting => view! { <span class="account-status">{i18n.t("account.starting")}</span> }.into_any(),
                 AuthStatus::SignedIn(account) => {
                     let role = if account.is_admin() { i18n.t("account.role_admin") } else { i18n.t("account.role_member") };
-                    let switch = sign_in_again.clone();
+                    let switch = sign_in;
                     view! {
                         <span class="account-name" data-testid="account-name" title=account.username.clone()>{account.name.clone()}</span>
                         <span class="tag" data-testid="account-role">{role}</span>
@@ -57,7 +54,7 @@ pub fn AccountArea() -> impl IntoView {
                     .into_any()
                 }
                 _ => {
-                    let go = sign_in.clone();
+                    let go = sign_in;
                     view! {
                         <span class="account-status">{i18n.t("account.signed_out")}</span>
                         <button type="button" data-testid="sign-in" on:click=move |_| go(None)>{i18n.t("account.sign_in")}</button>
@@ -78,6 +75,7 @@ fn SignOutQuestion(
     asking: RwSignal<Option<(Owner, Marker)>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    let session = use_session();
     let heading = NodeRef::<leptos::html::H2>::new();
     Effect::new(move |_| {
         if let Some(h) = heading.get() {
@@ -87,14 +85,14 @@ fn SignOutQuestion(
     let (jobs, writes) = (marker.jobs.to_string(), marker.writes.to_string());
     let keep = move |_| {
         asking.set(None);
-        leptos::task::spawn_local(auth::sign_out());
+        leptos::task::spawn_local(session.sign_out());
     };
     let stop_work = work_stopper();
     let discard = move |_| {
         asking.set(None);
         stop_work();
         let owner = owner.clone();
-        leptos::task::spawn_local(auth::session::sign_out_with(Some(owner)));
+        leptos::task::spawn_local(session.sign_out_with(Some(owner)));
     };
     view! {
         <div class="sign-out-question" role="alertdialog" aria-modal="false" aria-labelledby="sign-out-title"

@@ -3,16 +3,16 @@
 
 use leptos::prelude::*;
 
-use crate::auth::{use_auth, AuthStatus};
+use crate::auth::{use_session, AuthStatus};
 use crate::i18n::use_i18n;
 
 /// The banner; renders nothing when there is nothing to say.
 #[component]
 pub fn AuthBanner() -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     move || {
-        match auth.status.get() {
+        match session.status.get() {
         AuthStatus::Failed(error) => {
             let (key, detail, next) = (error.message_key(), error.detail(), error.next_key());
             let code = error.aadsts();

@@ -7,7 +7,7 @@ use portal_core::auth::scopes::Operation;
 use portal_core::graph::error::ErrorKind;
 use portal_core::graph::retry::GiveUp;
 
-use crate::auth::{admin_consent_link, request_consent, use_auth, AuthStatus};
+use crate::auth::{use_session, AuthStatus};
 use crate::components::copy_button::CopyButton;
 use crate::graph_client::CallError;
 use crate::i18n::use_i18n;
@@ -98,9 +98,10 @@ fn keys(error: &CallError) -> (&'static str, &'static str, &'static str) {
 #[component]
 pub fn CallErrorView(error: CallError, #[prop(optional)] other_user: bool) -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     let other_user = other_user || use_context::<OtherUserScope>().is_some_and(|scope| scope.0);
-    let admin_now = matches!(auth.status.get_untracked(), AuthStatus::SignedIn(a) if a.is_admin());
+    let admin_now =
+        matches!(session.status.get_untracked(), AuthStatus::SignedIn(a) if a.is_admin());
     let (kind, title_key, next_key) = error_keys(&error, other_user, admin_now);
     let graph_error = error.graph_error().cloned();
     let accepted: Vec<String> = match error.kind() {
@@ -158,21 +159,21 @@ pub fn CallErrorView(error: CallError, #[prop(optional)] other_user: bool) -> im
         .iter()
         .filter_map(|p| Operation::from_permission(p))
         .min();
-    let is_admin = move || matches!(auth.status.get(), AuthStatus::SignedIn(a) if a.is_admin());
+    let is_admin = move || matches!(session.status.get(), AuthStatus::SignedIn(a) if a.is_admin());
     let consent_action = operation.map(|op| {
         view! {
             <p class="error-actions">
                 {move || {
                     if is_admin() || !op.needs_admin_consent() {
                         view! {
-                            <button type="button" data-testid="ask-permission" on:click=move |_| request_consent(vec![op])>
+                            <button type="button" data-testid="ask-permission" on:click=move |_| session.request_consent(vec![op])>
                                 {i18n.tf("error.ask_again", &[("permission", op.permission())])}
                             </button>
                         }
                         .into_any()
                     } else {
                         view! {
-                            <a data-testid="admin-consent-link" href=admin_consent_link().unwrap_or_default()>
+                            <a data-testid="admin-consent-link" href=session.admin_consent_link().unwrap_or_default()>
                                 {i18n.t("error.admin_consent")}
                             </a>
                         }

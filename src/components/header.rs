@@ -47,16 +47,19 @@ pub fn Header() -> impl IntoView {
 /// The hint of unfinished work: the account's marker, read again when the session or the job
 /// list changes.
 fn work_hint() -> impl IntoView {
-    use crate::auth::use_auth;
+    use crate::auth::use_session;
     use crate::job_store::{read_marker, signed_in_owner};
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     let jobs = use_context::<crate::jobs::JobService>();
     move || {
         if let Some(jobs) = jobs {
             jobs.jobs.track();
         }
-        let marker = auth.status.with(signed_in_owner).map(|o| read_marker(&o))?;
+        let marker = session
+            .status
+            .with(signed_in_owner)
+            .map(|o| read_marker(&o))?;
         (!marker.is_empty()).then(|| {
             let (jobs, writes) = (marker.jobs.to_string(), marker.writes.to_string());
             view! {

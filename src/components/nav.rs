@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
-use crate::auth::use_auth;
+use crate::auth::use_session;
 use crate::i18n::use_i18n;
 use crate::routes::{nav_pages, Route, Viewer};
 
@@ -13,9 +13,9 @@ use crate::routes::{nav_pages, Route, Viewer};
 #[component]
 pub fn Nav() -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     let location = use_location();
-    let viewer = Memo::new(move |_| auth.status.with(Viewer::of));
+    let viewer = Memo::new(move |_| session.status.with(Viewer::of));
     view! {
         <nav class="side-nav" aria-label=i18n.text("nav.label")>
             <ul>

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use portal_core::graph::write::{Confirmed, Failure};
 
-use crate::auth::{use_auth, AuthStatus};
+use crate::auth::{use_session, AuthStatus};
 use crate::components::copy_button::CopyButton;
 use crate::components::error_view::error_keys;
 use crate::graph_client::CallError;
@@ -217,7 +217,7 @@ fn OutboxItem(entry: OutboxEntry) -> impl IntoView {
 fn OutboxError(error: CallError, other_user: bool) -> impl IntoView {
     let i18n = use_i18n();
     let admin =
-        matches!(use_auth().status.get_untracked(), AuthStatus::SignedIn(a) if a.is_admin());
+        matches!(use_session().status.get_untracked(), AuthStatus::SignedIn(a) if a.is_admin());
     let (kind, title_key, next_key) = error_keys(&error, other_user, admin);
     let graph_error = error.graph_error().cloned();
     let detail = error.to_string();

@@ -11,6 +11,7 @@ use portal_core::graph::request::{self, GraphRequest};
 use std::time::Duration;
 use web_sys::AbortController;
 
+use crate::auth::use_session;
 use crate::components::error_view::CallErrorView;
 use crate::context::try_config as use_config;
 use crate::graph_client::{call_with, CallError};
@@ -98,6 +99,7 @@ struct Found {
 #[component]
 pub fn UserSearch() -> impl IntoView {
     let i18n = use_i18n();
+    let session = use_session();
     let navigate = use_navigate();
     let graph_base = use_config().map(|c| c.graph_base_url()).unwrap_or_default();
     let term = RwSignal::new(String::new());
@@ -135,8 +137,14 @@ pub fn UserSearch() -> impl IntoView {
             searching.set(true);
             failed.set(None);
             leptos::task::spawn_local(async move {
-                let answer =
-                    call_with(&graph_base, &request, Operation::FindUsers, signal.as_ref()).await;
+                let answer = call_with(
+                    session,
+                    &graph_base,
+                    &request,
+                    Operation::FindUsers,
+                    signal.as_ref(),
+                )
+                .await;
                 if sequence.try_get_value() != Some(mine) {
                     return;
                 }

@@ -10,6 +10,7 @@ use portal_core::jobs::engine::ReadTask;
 use portal_core::jobs::plan::{dry_run_task, plan_rows, JobAction, JobPlan, Pacing};
 
 use super::runner::{now_ms, read_all};
+use crate::graph_client::Graph;
 
 /// What the dry run is about.
 #[derive(Clone, Debug)]
@@ -40,17 +41,16 @@ fn job_id() -> String {
 /// did (its unread users are planned as "could not be read").
 pub async fn dry_run(
     input: DryRunInput,
-    graph_base: String,
-    graph_host: &str,
+    graph: &Graph,
     progress: impl Fn(usize, usize) + 'static,
 ) -> (JobPlan, Option<String>) {
     let tasks: Vec<ReadTask> = input
         .keys
         .iter()
-        .map(|k| dry_run_task(k, &input.app, &graph_base))
+        .map(|k| dry_run_task(k, &input.app, &graph.base))
         .collect();
     let operations = vec![Operation::ReadUsers, Operation::ReadInstallations];
-    let (done, stopped) = read_all(tasks, graph_base, graph_host, operations, progress).await;
+    let (done, stopped) = read_all(tasks, graph, operations, progress).await;
     let rows = plan_rows(
         input.action,
         &input.app,

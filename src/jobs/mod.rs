@@ -34,7 +34,7 @@ use portal_core::jobs::plan::{JobAction, JobPlan};
 use portal_core::RuntimeConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{use_auth, Auth};
+use crate::auth::{use_session, Session};
 use crate::i18n::{use_i18n, I18n};
 use crate::job_store::{
     job_lock_name, read_marker, remove_legacy, signed_in_owner, try_lock, write_marker, JobStore,
@@ -42,6 +42,8 @@ use crate::job_store::{
 };
 use crate::write_service::{JobTargets, WriteService};
 use runner::{drive, now_ms, RunEnd, Sink};
+
+use crate::graph_client::unabortable_graph;
 
 /// The item index under which a job's plan is stored (its tasks use 0..n).
 const PLAN_ITEM: u32 = u32::MAX;
@@ -155,7 +157,7 @@ pub struct JobService {
     active: StoredValue<Option<Rc<ActiveJob>>, LocalStorage>,
     config: StoredValue<RuntimeConfig>,
     i18n: I18n,
-    auth: Auth,
+    session: Session,
     writes: Option<WriteService>,
 }
 
@@ -175,7 +177,7 @@ pub fn provide_job_service(config: RuntimeConfig) -> JobService {
         active: StoredValue::new_local(None),
         config: StoredValue::new(config),
         i18n: use_i18n(),
-        auth: use_auth(),
+        session: use_session(),
         writes: use_context::<WriteService>(),
     };
     provide_context(service);
@@ -183,7 +185,7 @@ pub fn provide_job_service(config: RuntimeConfig) -> JobService {
         writes.set_job_targets(Rc::new(service));
     }
     Effect::new(move |_| {
-        let status = service.auth.status.get();
+        let status = service.session.status.get();
         let owner = signed_in_owner(&status);
         let bound = service.owner.get_value();
         let same = owner.is_some() && (bound.is_none() || bound == owner);
@@ -319,7 +321,7 @@ impl JobService {
         }
         let owner = self.owner.get_value()?;
         // The status must still name the same account (signed out meanwhile: none).
-        let now = signed_in_owner(&self.auth.status.get_untracked())?;
+        let now = signed_in_owner(&self.session.status.get_untracked())?;
         (now == owner).then_some(owner)
     }
 
@@ -653,7 +655,9 @@ impl JobService {
         self.active.set_value(Some(active.clone()));
         self.tick.update(|t| *t += 1);
         let service = *self;
-        let graph_base = self.config.with_value(|c| c.graph_base_url());
+        let graph = self
+            .config
+            .with_value(|c| unabortable_graph(c, service.session));
         leptos::task::spawn_local(async move {
             let sink = JobSink {
                 store: store.clone(),
@@ -662,7 +666,7 @@ impl JobService {
                 owner,
                 service,
             };
-            let end = drive(active.executor.clone(), graph_base, operations, sink).await;
+            let end = drive(active.executor.clone(), graph, operations, sink).await;
             let mut header = active.header.get_untracked();
             header.status = match end {
                 RunEnd::Finished if active.executor.borrow().is_cancelled() => JobStatus::Cancelled,

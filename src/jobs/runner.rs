@@ -20,7 +20,7 @@ use portal_core::jobs::engine::{
 use portal_core::Lang;
 
 use crate::auth::AuthError;
-use crate::graph_client::send_batch;
+use crate::graph_client::{send_batch, Graph};
 
 /// Where the changed tasks go (`Ok` once stored), and who hears of progress.
 pub trait Sink<T: Task> {
@@ -114,10 +114,11 @@ fn token_text(error: &AuthError, tries: u32) -> String {
     )
 }
 
-/// Runs `executor` to its end (or a pause) against `graph_base` with tokens for `operations`.
+/// Runs `executor` to its end (or a pause) against `graph` with its session's tokens for
+/// `operations`.
 pub async fn drive<T: Task + 'static>(
     executor: Rc<RefCell<Executor<T>>>,
-    graph_base: String,
+    graph: Graph,
     operations: Vec<Operation>,
     sink: impl Sink<T>,
 ) -> RunEnd {
@@ -151,11 +152,13 @@ pub async fn drive<T: Task + 'static>(
                         paused = Some(reason);
                         continue;
                     }
-                    let base = graph_base.clone();
+                    let base = graph.base.clone();
+                    let session = graph.session;
                     let ops = operations.clone();
                     let renewal = renew.take();
                     in_flight.push(Box::pin(async move {
                         let outcome = send_batch(
+                            session,
                             &base,
                             &batch.requests,
                             &ops,
@@ -248,15 +251,14 @@ pub async fn drive<T: Task + 'static>(
 /// it did (a sign-in failure). Reads are run again rather than resumed, so nothing is stored.
 pub async fn read_all(
     tasks: Vec<ReadTask>,
-    graph_base: String,
-    graph_host: &str,
+    graph: &Graph,
     operations: Vec<Operation>,
     progress: impl Fn(usize, usize) + 'static,
 ) -> (Vec<ReadTask>, Option<String>) {
     let total = tasks.len();
     progress(0, total);
     let config = ExecutorConfig {
-        graph_host: graph_host.to_string(),
+        graph_host: graph.host.to_string(),
         ..ExecutorConfig::default()
     };
     let executor = Rc::new(RefCell::new(Executor::new(tasks, config, now_ms())));
@@ -270,7 +272,7 @@ pub async fn read_all(
             .count();
         progress(done, total);
     });
-    let end = drive(executor.clone(), graph_base, operations, sink).await;
+    let end = drive(executor.clone(), graph.clone(), operations, sink).await;
     let tasks = executor.borrow().tasks().to_vec();
     let stopped = match end {
         RunEnd::Finished => None,

@@ -251,7 +251,6 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
     let filter = RwSignal::new(AuditFilter::default());
     let page = RwSignal::new(0usize);
     let graph_base = config.graph_base_url();
-    let graph_host = config.cloud.graph_host();
     let run = move |_| {
         let graph = graph.clone();
         let base = graph_base.clone();
@@ -272,14 +271,8 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
             let mut all = Vec::new();
             let users: Vec<User> = if everyone {
                 let list = ReadTask::new(vec![(0, request::all_users())], &base);
-                let (done, stop) = read_all(
-                    vec![list],
-                    base.clone(),
-                    graph_host,
-                    vec![Operation::ReadUsers],
-                    |_, _| {},
-                )
-                .await;
+                let (done, stop) =
+                    read_all(vec![list], &graph, vec![Operation::ReadUsers], |_, _| {}).await;
                 if let Some(reason) = stop {
                     stopped.set(Some(reason));
                 }
@@ -288,14 +281,8 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
                     .unwrap_or_default()
             } else {
                 let tasks: Vec<ReadTask> = listed.iter().map(|k| resolve_task(k, &base)).collect();
-                let (done, stop) = read_all(
-                    tasks,
-                    base.clone(),
-                    graph_host,
-                    vec![Operation::ReadUsers],
-                    |_, _| {},
-                )
-                .await;
+                let (done, stop) =
+                    read_all(tasks, &graph, vec![Operation::ReadUsers], |_, _| {}).await;
                 if let Some(reason) = stop {
                     stopped.set(Some(reason));
                 }
@@ -315,14 +302,7 @@ fn Audit(apps: Vec<TeamsApp>) -> impl IntoView {
             let total = tasks.len();
             reading.set(Some((0, total)));
             let progress = move |done, total| reading.set(Some((done, total)));
-            let (done, stop) = read_all(
-                tasks,
-                base.clone(),
-                graph_host,
-                AUDIT_OPERATIONS.to_vec(),
-                progress,
-            )
-            .await;
+            let (done, stop) = read_all(tasks, &graph, AUDIT_OPERATIONS.to_vec(), progress).await;
             if let Some(reason) = stop {
                 stopped.set(Some(reason));
             }

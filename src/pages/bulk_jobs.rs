@@ -13,10 +13,9 @@ use portal_core::graph::request;
 use portal_core::jobs::plan::{JobAction, JobPlan, Pacing};
 use portal_core::jobs::users::UserList;
 
-use crate::auth::request_consent;
+use crate::auth::use_session;
 use crate::components::error_view::boundary_fallback;
 use crate::components::signed_in::SignedIn;
-use crate::context::use_config;
 use crate::graph_client::use_graph;
 use crate::i18n::use_i18n;
 use crate::jobs::dry_run::{dry_run, DryRunInput};
@@ -97,7 +96,8 @@ fn NewJob() -> impl IntoView {
 fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
     let i18n = use_i18n();
     let service = use_job_service();
-    let config = use_config();
+    let session = use_session();
+    let graph = use_graph();
     let first = apps.first().map(|a| a.id.clone()).unwrap_or_default();
     let options = apps
         .iter()
@@ -151,8 +151,6 @@ fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
             || latest.with(Option::is_none)
             || (consents() && choice.invalid.get().is_some())
     };
-    let graph_base = config.graph_base_url();
-    let graph_host = config.cloud.graph_host();
     let run_dry = move |_| {
         let Some(definition) = latest.get_untracked() else {
             return;
@@ -189,10 +187,10 @@ fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
         plan.set(None);
         stopped.set(None);
         reading.set(Some((0, input.keys.len())));
-        let base = graph_base.clone();
+        let graph = graph.clone();
         leptos::task::spawn_local(async move {
             let progress = move |done, total| reading.set(Some((done, total)));
-            let (made, stop) = dry_run(input, base, graph_host, progress).await;
+            let (made, stop) = dry_run(input, &graph, progress).await;
             reading.set(None);
             stopped.set(stop);
             plan.set(Some(made));
@@ -246,7 +244,7 @@ fn NewJobForm(apps: Vec<TeamsApp>) -> impl IntoView {
         <p class="muted" data-testid="job-permissions">
             {move || i18n.tf("jobs.new.permissions", &[("permissions", &operations().iter().map(|o| o.permission()).collect::<Vec<_>>().join(", "))])}
             " "
-            <button type="button" on:click=move |_| request_consent(operations())>{i18n.text("jobs.new.grant")}</button>
+            <button type="button" on:click=move |_| session.request_consent(operations())>{i18n.text("jobs.new.grant")}</button>
         </p>
         <p class="actions">
             <button type="button" class="primary" data-testid="job-dry-run" disabled=blocked on:click=run_dry>

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
-use crate::auth::{use_auth, AuthStatus};
+use crate::auth::{use_session, AuthStatus};
 
 use crate::i18n::use_i18n;
 use crate::routes::{nav_pages, PageId, Route, Viewer};
@@ -13,11 +13,11 @@ use crate::routes::{nav_pages, PageId, Route, Viewer};
 #[component]
 pub fn HomePage() -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     let navigate = use_navigate();
     // The role hint chooses the landing: Users for administrators, My apps for everyone else.
     Effect::new(move |_| {
-        if let AuthStatus::SignedIn(account) = auth.status.get() {
+        if let AuthStatus::SignedIn(account) = session.status.get() {
             let landing = if account.is_admin() {
                 Route::Users
             } else {
@@ -36,7 +36,7 @@ pub fn HomePage() -> impl IntoView {
         <p class="lead">{i18n.text("page.home.intro")}</p>
         <ul class="section-cards">
             {move || {
-                let viewer = auth.status.with(Viewer::of);
+                let viewer = session.status.with(Viewer::of);
                 nav_pages(viewer)
                     .filter(|(page, _)| page.id != PageId::Home)
                     .filter_map(|(page, key)| Route::of(page.id).map(|route| (route, key)))

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use portal_core::graph::encode::UserRef;
 use portal_core::graph::preflight::Lookup;
 
-use crate::auth::{use_auth, AuthStatus};
+use crate::auth::{use_session, AuthStatus};
 use crate::i18n::use_i18n;
 use crate::personal_apps::{PersonalApps, Subject};
 
@@ -13,9 +13,9 @@ use crate::personal_apps::{PersonalApps, Subject};
 #[component]
 pub fn MyAppsPage() -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     // The same person stays on the same page: a renewed account does not re-create it.
-    let me = Memo::new(move |_| match auth.status.get() {
+    let me = Memo::new(move |_| match session.status.get() {
         AuthStatus::SignedIn(account) => Some((account.oid.clone(), account.name.clone())),
         _ => None,
     });

@@ -9,7 +9,7 @@ use portal_core::connection_check::{
 };
 use portal_core::{Cloud, RuntimeConfig, TokenCacheLocation};
 
-use crate::auth::{use_auth, AuthStatus};
+use crate::auth::{use_session, AuthStatus};
 use crate::components::language_switcher::LanguageSwitcher;
 use crate::config_loader::config_url;
 use crate::context::try_config as use_config;
@@ -160,12 +160,12 @@ const EXTRA_OPERATIONS: [(Operation, &str); 3] = [
 #[component]
 fn SessionSection() -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     let cloud = use_config().map(|c| c.cloud);
     view! {
         <section aria-labelledby="settings-session" data-testid="session">
             <h2 id="settings-session">{i18n.text("page.settings.session")}</h2>
-            {move || match auth.status.get() {
+            {move || match session.status.get() {
                 AuthStatus::SignedIn(account) => view! {
                     <dl class="session-facts">
                         <dt>{i18n.t("page.settings.account")}</dt>
@@ -173,11 +173,11 @@ fn SessionSection() -> impl IntoView {
                         <dt>{i18n.t("page.settings.tenant")}</dt>
                         <dd><code>{account.tid.clone()}</code></dd>
                         <dt>{i18n.t("page.settings.renewals")}</dt>
-                        <dd data-testid="session-renewals">{move || auth.renewals.get().to_string()}</dd>
+                        <dd data-testid="session-renewals">{move || session.renewals.get().to_string()}</dd>
                         <dt>{i18n.t("page.settings.permissions")}</dt>
                         <dd>
                             <ul data-testid="granted-permissions">
-                                {move || auth.granted.get().into_iter().map(|p| view! { <li><code>{p}</code></li> }).collect_view()}
+                                {move || session.granted.get().into_iter().map(|p| view! { <li><code>{p}</code></li> }).collect_view()}
                             </ul>
                         </dd>
                     </dl>
@@ -187,7 +187,7 @@ fn SessionSection() -> impl IntoView {
                             .into_iter()
                             .map(|(operation, key)| {
                                 let available = cloud.is_none_or(|c| operation.available_in(c));
-                                let held = move || auth.granted.get().iter().any(|p| p == operation.permission());
+                                let held = move || session.granted.get().iter().any(|p| p == operation.permission());
                                 view! {
                                     <li data-operation=operation.permission()>
                                         <span>{i18n.text(key)}</span> " " <code>{operation.permission()}</code>
@@ -201,7 +201,7 @@ fn SessionSection() -> impl IntoView {
                                             view! {
                                                 <button type="button" on:click=move |_| {
                                                     leptos::task::spawn_local(async move {
-                                                        let _ = crate::auth::access_token(&[operation], None).await;
+                                                        let _ = session.access_token(&[operation], None).await;
                                                     });
                                                 }>{i18n.t("page.settings.ask")}</button>
                                             }.into_any()
@@ -224,40 +224,44 @@ fn SessionSection() -> impl IntoView {
 #[component]
 fn GraphCheck() -> impl IntoView {
     let i18n = use_i18n();
+    let session = use_session();
     let result = RwSignal::new(None::<Result<(String, String), String>>);
     let graph_base = use_config().map(|c| c.graph_base_url()).unwrap_or_default();
-    let check =
-        move |_| {
-            let graph_base = graph_base.clone();
-            result.set(None);
-            leptos::task::spawn_local(async move {
-                let request =
-                    portal_core::graph::request::get_user(&portal_core::graph::encode::UserRef::Me);
-                let outcome =
-                    match crate::graph_client::call(&graph_base, &request, Operation::ReadProfile)
-                        .await
-                    {
-                        Ok(answer) => Ok((
-                            answer
-                                .body
-                                .as_ref()
-                                .and_then(|b| b["displayName"].as_str())
-                                .unwrap_or_default()
-                                .to_string(),
-                            answer.request_id.unwrap_or_default(),
-                        )),
-                        Err(crate::graph_client::CallError::Graph { error, .. }) => Err(format!(
-                            "{} {}: {} (request id {})",
-                            error.status,
-                            error.code,
-                            error.message,
-                            error.request_id.unwrap_or_default()
-                        )),
-                        Err(other) => Err(other.to_string()),
-                    };
-                result.set(Some(outcome));
-            });
-        };
+    let check = move |_| {
+        let graph_base = graph_base.clone();
+        result.set(None);
+        leptos::task::spawn_local(async move {
+            let request =
+                portal_core::graph::request::get_user(&portal_core::graph::encode::UserRef::Me);
+            let outcome = match crate::graph_client::call(
+                session,
+                &graph_base,
+                &request,
+                Operation::ReadProfile,
+            )
+            .await
+            {
+                Ok(answer) => Ok((
+                    answer
+                        .body
+                        .as_ref()
+                        .and_then(|b| b["displayName"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    answer.request_id.unwrap_or_default(),
+                )),
+                Err(crate::graph_client::CallError::Graph { error, .. }) => Err(format!(
+                    "{} {}: {} (request id {})",
+                    error.status,
+                    error.code,
+                    error.message,
+                    error.request_id.unwrap_or_default()
+                )),
+                Err(other) => Err(other.to_string()),
+            };
+            result.set(Some(outcome));
+        });
+    };
     view! {
         <p>
             <button type="button" data-testid="graph-check" on:click=check>{i18n.text("page.settings.graph_check")}</button>
@@ -278,8 +282,8 @@ fn GraphCheck() -> impl IntoView {
 /// the account, so a check's results stay on screen).
 #[component]
 fn ConnectionCheckSection() -> impl IntoView {
-    let auth = use_auth();
-    let signed_in = Memo::new(move |_| matches!(auth.status.get(), AuthStatus::SignedIn(_)));
+    let session = use_session();
+    let signed_in = Memo::new(move |_| matches!(session.status.get(), AuthStatus::SignedIn(_)));
     move || signed_in.get().then(|| view! { <ConnectionCheck /> })
 }
 
@@ -320,7 +324,7 @@ async fn run_check(
 #[component]
 fn ConnectionCheck() -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     let graph = use_graph();
     let config = use_config();
     let cloud = config.as_ref().map(|c| c.cloud).unwrap_or(Cloud::Global);
@@ -336,7 +340,7 @@ fn ConnectionCheck() -> impl IntoView {
         }
         running.set(true);
         missing.set(Vec::new());
-        let check = Check::new(cloud, &auth.granted.get_untracked(), &client_id);
+        let check = Check::new(cloud, &session.granted.get_untracked(), &client_id);
         let graph = graph.clone();
         leptos::task::spawn_local(async move {
             if let Some(check) = run_check(graph, check, rows).await {
@@ -351,7 +355,7 @@ fn ConnectionCheck() -> impl IntoView {
         leptos::task::spawn_local(async move {
             // Silently when an administrator already consented, else the consent prompt (and
             // back to this page); a refusal is shown by the session's banner.
-            let _ = crate::auth::access_token(&operations, None).await;
+            let _ = session.access_token(&operations, None).await;
         });
     };
     view! {

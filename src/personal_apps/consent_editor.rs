@@ -18,7 +18,7 @@ use portal_core::graph::models::{
 };
 use portal_core::jobs::audit::consent_not_recorded;
 
-use crate::auth::use_auth;
+use crate::auth::use_session;
 use crate::i18n::use_i18n;
 
 /// The consent a choice proposes: the required permissions checked, `None` when none is
@@ -98,7 +98,7 @@ pub fn ConsentEditor(
     choice: ConsentChoice,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     let required = target.required_permissions();
     let grants_read = grants.is_some();
     // Graph answered no consented set for this installation, yet its grants are there.
@@ -138,7 +138,8 @@ pub fn ConsentEditor(
     };
     let scope = move || operation_for(proposal.get().as_deref());
     let held = move || {
-        auth.granted
+        session
+            .granted
             .with(|g| g.iter().any(|p| p == scope().permission()))
     };
     let rows = StoredValue::new(rows);

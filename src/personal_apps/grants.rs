@@ -14,7 +14,7 @@ use portal_core::graph::preflight::Lookup;
 use portal_core::graph::request;
 use portal_core::jobs::audit::consent_not_recorded;
 
-use crate::auth::{use_auth, AuthStatus};
+use crate::auth::{use_session, AuthStatus};
 use crate::components::error_view::CallErrorView;
 use crate::graph_client::{use_graph, CallError};
 use crate::i18n::use_i18n;
@@ -68,9 +68,9 @@ pub fn Grants(
     rsc_switch: Lookup<bool>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     let graph = use_graph();
-    let held = auth
+    let held = session
         .granted
         .get_untracked()
         .iter()
@@ -78,7 +78,7 @@ pub fn Grants(
     let asked = RwSignal::new(held);
     let result = RwSignal::new(None::<Result<Vec<PermissionGrant>, CallError>>);
     let shared = use_context::<UserGrants>();
-    let signed_in = match auth.status.get_untracked() {
+    let signed_in = match session.status.get_untracked() {
         AuthStatus::SignedIn(account) => Some(account.oid.clone()),
         _ => None,
     };

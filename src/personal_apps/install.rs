@@ -12,7 +12,7 @@ use portal_core::graph::write::Write;
 use super::consent_editor::{ConsentChoice, ConsentEditor};
 use super::write_status::{use_flow_write, FlowWriteStatus, HeldStatus};
 use super::{Snapshot, Subject};
-use crate::auth::{use_auth, AuthStatus};
+use crate::auth::{use_session, AuthStatus};
 use crate::components::preflight_checklist::PreflightChecklist;
 use crate::components::show_request::ShowRequest;
 use crate::context::use_config;
@@ -26,7 +26,7 @@ pub fn InstallFlow(
     user_exists: Signal<Lookup<bool>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let auth = use_auth();
+    let session = use_session();
     let config = use_config();
     let cloud = config.cloud;
     let graph_base = config.graph_base_url();
@@ -55,7 +55,7 @@ pub fn InstallFlow(
             .and_then(latest_published)
             .map(ConsentRequirement::of)
     });
-    let is_admin = move || matches!(auth.status.get(), AuthStatus::SignedIn(a) if a.is_admin());
+    let is_admin = move || matches!(session.status.get(), AuthStatus::SignedIn(a) if a.is_admin());
     let items = Signal::derive(move || {
         let app = chosen.get();
         let already = app.as_ref().is_some_and(|app| {
@@ -72,7 +72,7 @@ pub fn InstallFlow(
             }),
             already_installed: Lookup::Known(already),
             rsc_switch: snapshot.with_value(|s| s.rsc_switch.clone()),
-            granted: auth.granted.get(),
+            granted: session.granted.get(),
             can_consent_for_tenant: is_admin(),
             cloud,
         })
