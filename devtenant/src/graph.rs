@@ -14,12 +14,13 @@ use crate::ctx::{
     lock, AuditRoles, ConsentScopeRule, Ctx, ForeignConsentSet, GrantIds, GrantsByUpn,
 };
 use crate::graph_error::GraphError;
-use crate::identity::{GRAPH_APP_ID, GRAPH_RESOURCE};
+use crate::identity::GRAPH_RESOURCE;
 use crate::odata::{parse_filter, parse_search, search_matches, ExpandItem};
 use crate::scope_table::OPERATION_SCOPES;
 use crate::seed::{
     canonical_permission_type, is_guid, Rsc, SeedDefinition, SeedTeamsApp, SeedUser,
 };
+use crate::store::GRAPH_APP_ID;
 use crate::store::{
     installation_id, latest_published, AppRoleAssignment, ExtraGrant, Installation, TenantState,
     GRAPH_DISPLAY_NAME,

@@ -19,10 +19,8 @@ use crate::crypto::{random_token, s256};
 use crate::ctx::{iso_time, lock, AuthCode, Ctx, RefreshToken};
 use crate::scope_table::DELEGATED_SCOPES;
 use crate::seed::{SeedApplication, SeedUser};
-use crate::store::TenantState;
+use crate::store::{TenantState, GRAPH_APP_ID};
 
-/// Graph's application id (a resource identifier for scopes and tokens).
-pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// The resource scopes are written with (the global cloud's Graph host).
 pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 const SESSION_COOKIE: &str = "devtenant_session";

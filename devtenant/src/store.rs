@@ -10,7 +10,6 @@ use std::sync::{Mutex, MutexGuard};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::GRAPH_APP_ID;
 use crate::seed::{Rsc, Seed, SeedApplication, SeedDefinition, SeedTeamsApp, SeedTenant, SeedUser};
 
 /// A personal-scope installation.
@@ -224,6 +223,8 @@ impl TenantState {
     }
 }
 
+/// Graph's application id (a resource identifier for scopes and tokens).
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// The display name of Microsoft Graph's service principal.
 pub const GRAPH_DISPLAY_NAME: &str = "Microsoft Graph";
 

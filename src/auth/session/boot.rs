@@ -216,7 +216,7 @@ impl Session {
                 // The session cannot be renewed (24-hour limit, revoked): sign in again, back here.
                 let hint = stored.as_ref().and_then(|a| a.hint().map(str::to_string));
                 match self
-                    .sign_in_redirect(config, &[], hint.as_deref(), None, None)
+                    .sign_in_redirect(config, &[], hint.as_deref(), None, None, None)
                     .await
                 {
                     Ok(()) => AuthStatus::Starting,

@@ -26,7 +26,8 @@ impl Session {
     }
 
     /// Redirects to sign in for the sign-in scopes, those granted before and `operations`,
-    /// coming back to the current page.
+    /// coming back to `return_to` (a path of this deployment, else its home), by default the
+    /// current page.
     pub(super) async fn sign_in_redirect(
         self,
         config: &RuntimeConfig,
@@ -34,28 +35,7 @@ impl Session {
         login_hint: Option<&str>,
         prompt: Option<&str>,
         challenge: Option<&ClaimsChallenge>,
-    ) -> Result<(), AuthError> {
-        self.sign_in_redirect_to(
-            config,
-            operations,
-            login_hint,
-            prompt,
-            challenge,
-            &current_path(),
-        )
-        .await
-    }
-
-    /// [`Session::sign_in_redirect`] coming back to `return_to` (a path of this deployment,
-    /// else its home).
-    pub(super) async fn sign_in_redirect_to(
-        self,
-        config: &RuntimeConfig,
-        operations: &[Operation],
-        login_hint: Option<&str>,
-        prompt: Option<&str>,
-        challenge: Option<&ClaimsChallenge>,
-        return_to: &str,
+        return_to: Option<&str>,
     ) -> Result<(), AuthError> {
         if !session_storage_available() {
             return Err(AuthError::Storage(StorageError {
@@ -93,7 +73,10 @@ impl Session {
                 state: request.state,
                 nonce: request.nonce,
                 pkce_verifier: request.pkce_verifier,
-                return_to: return_to_under(return_to, &crate::routes::home()),
+                return_to: return_to_under(
+                    &return_to.map_or_else(current_path, str::to_string),
+                    &crate::routes::home(),
+                ),
                 scopes,
                 created_at: now(),
             },
@@ -111,7 +94,14 @@ impl Session {
             };
             let hint = stored_account(&config).and_then(|a| a.hint().map(str::to_string));
             if let Err(e) = self
-                .sign_in_redirect(&config, &operations, hint.as_deref(), Some("consent"), None)
+                .sign_in_redirect(
+                    &config,
+                    &operations,
+                    hint.as_deref(),
+                    Some("consent"),
+                    None,
+                    None,
+                )
                 .await
             {
                 self.set_status(AuthStatus::Failed(e));
@@ -126,7 +116,7 @@ impl Session {
                 return;
             };
             if let Err(e) = self
-                .sign_in_redirect(&config, &[], None, prompt, None)
+                .sign_in_redirect(&config, &[], None, prompt, None, None)
                 .await
             {
                 self.set_status(AuthStatus::Failed(e));

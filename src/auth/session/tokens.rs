@@ -269,13 +269,13 @@ impl Session {
         let hint = self.account_hint(&config);
         leptos::task::spawn_local(async move {
             if let Err(e) = self
-                .sign_in_redirect_to(
+                .sign_in_redirect(
                     &config,
                     &operations,
                     hint.as_deref(),
                     None,
                     challenge.as_ref(),
-                    &return_to,
+                    Some(&return_to),
                 )
                 .await
             {

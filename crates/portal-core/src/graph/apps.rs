@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 
+pub use super::models::installation_name;
 use super::models::{
     AppDefinition, DistributionMethod, Installation, PermissionType, PublishingState,
     ResourceSpecificPermission, TeamsApp,
@@ -249,22 +250,6 @@ pub fn catalog_app_of<'a>(
 ) -> Option<&'a TeamsApp> {
     let id = installation.teams_app.as_ref().map(|a| a.id.as_str())?;
     catalog.iter().find(|a| a.id.eq_ignore_ascii_case(id))
-}
-
-/// The display name of an installation's app (the definition's, else the app's, else its id).
-pub fn installation_name(installation: &Installation) -> String {
-    installation
-        .teams_app_definition
-        .as_ref()
-        .and_then(|d| d.display_name.clone())
-        .or_else(|| {
-            installation
-                .teams_app
-                .as_ref()
-                .and_then(|a| a.display_name.clone())
-        })
-        .or_else(|| installation.teams_app.as_ref().map(|a| a.id.clone()))
-        .unwrap_or_else(|| installation.id.clone())
 }
 
 /// Organisation apps a user can still install: published, not yet installed, sorted by name.

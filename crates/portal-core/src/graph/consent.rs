@@ -273,7 +273,7 @@ pub fn group_grants(grants: &[PermissionGrant], installations: &[Installation]) 
             .filter(|r| r.granted)
             .collect();
         groups.push(GrantGroup {
-            app: super::apps::installation_name(installation),
+            app: super::models::installation_name(installation),
             client_app_id,
             orphan: false,
             rows,

@@ -266,6 +266,22 @@ pub struct Collection<T> {
     pub count: Option<u64>,
 }
 
+/// The display name of an installation's app (the definition's, else the app's, else its id).
+pub fn installation_name(installation: &Installation) -> String {
+    installation
+        .teams_app_definition
+        .as_ref()
+        .and_then(|d| d.display_name.clone())
+        .or_else(|| {
+            installation
+                .teams_app
+                .as_ref()
+                .and_then(|a| a.display_name.clone())
+        })
+        .or_else(|| installation.teams_app.as_ref().map(|a| a.id.clone()))
+        .unwrap_or_else(|| installation.id.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,27 @@
 
 use serde_json::{json, Map, Value};
 
-use super::engine::BatchOutcome;
+use crate::auth::challenge::ClaimsChallenge;
 use crate::graph::error::parse_error;
 use crate::graph::request::GraphRequest;
+
+/// How a batch came back (see [`outcome_of`]: only a 200 is a batch answer).
+#[derive(Clone, Debug, PartialEq)]
+pub enum BatchOutcome {
+    /// `200` with the inner answers.
+    Answered(Vec<InnerAnswer>),
+    /// The batch itself was answered with an error (status, `Retry-After`, body, and the
+    /// claims challenge of a 401). Any status below 400 here is taken as no answer.
+    Refused {
+        status: u16,
+        retry_after_s: Option<u64>,
+        body: Option<Value>,
+        challenge: Option<ClaimsChallenge>,
+    },
+    /// No answer, or none that tells what ran (a 2xx other than 200): the inner requests may
+    /// have run.
+    Lost,
+}
 
 /// Graph's limit of requests in one batch.
 pub const MAX_BATCH: usize = 20;

@@ -28,7 +28,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::batch::{longest_retry_after, InnerAnswer, MAX_BATCH};
+pub use super::batch::BatchOutcome;
+use super::batch::{longest_retry_after, MAX_BATCH};
 use super::pacing::{CallClass, Pacer};
 use crate::auth::challenge::ClaimsChallenge;
 use crate::graph::error::{parse_error, GraphError};
@@ -227,24 +228,6 @@ pub enum Poll {
     /// Batches are in flight and nothing else may go: wait for an answer.
     Busy,
     Finished,
-}
-
-/// How a batch came back (see `batch::outcome_of`: only a 200 is a batch answer).
-#[derive(Clone, Debug, PartialEq)]
-pub enum BatchOutcome {
-    /// `200` with the inner answers.
-    Answered(Vec<InnerAnswer>),
-    /// The batch itself was answered with an error (status, `Retry-After`, body, and the
-    /// claims challenge of a 401). Any status below 400 here is taken as no answer.
-    Refused {
-        status: u16,
-        retry_after_s: Option<u64>,
-        body: Option<Value>,
-        challenge: Option<ClaimsChallenge>,
-    },
-    /// No answer, or none that tells what ran (a 2xx other than 200): the inner requests may
-    /// have run.
-    Lost,
 }
 
 /// The engine over `tasks`.

@@ -13,6 +13,7 @@ use crate::auth::challenge::ClaimsChallenge;
 use crate::graph::encode::UserRef;
 use crate::graph::ids::{CatalogAppId, InstallationId};
 use crate::graph::request::Method;
+use crate::jobs::batch::InnerAnswer;
 use crate::jobs::plan::{self, JobAction, PlannedAction, SkipReason};
 
 const APP: &str = "app-1";
