@@ -12,7 +12,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::ctx::{lock, Ctx, GrantIds};
+use crate::ctx::{
+    lock, AuditRoles, ConsentScopeRule, Ctx, ForeignConsentSet, GrantIds, GrantsByUpn,
+};
 use crate::faults::Faults;
 use crate::store::{installation_id, Installation};
 use crate::throttle::Limits;
@@ -115,12 +117,19 @@ async fn clock(State(ctx): State<Arc<Ctx>>, Json(clock): Json<Clock>) -> Respons
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 struct OptionsPatch {
     cae: Option<bool>,
     access_token_lifetime: Option<i64>,
     self_only: Option<bool>,
     page_size: Option<usize>,
     grant_ids: Option<GrantIds>,
+    grants_by_upn: Option<GrantsByUpn>,
+    consent_set_on_foreign_installs: Option<ForeignConsentSet>,
+    audit_roles: Option<AuditRoles>,
+    consent_scope_rule: Option<ConsentScopeRule>,
+    /// The text of the consent-mismatch 400; `""` goes back to the dev tenant's own wording.
+    consent_error_text: Option<String>,
 }
 
 fn options_json(options: &crate::ctx::Options) -> Value {
@@ -130,6 +139,11 @@ fn options_json(options: &crate::ctx::Options) -> Value {
         "selfOnly": options.self_only,
         "pageSize": options.page_size,
         "grantIds": options.grant_ids,
+        "grantsByUpn": options.grants_by_upn,
+        "consentSetOnForeignInstalls": options.consent_set_on_foreign_installs,
+        "auditRoles": options.audit_roles,
+        "consentScopeRule": options.consent_scope_rule,
+        "consentErrorText": options.consent_error_text,
     })
 }
 
@@ -156,6 +170,21 @@ async fn options(State(ctx): State<Arc<Ctx>>, Json(patch): Json<OptionsPatch>) -
     }
     if let Some(grant_ids) = patch.grant_ids {
         options.grant_ids = grant_ids;
+    }
+    if let Some(rule) = patch.grants_by_upn {
+        options.grants_by_upn = rule;
+    }
+    if let Some(set) = patch.consent_set_on_foreign_installs {
+        options.consent_set_on_foreign_installs = set;
+    }
+    if let Some(roles) = patch.audit_roles {
+        options.audit_roles = roles;
+    }
+    if let Some(rule) = patch.consent_scope_rule {
+        options.consent_scope_rule = rule;
+    }
+    if let Some(text) = patch.consent_error_text {
+        options.consent_error_text = Some(text).filter(|t| !t.is_empty());
     }
     Json(options_json(&options)).into_response()
 }

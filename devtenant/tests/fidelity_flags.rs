@@ -341,3 +341,53 @@ fn the_seeded_roles_give_their_wids() {
         ])
     );
 }
+
+/// The flags can be switched on a running dev tenant (`PUT /_devtenant/options`), so one
+/// instance serves a test under each value; `GET` names them all, and a misspelled option is
+/// refused rather than ignored.
+#[test]
+fn the_fidelity_flags_switch_at_run_time() {
+    let tenant = DevTenant::start(&[]);
+    let options = tenant.admin(Method::GET, "/options", None);
+    assert_eq!(options["grantsByUpn"], "refuse", "{options}");
+    assert_eq!(options["consentSetOnForeignInstalls"], "null", "{options}");
+    assert_eq!(options["auditRoles"], "strict", "{options}");
+    assert_eq!(options["consentScopeRule"], "any", "{options}");
+    assert_eq!(options["consentErrorText"], Value::Null, "{options}");
+
+    tenant.admin(Method::POST, "/adminConsent", Some(json!({})));
+    let admin = tenant.token(ADMIN, CONSENT);
+    let by_upn = format!("/users/{BEHIND}/permissionGrants");
+    let (status, body) = tenant.get(&by_upn, &admin);
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+    // A Teams Administrator without a reader role, strict: the directory's 403.
+    let [(status, body), _] = tenant_reads(&tenant, ADMIN);
+    assert_graph_error(status, &body, 403, "Authorization_RequestDenied");
+
+    let changed = tenant.admin(
+        Method::PUT,
+        "/options",
+        Some(json!({"grantsByUpn": "accept", "auditRoles": "any", "consentErrorText": "mismatch"})),
+    );
+    assert_eq!(changed["grantsByUpn"], "accept", "{changed}");
+    assert_eq!(changed["consentScopeRule"], "any", "untouched: {changed}");
+    assert_eq!(changed["consentErrorText"], "mismatch", "{changed}");
+    let (status, body) = tenant.get(&by_upn, &admin);
+    assert_eq!(status, 200, "{body}");
+    assert!(!value(&body).is_empty(), "{body}");
+    let [(status, body), _] = tenant_reads(&tenant, ADMIN);
+    assert_eq!(status, 200, "any: {body}");
+
+    let cleared = tenant.admin(
+        Method::PUT,
+        "/options",
+        Some(json!({"consentErrorText": ""})),
+    );
+    assert_eq!(cleared["consentErrorText"], Value::Null, "{cleared}");
+    let refused = reqwest::blocking::Client::new()
+        .put(format!("{}/_devtenant/options", tenant.graph))
+        .json(&json!({"grantsByUPN": "accept"}))
+        .send()
+        .unwrap();
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+}
