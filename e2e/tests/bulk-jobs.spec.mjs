@@ -7,31 +7,14 @@
 import fs from 'node:fs';
 import { test, expect, closePages, waitForPortal } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
-import { ADMIN, APPS, signInAs, adminOf, expectAccessible } from './portal.mjs';
+import { ADMIN, signInAs, adminOf, expectAccessible } from './portal.mjs';
+import { upns, planJob, expectInstalledOncePerUser, parseCsv } from './jobs.mjs';
 
 let tenant;
 test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
 
 const admin = (...args) => adminOf(tenant)(...args);
 const USERS = 200;
-const upn = (n) => `user${String(n).padStart(5, '0')}@contoso.onmicrosoft.com`;
-
-/** A CSV (RFC 4180, as the csv crate writes it) as rows of cells. */
-function parseCsv(text) {
-  const rows = [];
-  let row = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { cell += '"'; i += 1; } else if (c === '"') quoted = false; else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { row.push(cell); cell = ''; } else if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; } else if (c !== '\r') cell += c;
-  }
-  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
-  return rows;
-}
 
 test.describe('a job under faults', () => {
   // Server errors and dropped answers show in the console as failed loads.
@@ -44,14 +27,7 @@ test.describe('a job under faults', () => {
     await signInAs(page, tenant, ADMIN);
     await page.goto(new URL('/jobs', tenant.urls.portal).href);
     await waitForPortal(page);
-    const list = Array.from({ length: USERS }, (_, i) => upn(i + 1)).join('\n');
-    await page.getByTestId('users-text').fill(list);
-    await page.getByTestId('users-read').click();
-    await expect(page.getByTestId('users-count')).toHaveText(`${USERS} users, 0 rows not used`);
-    await page.getByTestId('job-app').selectOption(APPS.learningHub);
-    await page.getByTestId('job-action').selectOption('install');
-    await page.getByTestId('job-dry-run').click();
-    await expect(page.getByTestId('plan-count-install')).toContainText(String(USERS), { timeout: 60_000 });
+    await planJob(page, upns(USERS), { expectInstalls: true });
     await expectAccessible(page, 'jobs page with a plan');
 
     await admin('PUT', '/faults', { serverErrorRate: 0.05, dropRate: 0.05, readAfterWriteLagMs: 1000 });
@@ -70,28 +46,12 @@ test.describe('a job under faults', () => {
     await expect(page.getByTestId('job-count-refused')).toHaveCount(0);
     await expect(page.getByTestId('job-count-unsettled')).toHaveCount(0);
 
-    // The dev tenant's state: every user has the app, once.
-    const state = await admin('GET', '/state');
-    const ids = new Map(state.users.map((u) => [u.userPrincipalName.toLowerCase(), u.id]));
-    for (let n = 1; n <= USERS; n += 1) {
-      const id = ids.get(upn(n));
-      const mine = state.installations.filter((i) => i.userId === id && i.appId === APPS.learningHub);
-      expect(mine.length, `${upn(n)} installations`).toBe(1);
-    }
-    // The log, inner $batch requests included: no user with two successful install POSTs.
-    const log = await admin('GET', '/log');
-    expect(log[0].seq, 'the log kept every entry').toBe(1);
-    const installs = log.filter((e) => (e.origin === 'graph' || e.origin === 'graph-batch')
-      && e.method === 'POST' && /\/users\/[^/]+\/teamwork\/installedApps$/i.test(e.path)
-      && e.status >= 200 && e.status < 300);
-    const perUser = new Map();
-    for (const e of installs) {
-      const user = decodeURIComponent(e.path.split('/')[3]).toLowerCase();
-      perUser.set(user, (perUser.get(user) ?? 0) + 1);
-    }
-    expect([...perUser.values()].filter((n) => n > 1)).toEqual([]);
+    // The dev tenant's state: every user has the app, once; the log, inner $batch requests
+    // included: no user with two successful install POSTs.
+    const perUser = await expectInstalledOncePerUser(admin, USERS, { wholeLog: true });
     expect(perUser.size).toBe(USERS);
     // The faults did happen: some batches failed or lost their answer.
+    const log = await admin('GET', '/log');
     expect(log.some((e) => e.fault === 'serverError' || e.dropped)).toBe(true);
   });
 });
@@ -172,11 +132,7 @@ test('two tabs never run the same job; when the running tab closes, the other ta
   await signInAs(page, tenant, ADMIN);
   await page.goto(new URL('/jobs', tenant.urls.portal).href);
   await waitForPortal(page);
-  await page.getByTestId('users-text').fill(Array.from({ length: 40 }, (_, i) => upn(i + 1)).join('\n'));
-  await page.getByTestId('users-read').click();
-  await page.getByTestId('job-app').selectOption(APPS.learningHub);
-  await page.getByTestId('job-share').selectOption('10');
-  await page.getByTestId('job-dry-run').click();
+  await planJob(page, upns(40), { share: 10 });
   await page.getByTestId('job-confirm').click();
   await expect(page.getByTestId('job-active')).toHaveAttribute('data-status', 'running');
   // A second tab of the same browser (same IndexedDB, same locks; its own session, as tokens

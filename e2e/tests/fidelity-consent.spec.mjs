@@ -11,14 +11,12 @@
 import { test, expect, closePages, waitForPortal } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { ADMIN, SEAN, APPS, signInAs, appRow, adminOf } from './portal.mjs';
+import { upns, planJob as planJobFor, installPosts as postsOf, expectInstalledOncePerUser } from './jobs.mjs';
 
 let tenant;
 test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); tenant = undefined; });
 
 const admin = (...args) => adminOf(tenant)(...args);
-const upn = (n) => `user${String(n).padStart(5, '0')}@contoso.onmicrosoft.com`;
-/** An install: `POST /users/{id}/teamwork/installedApps` (inside a batch, or a log path). */
-const INSTALL = /\/users\/[^/]+\/teamwork\/installedApps$/i;
 const CONSENT_SCOPE = 'TeamsAppInstallation.ReadWriteAndConsentForUser';
 /** Standup Bot's latest published definition (2.1.0): two delegated permissions, no application one. */
 const STANDUP_SET = ['InAppPurchase.Allow.User:delegated', 'MeetingStage.Write.Chat:delegated'];
@@ -31,10 +29,7 @@ async function start(page, args) {
 }
 
 /** The install POSTs Graph ran, alone or inside a $batch, in the order it ran them. */
-async function installPosts() {
-  const log = await admin('GET', '/log');
-  return log.filter((e) => (e.origin === 'graph' || e.origin === 'graph-batch') && e.method === 'POST' && INSTALL.test(e.path));
-}
+const installPosts = () => postsOf(admin);
 
 /** The permissions a request body consents to, as `value:type`, sorted. */
 const consented = (body) => (JSON.parse(body).consentedPermissionSet?.resourceSpecificPermissions ?? [])
@@ -50,18 +45,12 @@ async function tokenScopes() {
 async function planJob(page, app, users, { consent = false } = {}) {
   await page.goto(new URL('/jobs', tenant.urls.portal).href);
   await waitForPortal(page);
-  await page.getByTestId('users-text').fill(Array.from({ length: users }, (_, i) => upn(i + 1)).join('\n'));
-  await page.getByTestId('users-read').click();
-  await expect(page.getByTestId('users-count')).toHaveText(`${users} users, 0 rows not used`);
-  await page.getByTestId('job-app').selectOption(app);
-  await page.getByTestId('job-action').selectOption('install');
-  if (consent) {
+  const confirmConsent = async () => {
     await expect(page.getByTestId('consent-rule')).toContainText('Delegated permissions only');
     await page.getByTestId('consent-confirm').check();
     await expect(page.getByTestId('consent-scope')).toContainText(CONSENT_SCOPE);
-  }
-  await page.getByTestId('job-dry-run').click();
-  await expect(page.getByTestId('plan-count-install')).toContainText(String(users), { timeout: 60_000 });
+  };
+  await planJobFor(page, upns(users), { app, beforeDryRun: consent ? confirmConsent : undefined, expectInstalls: true });
 }
 
 /** The job finished with every one of `users` installed once with `app`, none refused or unsettled. */
@@ -72,13 +61,7 @@ async function expectJobInstalledAll(page, app, users) {
   for (const outcome of ['refused', 'unsettled', 'not_applied', 'not_sent']) {
     await expect(page.getByTestId(`job-count-${outcome}`)).toHaveCount(0);
   }
-  const state = await admin('GET', '/state');
-  const ids = new Map(state.users.map((u) => [u.userPrincipalName.toLowerCase(), u.id]));
-  for (let n = 1; n <= users; n += 1) {
-    const id = ids.get(upn(n));
-    const mine = state.installations.filter((i) => i.userId === id && i.appId === app);
-    expect(mine.length, `${upn(n)} installations`).toBe(1);
-  }
+  await expectInstalledOncePerUser(admin, users, { app });
   const applied = (await installPosts()).filter((e) => e.status >= 200 && e.status < 300);
   expect(applied.length, 'successful install POSTs').toBe(users);
 }

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import { test, expect, closePages, waitForPortal } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { ADMIN, APPS, signInAs, appRow, adminOf, graphLogOf, expectAccessible } from './portal.mjs';
+import { csvRecords } from './jobs.mjs';
 
 const FOREIGN = 'foreign.installs@contoso.onmicrosoft.com';
 const READER = 'teams.reader@contoso.onmicrosoft.com';
@@ -70,31 +71,13 @@ async function runAudit(page, upns, app) {
   await expect(page.getByTestId('audit-progress')).toHaveCount(0, { timeout: 60_000 });
 }
 
-/** A CSV (RFC 4180, as the csv crate writes it) as objects by header. */
-function parseCsv(text) {
-  const rows = [];
-  let row = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { cell += '"'; i += 1; } else if (c === '"') quoted = false; else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { row.push(cell); cell = ''; } else if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; } else if (c !== '\r') cell += c;
-  }
-  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
-  const [header, ...rest] = rows;
-  return rest.filter((r) => r.length === header.length).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
-}
-
 /** The audit's CSV export as objects. */
 async function exportCsv(page) {
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByTestId('audit-export-csv').click(),
   ]);
-  return parseCsv(fs.readFileSync(await download.path(), 'utf8'));
+  return csvRecords(fs.readFileSync(await download.path(), 'utf8'));
 }
 
 for (const value of ['refuse', 'accept']) {

@@ -7,6 +7,7 @@
 import { test, expect, closePages, waitForPortal } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { ADMIN, MEMBER, APPS, adminOf } from './portal.mjs';
+import { upns, planJob, expectInstalledOncePerUser } from './jobs.mjs';
 
 let tenant;
 test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
@@ -14,7 +15,6 @@ test.afterEach(async ({ context }) => { await closePages(context); await tenant?
 const admin = (...args) => adminOf(tenant)(...args);
 const ADMIN_B = 'adele.vance@contoso.onmicrosoft.com';
 const USERS = 200;
-const upn = (n) => `user${String(n).padStart(5, '0')}@contoso.onmicrosoft.com`;
 /** Any of the job's users, as a UPN. */
 const JOB_UPN = /user\d{5}@contoso/i;
 
@@ -107,14 +107,7 @@ test('a job is seen, resumed and run only by the administrator who started it', 
   await signIn(page, ADMIN);
   await page.goto(new URL('/jobs', tenant.urls.portal).href);
   await waitForPortal(page);
-  await page.getByTestId('users-text').fill(Array.from({ length: USERS }, (_, i) => upn(i + 1)).join('\n'));
-  await page.getByTestId('users-read').click();
-  await expect(page.getByTestId('users-count')).toHaveText(`${USERS} users, 0 rows not used`);
-  await page.getByTestId('job-app').selectOption(APPS.learningHub);
-  await page.getByTestId('job-action').selectOption('install');
-  await page.getByTestId('job-share').selectOption('50');
-  await page.getByTestId('job-dry-run').click();
-  await expect(page.getByTestId('plan-count-install')).toContainText(String(USERS), { timeout: 90_000 });
+  await planJob(page, upns(USERS), { share: 50, expectInstalls: true, timeout: 90_000 });
   await page.getByTestId('job-confirm').click();
   await expect(page.getByTestId('job-active')).toHaveAttribute('data-status', 'running');
   await expect.poll(async () => Number(await page.getByTestId('job-done').textContent()), { timeout: 90_000 })
@@ -176,24 +169,7 @@ test('a job is seen, resumed and run only by the administrator who started it', 
   await expect(a.getByTestId('job-count-unsettled')).toHaveCount(0);
 
   // One installation per user, and never two successful install POSTs for one user.
-  const after = await admin('GET', '/state');
-  const ids = new Map(after.users.map((u) => [u.userPrincipalName.toLowerCase(), u.id]));
-  for (let n = 1; n <= USERS; n += 1) {
-    const mine = after.installations.filter((i) => i.userId === ids.get(upn(n)) && i.appId === APPS.learningHub);
-    expect(mine.length, `${upn(n)} installations`).toBe(1);
-  }
-  const log = await admin('GET', '/log');
-  expect(log[0].seq, 'the log kept every entry').toBe(1);
-  const perUser = new Map();
-  for (const e of log) {
-    if ((e.origin === 'graph' || e.origin === 'graph-batch') && e.method === 'POST' && e.status >= 200 && e.status < 300
-      && /\/users\/[^/]+\/teamwork\/installedApps$/i.test(e.path)) {
-      const parts = e.path.split('/');
-      const user = decodeURIComponent(parts[parts.indexOf('users') + 1]).toLowerCase();
-      perUser.set(user, (perUser.get(user) ?? 0) + 1);
-    }
-  }
-  expect([...perUser.values()].filter((count) => count > 1)).toEqual([]);
+  await expectInstalledOncePerUser(admin, USERS, { wholeLog: true });
   // Finished: the marker is gone, and with it the first load's hint.
   await expect.poll(() => a.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('tap.work.')))).toEqual([]);
   expect(errors).toEqual([]);
@@ -210,11 +186,7 @@ test('signing out with an unfinished job asks first: cancel, keep it for later, 
   await signIn(page, ADMIN);
   await page.goto(new URL('/jobs', tenant.urls.portal).href);
   await waitForPortal(page);
-  await page.getByTestId('users-text').fill(Array.from({ length: 40 }, (_, i) => upn(i + 1)).join('\n'));
-  await page.getByTestId('users-read').click();
-  await page.getByTestId('job-app').selectOption(APPS.learningHub);
-  await page.getByTestId('job-share').selectOption('10');
-  await page.getByTestId('job-dry-run').click();
+  await planJob(page, upns(40), { share: 10 });
   await page.getByTestId('job-confirm').click();
   await expect(page.getByTestId('job-active')).toHaveAttribute('data-status', 'running');
 

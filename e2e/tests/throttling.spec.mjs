@@ -6,16 +6,14 @@
 // the times to the millisecond (the log's are whole seconds).
 import { test, expect, closePages, waitForPortal } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
-import { ADMIN, APPS, signInAs, adminOf } from './portal.mjs';
+import { ADMIN, signInAs, adminOf } from './portal.mjs';
+import { INSTALL, upns, planJob, installPosts as postsOf, expectInstalledOncePerUser } from './jobs.mjs';
 
 let tenant;
 test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
 
 const admin = (...args) => adminOf(tenant)(...args);
 const USERS = 10;
-const upn = (n) => `user${String(n).padStart(5, '0')}@contoso.onmicrosoft.com`;
-/** An install: `POST /users/{id}/teamwork/installedApps` (inside a batch, or a log path). */
-const INSTALL = /\/users\/[^/]+\/teamwork\/installedApps$/i;
 
 /** Graph's published Teams limits, but installs at one a second, each 429 saying `retryAfterS`. */
 const oneInstallASecond = (retryAfterS) => ({
@@ -29,20 +27,11 @@ async function planInstallJob(page) {
   await signInAs(page, tenant, ADMIN);
   await page.goto(new URL('/jobs', tenant.urls.portal).href);
   await waitForPortal(page);
-  await page.getByTestId('users-text').fill(Array.from({ length: USERS }, (_, i) => upn(i + 1)).join('\n'));
-  await page.getByTestId('users-read').click();
-  await expect(page.getByTestId('users-count')).toHaveText(`${USERS} users, 0 rows not used`);
-  await page.getByTestId('job-app').selectOption(APPS.learningHub);
-  await page.getByTestId('job-action').selectOption('install');
-  await page.getByTestId('job-dry-run').click();
-  await expect(page.getByTestId('plan-count-install')).toContainText(String(USERS), { timeout: 60_000 });
+  await planJob(page, upns(USERS), { expectInstalls: true });
 }
 
 /** The install POSTs Graph ran, alone or inside a $batch, in the order it ran them. */
-async function installPosts() {
-  const log = await admin('GET', '/log');
-  return log.filter((e) => (e.origin === 'graph' || e.origin === 'graph-batch') && e.method === 'POST' && INSTALL.test(e.path));
-}
+const installPosts = () => postsOf(admin);
 
 /** The job finished with every user installed, none refused or unsettled; one install each. */
 async function expectAllInstalledOnce(page) {
@@ -51,13 +40,7 @@ async function expectAllInstalledOnce(page) {
   await expect(page.getByTestId('job-count-applied')).toContainText(String(USERS));
   await expect(page.getByTestId('job-count-refused')).toHaveCount(0);
   await expect(page.getByTestId('job-count-unsettled')).toHaveCount(0);
-  const state = await admin('GET', '/state');
-  const ids = new Map(state.users.map((u) => [u.userPrincipalName.toLowerCase(), u.id]));
-  for (let n = 1; n <= USERS; n += 1) {
-    const id = ids.get(upn(n));
-    const mine = state.installations.filter((i) => i.userId === id && i.appId === APPS.learningHub);
-    expect(mine.length, `${upn(n)} installations`).toBe(1);
-  }
+  await expectInstalledOncePerUser(admin, USERS);
   const applied = (await installPosts()).filter((e) => e.status >= 200 && e.status < 300);
   expect(applied.length, 'successful install POSTs').toBe(USERS);
 }
