@@ -33,7 +33,7 @@ const TYPES = {
 const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.wasm', '.css', '.json', '.svg', '.txt']);
 /** trunk's content-hashed names: `teams-app-portal-0123456789abcdef_bg.wasm`, `main-….css` (the hash is
  * a u64 in hex without leading zeros: one build in sixteen has 15 digits, so 8 to 16 are taken). */
-const HASHED = /-[0-9a-f]{8,16}(_bg)?\.(js|wasm|css)$/;
+const HASHED = /-[0-9a-f]{8,16}(_bg|_loader)?\.(js|wasm|css)$/;
 /** The origins `cargo xtask build` writes into `_headers` when no config is given. */
 const GLOBAL_ORIGINS = { authority: 'https://login.microsoftonline.com', graph: 'https://graph.microsoft.com' };
 

@@ -142,7 +142,8 @@ test.describe('the sign-in worker', () => {
 
   test('a sign-in worker that cannot load is reported, and the next attempt starts a new one', async ({ page }) => {
     let block = true;
-    await page.route('**/sign-in-worker.js', (route) => (block ? route.abort() : route.continue()));
+    // The worker's wasm-bindgen glue (named by its content in a release build).
+    await page.route(/\/sign-in-worker(-[0-9a-f]{16})?\.js$/, (route) => (block ? route.abort() : route.continue()));
     await page.goto(new URL('/', tenant.urls.portal).href);
     await waitForPortal(page);
     await page.getByTestId('sign-in').click();

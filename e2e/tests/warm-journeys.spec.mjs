@@ -132,7 +132,7 @@ test('config.json is fetched beside the wasm, once', async ({ page }) => {
 test('signed out, the sign-in worker loads before the Sign in click', async ({ page }) => {
   tenant = await startDevTenant();
   const loaders = [];
-  page.on('request', (r) => { if (new URL(r.url()).pathname.endsWith('/sign-in-worker_loader.js')) loaders.push(r.url()); });
+  page.on('request', (r) => { if (/\/sign-in-worker(-[0-9a-f]{16})?_loader\.js$/.test(new URL(r.url()).pathname)) loaders.push(r.url()); });
   await page.goto(tenant.urls.portal);
   await waitForPortal(page);
   await expect(page.getByTestId('sign-in')).toBeVisible();

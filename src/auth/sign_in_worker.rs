@@ -15,8 +15,8 @@ use std::rc::Rc;
 use futures::channel::oneshot;
 use futures::future::{select, Either};
 use portal_core::auth::sign_in_worker::{
-    AuthorizeRequest, TokenAnswer, WorkerAnswer, WorkerCall, WorkerConfig, WorkerError,
-    WorkerReply, WorkerRequest,
+    loader_name, AuthorizeRequest, TokenAnswer, WorkerAnswer, WorkerCall, WorkerConfig,
+    WorkerError, WorkerReply, WorkerRequest,
 };
 use portal_core::RuntimeConfig;
 use wasm_bindgen::prelude::*;
@@ -24,10 +24,23 @@ use wasm_bindgen::JsCast;
 
 use super::AuthError;
 
-/// The worker's script: trunk's loader for `data-type="worker"` (unhashed, beside index.html,
-/// so under the deployment's base path).
+/// The worker's script, under the deployment's base path: the loader `index.html` names in its
+/// `<meta name="sign-in-worker">` (the release build names the worker's files by their content,
+/// see xtask's `fingerprint.rs`), else trunk's fixed name.
 fn worker_url() -> String {
-    format!("{}/sign-in-worker_loader.js", crate::routes::base_path())
+    let meta = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector("meta[name=\"sign-in-worker\"]")
+                .ok()
+                .flatten()
+        })
+        .and_then(|m| m.get_attribute("content"));
+    format!(
+        "{}/{}",
+        crate::routes::base_path(),
+        loader_name(meta.as_deref())
+    )
 }
 /// The first message of a worker that is ready for calls.
 const READY: &str = "ready";

@@ -4,7 +4,9 @@
 //! any other host's configuration) and `dist/staticwebapp.config.json` (Azure Static Web Apps,
 //! with the client-side route fallback and `config.json` uncached), for the public URL the built
 //! `index.html` names in its `<base href>` (`/`, or a sub-path such as `/portal/`: see
-//! [`rebase`]).
+//! [`rebase`]). Files named by their content (trunk's, and the sign-in worker's once
+//! `fingerprint.rs` renamed them) are marked cacheable for good, so a warm load asks the host
+//! for none of them; `index.html` and the rest keep the host's revalidation.
 
 use std::path::Path;
 
@@ -34,14 +36,21 @@ pub fn write(dist: &Path, config: Option<&Path>) -> Result<(), String> {
         .map_err(|e| format!("cannot read {} (build first): {e}", index.display()))?;
     let public_url = public_url_of(&html);
     let headers = security_headers(&html, &origins);
+    let mut hashed: Vec<String> = std::fs::read_dir(dist)
+        .map_err(|e| format!("cannot read {}: {e}", dist.display()))?
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| is_content_hashed(name))
+        .collect();
+    hashed.sort();
     let write = |name: &str, text: String| {
         let path = dist.join(name);
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
-    write("_headers", headers_file(&headers, &public_url))?;
+    write("_headers", headers_file(&headers, &public_url, &hashed))?;
     write(
         "staticwebapp.config.json",
-        static_web_app_config(&headers, &public_url),
+        static_web_app_config(&headers, &public_url, &hashed),
     )?;
     println!(
         "security headers for {} and {} (public URL {public_url}) written to {}/_headers and \
@@ -86,8 +95,35 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Every path gets the headers; `config.json` is never cached.
-fn headers_file(headers: &[(&'static str, String)], public_url: &str) -> String {
+/// How long a file named by its content may be kept: a year, never revalidated.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Whether `name` is named by its content: `<name>-<8 to 16 hex digits>` before `_bg.wasm`,
+/// `_loader.js`, `.js`, `.wasm` or `.css` (trunk writes its hash without leading zeros).
+pub fn is_content_hashed(name: &str) -> bool {
+    let Some(stem) = [".js", ".wasm", ".css"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+    else {
+        return false;
+    };
+    let stem = ["_bg", "_loader"]
+        .iter()
+        .find_map(|tail| stem.strip_suffix(tail))
+        .unwrap_or(stem);
+    let Some((prefix, hash)) = stem.rsplit_once('-') else {
+        return false;
+    };
+    !prefix.is_empty()
+        && (8..=16).contains(&hash.len())
+        && hash
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+}
+
+/// Every path gets the headers; `config.json` is never cached; files named by their content
+/// (`hashed`) are cached for good.
+fn headers_file(headers: &[(&'static str, String)], public_url: &str, hashed: &[String]) -> String {
     let mut text = String::from("/*\n");
     for (name, value) in headers {
         text.push_str(&format!("  {name}: {value}\n"));
@@ -95,10 +131,19 @@ fn headers_file(headers: &[(&'static str, String)], public_url: &str) -> String 
     text.push_str(&format!(
         "{public_url}config.json\n  Cache-Control: no-store\n"
     ));
+    for name in hashed {
+        text.push_str(&format!(
+            "{public_url}{name}\n  Cache-Control: {IMMUTABLE}\n"
+        ));
+    }
     text
 }
 
-fn static_web_app_config(headers: &[(&'static str, String)], public_url: &str) -> String {
+fn static_web_app_config(
+    headers: &[(&'static str, String)],
+    public_url: &str,
+    hashed: &[String],
+) -> String {
     let global: serde_json::Map<String, serde_json::Value> = headers
         .iter()
         .map(|(name, value)| (name.to_string(), json!(value)))
@@ -108,9 +153,13 @@ fn static_web_app_config(headers: &[(&'static str, String)], public_url: &str) -
             "rewrite": format!("{public_url}index.html"),
             "exclude": [format!("{public_url}*.{{js,wasm,css,json}}")]
         },
-        "routes": [
+        "routes": std::iter::once(json!(
             { "route": format!("{public_url}config.json"), "headers": { "Cache-Control": "no-store" } }
-        ],
+        ))
+        .chain(hashed.iter().map(|name| json!(
+            { "route": format!("{public_url}{name}"), "headers": { "Cache-Control": IMMUTABLE } }
+        )))
+        .collect::<Vec<_>>(),
         "globalHeaders": global,
         "mimeTypes": { ".wasm": "application/wasm" }
     });
@@ -168,6 +217,61 @@ mod tests {
         assert!(headers.contains("form-action https://login.microsoftonline.us\n"));
         std::fs::write(&config, r#"{"cloud":"mars"}"#).unwrap();
         assert!(write(&dist, Some(&config)).is_err());
+        std::fs::remove_dir_all(dist).unwrap();
+    }
+
+    #[test]
+    fn content_hashed_names_are_told_apart() {
+        for name in [
+            "teams-app-portal-d7de2e7b3b719513_bg.wasm",
+            "teams-app-portal-e42f7525ec0f5cd_bg.wasm",
+            "teams-app-portal-b8f9b775a4d2f8d8.js",
+            "main-1681389c83d5e8ed.css",
+            "sign-in-worker-0123456789abcdef_loader.js",
+            "sign-in-worker-0123456789abcdef.js",
+        ] {
+            assert!(is_content_hashed(name), "{name}");
+        }
+        for name in [
+            "index.html",
+            "config.json",
+            "fr.json",
+            "sign-in-worker_loader.js",
+            "sign-in-worker.js",
+            "sign-in-worker_bg.wasm",
+            "main-1681389C83D5E8ED.css",
+            "p.js",
+            "-0123456789abcdef.js",
+            "x-0123456.js",
+        ] {
+            assert!(!is_content_hashed(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn files_named_by_content_are_cached_for_good_and_the_rest_revalidate() {
+        let dist = temp_dist();
+        for name in [
+            "p-0123456789abcdef_bg.wasm",
+            "sign-in-worker_bg.wasm",
+            "fr.json",
+        ] {
+            std::fs::write(dist.join(name), "x").unwrap();
+        }
+        write(&dist, None).unwrap();
+        let headers = std::fs::read_to_string(dist.join("_headers")).unwrap();
+        assert!(headers.contains(
+            "/p-0123456789abcdef_bg.wasm\n  Cache-Control: public, max-age=31536000, immutable\n"
+        ));
+        assert_eq!(headers.matches("immutable").count(), 1, "{headers}");
+        let swa: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dist.join("staticwebapp.config.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(swa["routes"][0]["route"], "/config.json");
+        assert_eq!(swa["routes"][1]["route"], "/p-0123456789abcdef_bg.wasm");
+        assert_eq!(swa["routes"][1]["headers"]["Cache-Control"], IMMUTABLE);
+        assert_eq!(swa["routes"].as_array().unwrap().len(), 2);
         std::fs::remove_dir_all(dist).unwrap();
     }
 

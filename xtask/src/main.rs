@@ -2,6 +2,7 @@
 //! so), builds, serves the demo, runs every test layer with one summary, and measures.
 
 mod bench;
+mod fingerprint;
 // The portal's security headers: the dev tenant's own module, compiled here too (one source).
 #[allow(dead_code)]
 #[path = "../../devtenant/src/csp.rs"]

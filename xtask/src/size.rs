@@ -17,12 +17,9 @@ pub const BUDGET_FILE: &str = "size-budget.toml";
 /// The budget's key in [`BUDGET_FILE`].
 const BUDGET_KEY: &str = "journeys_brotli_bytes";
 
-/// The sign-in worker's files: trunk's loader, the wasm-bindgen glue and the wasm.
-pub const SIGN_IN_WORKER: [&str; 3] = [
-    "sign-in-worker_loader.js",
-    "sign-in-worker.js",
-    "sign-in-worker_bg.wasm",
-];
+/// trunk's name for the sign-in worker's loader, when `index.html` names none (a build whose
+/// worker files were not renamed by content, see `fingerprint.rs`).
+const DEFAULT_WORKER_LOADER: &str = "sign-in-worker_loader.js";
 
 fn gzip_size(bytes: &[u8]) -> usize {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -112,10 +109,38 @@ pub fn first_load(dist: &Path) -> Result<Vec<(&'static str, Sizes)>, String> {
     sizes_of(&files_of(dist, "index.html")?)
 }
 
-/// The sign-in worker's files in `dist` (an error when one is missing: every journey needs it).
+/// The `content` of `<meta name="NAME" content="…">` in `html`.
+fn meta_content<'a>(html: &'a str, name: &str) -> Option<&'a str> {
+    let start = html.find(&format!("<meta name=\"{name}\" content=\""))?;
+    let rest = &html[start..];
+    let value = &rest[rest.find("content=\"")? + "content=\"".len()..];
+    value.find('"').map(|end| &value[..end])
+}
+
+/// The sign-in worker's files in `dist`: the loader `index.html` names (else trunk's), and the
+/// two files the loader names (`"./…"`: the wasm-bindgen glue and the wasm). An error when one
+/// is missing: every journey that signs in needs them.
 pub fn sign_in_worker_files(dist: &Path) -> Result<Vec<std::path::PathBuf>, String> {
-    SIGN_IN_WORKER
-        .iter()
+    let index = std::fs::read_to_string(dist.join("index.html"))
+        .map_err(|e| format!("{}: {e} (build first)", dist.join("index.html").display()))?;
+    let loader = meta_content(&index, "sign-in-worker").unwrap_or(DEFAULT_WORKER_LOADER);
+    let loader_path = dist.join(loader);
+    let text = std::fs::read_to_string(&loader_path)
+        .map_err(|e| format!("{} is missing (build first): {e}", loader_path.display()))?;
+    let named: Vec<&str> = text
+        .split("\"./")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    if named.len() != 2 {
+        return Err(format!(
+            "{} names {} files, not the glue and the wasm: {text:?}",
+            loader_path.display(),
+            named.len()
+        ));
+    }
+    std::iter::once(loader)
+        .chain(named)
         .map(|name| {
             let path = dist.join(name);
             if path.is_file() {
@@ -325,8 +350,14 @@ mod tests {
         assert!(journey_files(&dist)
             .unwrap_err()
             .contains("sign-in-worker_loader.js"));
-        for name in SIGN_IN_WORKER {
-            std::fs::write(dist.join(name), "x").unwrap();
+        let trunk_loader =
+            "importScripts(\"./sign-in-worker.js\");wasm_bindgen(\"./sign-in-worker_bg.wasm\");";
+        for (name, text) in [
+            ("sign-in-worker_loader.js", trunk_loader),
+            ("sign-in-worker.js", "x"),
+            ("sign-in-worker_bg.wasm", "x"),
+        ] {
+            std::fs::write(dist.join(name), text).unwrap();
         }
         let names: Vec<String> = journey_files(&dist)
             .unwrap()
@@ -347,7 +378,45 @@ mod tests {
         );
         let rows = journeys(&dist).unwrap();
         let js = rows.iter().find(|(k, _)| *k == "js").unwrap().1;
-        assert_eq!(js.raw, "export default 1".len() + 2);
+        assert_eq!(js.raw, "export default 1".len() + 1 + trunk_loader.len());
+        // The worker named by content: the page's <meta> names the loader, which names the rest.
+        for name in [
+            "sign-in-worker_loader.js",
+            "sign-in-worker.js",
+            "sign-in-worker_bg.wasm",
+        ] {
+            std::fs::remove_file(dist.join(name)).unwrap();
+        }
+        for (name, text) in [
+            (
+                "sign-in-worker-aa_loader.js",
+                "importScripts(\"./sign-in-worker-bb.js\");wasm_bindgen(\"./sign-in-worker-cc_bg.wasm\");",
+            ),
+            ("sign-in-worker-bb.js", "x"),
+            ("sign-in-worker-cc_bg.wasm", "x"),
+        ] {
+            std::fs::write(dist.join(name), text).unwrap();
+        }
+        std::fs::write(
+            dist.join("index.html"),
+            format!(
+                "{index}<meta name=\"sign-in-worker\" content=\"sign-in-worker-aa_loader.js\">"
+            ),
+        )
+        .unwrap();
+        let names: Vec<String> = sign_in_worker_files(&dist)
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "sign-in-worker-aa_loader.js",
+                "sign-in-worker-bb.js",
+                "sign-in-worker-cc_bg.wasm"
+            ]
+        );
         std::fs::remove_dir_all(dist).unwrap();
     }
 

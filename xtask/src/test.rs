@@ -121,7 +121,8 @@ fn lint() -> Layer {
     layer
 }
 
-/// Builds the portal in release with trunk into dist/, with its security headers for deploying
+/// Builds the portal in release with trunk into dist/, the sign-in worker's files named by
+/// their content (`fingerprint.rs`), with its security and caching headers for deploying
 /// (`dist/_headers`, `dist/staticwebapp.config.json`; the global cloud's origins).
 pub fn build_release() -> Result<(), String> {
     step("build the portal in release (trunk build --release)");
@@ -130,7 +131,9 @@ pub fn build_release() -> Result<(), String> {
         "--release",
         "--locked",
     ]))?;
-    crate::headers::write(std::path::Path::new("dist"), None)
+    let dist = std::path::Path::new("dist");
+    crate::fingerprint::sign_in_worker(dist)?;
+    crate::headers::write(dist, None)
 }
 
 /// `cargo xtask build [--public-url PATH]`: the release build, for `/` or for a sub-path (the

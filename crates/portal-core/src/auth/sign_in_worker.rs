@@ -148,6 +148,23 @@ pub struct WorkerReply {
     pub result: Result<WorkerAnswer, WorkerError>,
 }
 
+/// trunk's name for the worker's loader, in a build whose files were not renamed by content.
+pub const DEFAULT_LOADER: &str = "sign-in-worker_loader.js";
+
+/// The worker loader's file name from `index.html`'s `<meta name="sign-in-worker">` (the
+/// release build names it by content): taken only when it is a plain file name of this
+/// deployment (letters, digits, `-`, `_`, `.`, ending in `.js`, no path), else trunk's.
+pub fn loader_name(meta: Option<&str>) -> &str {
+    meta.filter(|name| {
+        name.ends_with(".js")
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    })
+    .unwrap_or(DEFAULT_LOADER)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +265,25 @@ mod tests {
             .kind(),
             "discovery"
         );
+    }
+
+    #[test]
+    fn the_loader_is_the_one_index_html_names_if_it_is_a_plain_file_name() {
+        assert_eq!(
+            loader_name(Some("sign-in-worker-0123456789abcdef_loader.js")),
+            "sign-in-worker-0123456789abcdef_loader.js"
+        );
+        for meta in [
+            None,
+            Some(""),
+            Some("https://elsewhere.example/x.js"),
+            Some("//elsewhere.example/x.js"),
+            Some("../x.js"),
+            Some("sub/x.js"),
+            Some("x.wasm"),
+            Some("javascript:alert(1)"),
+        ] {
+            assert_eq!(loader_name(meta), DEFAULT_LOADER, "{meta:?}");
+        }
     }
 }
