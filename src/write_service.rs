@@ -142,9 +142,11 @@ impl OutboxEntry {
 
 /// What the job service tells the write service about the targets of the account's jobs.
 pub trait JobTargets {
-    /// The job this tab runs, if a task of it for `target` has not ended (tracked).
+    /// The job this tab has open (running or paused), if a task of it for `target` has not
+    /// ended (tracked).
     fn active(&self, target: &Target) -> Option<String>;
-    /// Any job of the account holding `target`: this tab's, or one another tab runs.
+    /// Any unfinished job of the account with a task for `target` not ended: this tab's, one
+    /// another tab runs, or one paused or waiting to be resumed.
     fn any(&self, target: Target) -> LocalBoxFuture<'static, Option<String>>;
 }
 

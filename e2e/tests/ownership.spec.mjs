@@ -6,8 +6,8 @@
 // which asks "Resume job …?", and the job finishes with one installation per user.
 import { test, expect, closePages, waitForPortal } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
-import { ADMIN, MEMBER, APPS, adminOf } from './portal.mjs';
-import { upns, planJob, expectInstalledOncePerUser } from './jobs.mjs';
+import { ADMIN, MEMBER, APPS, adminOf, appRow } from './portal.mjs';
+import { upns, planJob, expectInstalledOncePerUser, installPosts } from './jobs.mjs';
 
 let tenant;
 test.afterEach(async ({ context }) => { await closePages(context); await tenant?.stop(); });
@@ -226,4 +226,55 @@ test('signing out with an unfinished job asks first: cancel, keep it for later, 
   await expect(page.getByTestId('job-list-row')).toHaveCount(0);
   await expect(page.getByTestId('resume-prompt')).toHaveCount(0);
   await expect(page.getByTestId('work-hint')).toHaveCount(0);
+});
+
+test('an unfinished job keeps its users, resumed or not: a single install to one of them is not sent, and the job installs it once', async ({ page }) => {
+  test.setTimeout(180_000);
+  tenant = await startDevTenant(['--users', '40', '--latency-ms', '400', '--log-capacity', '100000']);
+  await admin('POST', '/adminConsent', {});
+  await signIn(page, ADMIN);
+  await page.goto(new URL('/jobs', tenant.urls.portal).href);
+  await waitForPortal(page);
+  await planJob(page, upns(40), { share: 10, expectInstalls: true });
+  await page.getByTestId('job-confirm').click();
+  await expect(page.getByTestId('job-active')).toHaveAttribute('data-status', 'running');
+  // Signed out with the job unfinished (kept for later), back again, and "Not now": the job
+  // runs nowhere.
+  await page.getByTestId('sign-out').click();
+  await page.getByTestId('sign-out-keep').click();
+  await expect(page.getByTestId('sign-in')).toBeVisible();
+  await signIn(page, ADMIN);
+  await page.getByTestId('resume-not-now').click();
+  await expect(page.getByTestId('resume-prompt')).toHaveCount(0);
+
+  // A user the job has not reached yet.
+  const state = await admin('GET', '/state');
+  const reached = new Set(state.installations.filter((i) => i.appId === APPS.learningHub).map((i) => i.userId));
+  const waiting = state.users
+    .filter((u) => /^user\d{5}@/i.test(u.userPrincipalName) && !reached.has(u.id))
+    .sort((a, b) => a.userPrincipalName.localeCompare(b.userPrincipalName));
+  expect(waiting.length, 'users the job has not reached').toBeGreaterThan(0);
+  const target = waiting[waiting.length - 1];
+  const postsBefore = (await installPosts(admin)).length;
+
+  // Installing the same app for them from their page: not sent, and why.
+  await page.goto(new URL(`/users/${target.id}`, tenant.urls.portal).href);
+  await waitForPortal(page);
+  await appRow(page, 'available-apps', APPS.learningHub).getByRole('button').click();
+  await page.getByTestId('submit-install').click();
+  const item = page.getByTestId('outbox-item');
+  await expect(item).toHaveAttribute('data-state', 'not-sent');
+  const held = item.getByTestId('write-held');
+  await expect(held).toHaveAttribute('data-held-by', 'job');
+  await expect(held).toContainText('a bulk job of yours has this app for this user in its plan');
+  await expect(held.getByTestId('write-held-link')).toHaveAttribute('href', '/jobs');
+  expect((await installPosts(admin)).length, 'no install POST was sent').toBe(postsBefore);
+
+  // Resumed, the job installs them, once.
+  await page.goto(new URL('/jobs', tenant.urls.portal).href);
+  await waitForPortal(page);
+  await page.getByTestId('job-list-row').getByRole('button', { name: 'Resume' }).click();
+  await expect(page.getByTestId('job-active')).toHaveAttribute('data-status', 'finished', { timeout: 150_000 });
+  await expect(page.getByTestId('job-count-refused')).toHaveCount(0);
+  await expectInstalledOncePerUser(admin, 40);
 });

@@ -776,13 +776,23 @@ impl JobService {
             return Some(id);
         }
         let owner = self.owner()?;
-        let elsewhere = self.elsewhere.get_untracked();
-        if elsewhere.is_empty() {
+        // Every unfinished job of the account holds its open targets, wherever it stands:
+        // running in another tab, paused, or waiting to be resumed (a tab that went away, or
+        // "Not now"). Resuming it must never meet a write someone sent meanwhile.
+        let active = self.active().map(|a| a.plan.id.clone());
+        let mut candidates = self.elsewhere.get_untracked();
+        for header in self.jobs.get_untracked() {
+            if header.status.is_unfinished() && !candidates.contains(&header.id) {
+                candidates.push(header.id);
+            }
+        }
+        candidates.retain(|id| Some(id) != active.as_ref());
+        if candidates.is_empty() {
             return None;
         }
         let store = JobStore::open(&owner).await.ok()?;
         let mut found = None;
-        for id in elsewhere {
+        for id in candidates {
             let Ok(Some((_, items))) = store.load_job(&id).await else {
                 continue;
             };
@@ -818,8 +828,9 @@ impl JobTargets for JobService {
     fn active(&self, target: &Target) -> Option<String> {
         self.tick.track();
         let active = JobService::active(self)?;
-        let running = matches!(active.header.get_untracked().status, JobStatus::Running);
-        (running && active.holds(target)).then(|| active.plan.id.clone())
+        // Running or paused here: its open targets stay its own until it ends or is cancelled.
+        let unfinished = active.header.get_untracked().status.is_unfinished();
+        (unfinished && active.holds(target)).then(|| active.plan.id.clone())
     }
 
     fn any(&self, target: Target) -> LocalBoxFuture<'static, Option<String>> {
