@@ -578,6 +578,28 @@ impl WriteService {
         });
     }
 
+    /// Sends write `id` again at the user's request, once its end says it changed nothing (not
+    /// applied after reading back, or never sent): a new write in its place, held and read back
+    /// like any other (another write or a job holding its target still comes first). `None`
+    /// when `id` did not end so.
+    pub fn send_again(&self, id: u32) -> Option<u32> {
+        let entry = self
+            .entries
+            .with_untracked(|entries| entries.iter().find(|e| e.id == id).cloned())?;
+        if !matches!(
+            entry.state,
+            WriteState::Failed {
+                failure: Failure::NotApplied | Failure::NotSent,
+                ..
+            }
+        ) {
+            return None;
+        }
+        self.entries
+            .update(|entries| entries.retain(|e| e.id != id));
+        Some(self.submit(entry.write, entry.label, entry.done_message))
+    }
+
     /// Forgets a kept write nobody could settle: the user checks the user's apps themselves.
     pub fn forget(&self, id: u32) {
         let owner = self.storing_for();

@@ -2,7 +2,9 @@
 // submitted again on a later visit of the page while the first is still in flight is not sent,
 // and says why, with a link to the first in the outbox (one POST in the dev tenant's log); a
 // write answered "applied, then 504" whose read-back needs a token renewal that fails is kept in
-// the browser, survives a reload, and is settled by reading back on the next load (one POST).
+// the browser, survives a reload, and is settled by reading back on the next load (one POST); a
+// write that changed nothing (never sent: no token) is offered again, never resent by itself,
+// and sent once when the user asks.
 import { test, expect, closePages, waitForPortal } from './fixtures.mjs';
 import { startDevTenant } from '../devtenant.mjs';
 import { ADMIN, SEAN, APPS, signInAs, appRow as row, adminOf, graphLogOf } from './portal.mjs';
@@ -147,5 +149,44 @@ test.describe('a write in doubt whose read-back cannot renew the token', () => {
       && decodeURIComponent(e.query ?? '').includes(APPS.learningHub) && e.status === 200);
     expect(reads.length).toBeGreaterThan(0);
     await expect.poll(() => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('tap.work.')).length)).toBe(0);
+  });
+});
+
+test.describe('a write that changed nothing', () => {
+  // The 503s of the token endpoint.
+  test.use({ expectedConsoleErrors: [/status of 503 \(Service Unavailable\)/] });
+
+  test('is offered again to the user, never resent by itself, and sent once more when asked: one installation', async ({ page }) => {
+    test.setTimeout(120_000);
+    tenant = await startDevTenant();
+    await admin('POST', '/adminConsent', {});
+    await signInAs(page, tenant, ADMIN);
+    await page.goto(new URL(`/users/${SEAN}`, tenant.urls.portal).href);
+    await waitForPortal(page);
+    await row(page, 'available-apps', APPS.learningHub).getByRole('button').click();
+    await expect(page.getByTestId('submit-install')).toBeEnabled();
+    // The token endpoint fails from now on: the install's write scope (not held yet) cannot be
+    // had, so the install is never sent.
+    await admin('PUT', '/faults', { tokenErrorNext: { count: 1000, status: 503 } });
+    await page.getByTestId('submit-install').click();
+    const item = page.getByTestId('outbox-item').filter({ hasText: 'Learning Hub' });
+    await expect(item).toHaveAttribute('data-state', 'failed', { timeout: 90_000 });
+    await expect(item.getByTestId('outbox-state')).toContainText('nothing changed');
+    const again = item.getByTestId('outbox-send-again');
+    await expect(again).toBeVisible();
+    expect(await installPosts()).toEqual([]);
+    // Nothing is sent until the user asks, however long they wait.
+    await page.waitForTimeout(3_000);
+    expect(await installPosts()).toEqual([]);
+
+    // The token endpoint is back; the user sends it again: one POST, installed once.
+    await admin('PUT', '/faults', {});
+    await again.click();
+    const sent = page.getByTestId('outbox-item').filter({ hasText: 'Learning Hub' });
+    await expect(sent).toHaveCount(1);
+    await expect(sent).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
+    await expect(sent.getByTestId('outbox-send-again')).toHaveCount(0);
+    expect((await installPosts()).map((e) => e.status)).toEqual([201]);
+    expect(await installed(SEAN, APPS.learningHub)).toBe(1);
   });
 });

@@ -161,6 +161,15 @@ fn OutboxItem(entry: OutboxEntry) -> impl IntoView {
         _ => None,
     };
     let kept_unsettled = entry.holds_target() && settled;
+    // Known not to have changed anything: the user may send it again (a new write, held and
+    // read back like any other); the service never does so by itself.
+    let may_send_again = matches!(
+        entry.state,
+        WriteState::Failed {
+            failure: Failure::NotApplied | Failure::NotSent,
+            ..
+        }
+    );
     let kept = match &entry.kept {
         Kept::Stored(_) => "stored",
         Kept::Refused(_) => "refused",
@@ -201,6 +210,12 @@ fn OutboxItem(entry: OutboxEntry) -> impl IntoView {
                         {i18n.text("outbox.forget")}
                     </button>
                 </p>
+            })}
+            {may_send_again.then(|| view! {
+                <button type="button" data-testid="outbox-send-again" on:click=move |_| { writes.send_again(id); }>
+                    {i18n.text("outbox.send_again")}
+                </button>
+                " "
             })}
             {(settled && !kept_unsettled).then(|| view! {
                 <button type="button" class="secondary" data-testid="outbox-dismiss" on:click=move |_| writes.dismiss(id)>
