@@ -21,12 +21,9 @@ const installPosts = async () => (await graphLog())
   .filter((e) => e.method === 'POST' && /\/users\/[^/]+\/teamwork\/installedApps$/i.test(e.path));
 const isInstallPost = (request) => request.method() === 'POST' && /\/teamwork\/installedApps$/.test(new URL(request.url()).pathname);
 
-async function installed(userId, appId) {
-  const state = await admin('GET', '/state');
-  return state.installations.filter((i) => i.userId === userId && i.appId === appId).length;
-}
-
-test('an install submitted again on a later visit while the first is in flight is not sent, and says why', async ({ page }) => {
+/** A dev tenant of the test's own, the organisation consented, the admin signed in on Seán's
+ * page with the install of Learning Hub open. */
+async function openInstall(page) {
   tenant = await startDevTenant();
   await admin('POST', '/adminConsent', {});
   await signInAs(page, tenant, ADMIN);
@@ -34,6 +31,15 @@ test('an install submitted again on a later visit while the first is in flight i
   await waitForPortal(page);
   await row(page, 'available-apps', APPS.learningHub).getByRole('button').click();
   await expect(page.getByTestId('submit-install')).toBeEnabled();
+}
+
+async function installed(userId, appId) {
+  const state = await admin('GET', '/state');
+  return state.installations.filter((i) => i.userId === userId && i.appId === appId).length;
+}
+
+test('an install submitted again on a later visit while the first is in flight is not sent, and says why', async ({ page }) => {
+  await openInstall(page);
   // The first install takes 6 s to be answered (latency is drawn when a request arrives)...
   await admin('PUT', '/faults', { latencyMs: 6000 });
   const posted = page.waitForRequest(isInstallPost);
@@ -73,13 +79,7 @@ test.describe('a write in doubt whose read-back cannot renew the token', () => {
 
   test('is kept in the browser, survives a reload and is settled by reading back on the next load: one POST', async ({ page }) => {
     test.setTimeout(120_000);
-    tenant = await startDevTenant();
-    await admin('POST', '/adminConsent', {});
-    await signInAs(page, tenant, ADMIN);
-    await page.goto(new URL(`/users/${SEAN}`, tenant.urls.portal).href);
-    await waitForPortal(page);
-    await row(page, 'available-apps', APPS.learningHub).getByRole('button').click();
-    await expect(page.getByTestId('submit-install')).toBeEnabled();
+    await openInstall(page);
     // Applied, then answered 504; reads do not see it for 4 s, so the first read-backs say
     // "not yet".
     await admin('PUT', '/faults', { applyThenErrorNext: 1, applyThenErrorStatus: 504, readAfterWriteLagMs: 4000 });
@@ -158,13 +158,7 @@ test.describe('a write that changed nothing', () => {
 
   test('is offered again to the user, never resent by itself, and sent once more when asked: one installation', async ({ page }) => {
     test.setTimeout(120_000);
-    tenant = await startDevTenant();
-    await admin('POST', '/adminConsent', {});
-    await signInAs(page, tenant, ADMIN);
-    await page.goto(new URL(`/users/${SEAN}`, tenant.urls.portal).href);
-    await waitForPortal(page);
-    await row(page, 'available-apps', APPS.learningHub).getByRole('button').click();
-    await expect(page.getByTestId('submit-install')).toBeEnabled();
+    await openInstall(page);
     // The token endpoint fails from now on: the install's write scope (not held yet) cannot be
     // had, so the install is never sent.
     await admin('PUT', '/faults', { tokenErrorNext: { count: 1000, status: 503 } });

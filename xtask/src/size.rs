@@ -288,6 +288,13 @@ pub fn verdict(rows: &[(&'static str, Sizes)], budget: usize) -> Result<String, 
 mod tests {
     use super::*;
 
+    fn file_names(paths: &[std::path::PathBuf]) -> Vec<String> {
+        paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
     fn rows(wasm: usize) -> Vec<(&'static str, Sizes)> {
         vec![
             (
@@ -359,11 +366,7 @@ mod tests {
         ] {
             std::fs::write(dist.join(name), text).unwrap();
         }
-        let names: Vec<String> = journey_files(&dist)
-            .unwrap()
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let names = file_names(&journey_files(&dist).unwrap());
         assert_eq!(
             names,
             [
@@ -404,11 +407,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let names: Vec<String> = sign_in_worker_files(&dist)
-            .unwrap()
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let names = file_names(&sign_in_worker_files(&dist).unwrap());
         assert_eq!(
             names,
             [
