@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::auth::challenge::ClaimsChallenge;
+use crate::auth::challenge::{parse_claims_challenge, ClaimsChallenge};
 use crate::graph::error::parse_error;
 use crate::graph::request::GraphRequest;
 
@@ -74,6 +74,8 @@ pub struct InnerAnswer {
     /// Seconds, from the inner `Retry-After` header.
     pub retry_after_s: Option<u64>,
     pub body: Option<Value>,
+    /// The claims challenge of an inner 401 (its `WWW-Authenticate` header), for the renewal.
+    pub challenge: Option<ClaimsChallenge>,
 }
 
 /// The inner answers of a batch's answer, whatever their order.
@@ -95,23 +97,26 @@ pub fn parse_batch_answer(answer: &Value) -> Result<Vec<InnerAnswer>, String> {
                 .and_then(Value::as_u64)
                 .and_then(|s| u16::try_from(s).ok())
                 .ok_or_else(|| format!("inner response {id} has no status"))?;
-            let retry_after_s = r
-                .get("headers")
-                .and_then(Value::as_object)
-                .and_then(|h| {
+            let header = |name: &str| {
+                r.get("headers").and_then(Value::as_object).and_then(|h| {
                     h.iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
                         .map(|(_, v)| v)
                 })
-                .and_then(|v| {
-                    v.as_u64()
-                        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                });
+            };
+            let challenge = header("www-authenticate")
+                .and_then(Value::as_str)
+                .and_then(parse_claims_challenge);
+            let retry_after_s = header("retry-after").and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            });
             Ok(InnerAnswer {
                 id,
                 status,
                 retry_after_s,
                 body: r.get("body").cloned().filter(|b| !b.is_null()),
+                challenge,
             })
         })
         .collect()
@@ -228,6 +233,33 @@ mod tests {
         assert_eq!(longest_retry_after(&inner), Some(7));
         assert!(parse_batch_answer(&json!({"value": []})).is_err());
         assert!(parse_batch_answer(&json!({"responses": [{"status": 200}]})).is_err());
+    }
+
+    #[test]
+    fn an_inner_401_carries_its_claims_challenge() {
+        // CAE: `{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}`, base64.
+        let header = "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", \
+                      client_id=\"00000003-0000-0000-c000-000000000000\", error=\"insufficient_claims\", \
+                      claims=\"eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxNzAwMDAwMDAwIn19fQ==\"";
+        let answer = json!({"responses": [
+            {"id": "1", "status": 401, "headers": {"WWW-Authenticate": header}},
+            {"id": "2", "status": 401, "headers": {"WWW-Authenticate": "Bearer realm=\"\""}},
+            {"id": "3", "status": 201}
+        ]});
+        let inner = parse_batch_answer(&answer).unwrap();
+        let by_id = |id: &str| inner.iter().find(|a| a.id == id).unwrap();
+        let challenge = by_id("1").challenge.as_ref().expect("the challenge");
+        assert!(
+            challenge.claims.contains("\"essential\":true"),
+            "{}",
+            challenge.claims
+        );
+        assert_eq!(
+            by_id("2").challenge,
+            None,
+            "a 401 without insufficient_claims"
+        );
+        assert_eq!(by_id("3").challenge, None);
     }
 
     #[test]

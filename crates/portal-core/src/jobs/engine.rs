@@ -548,6 +548,10 @@ impl<T: Task> Executor<T> {
                     if !members.contains(&i) {
                         continue;
                     }
+                    if answer.status == 401 && answer.challenge.is_some() {
+                        // A claims challenge (CAE) on an inner 401: the renewal takes it.
+                        self.challenge = answer.challenge.clone();
+                    }
                     let mut retry_after_s = answer.retry_after_s;
                     let class = self.class_of(i);
                     if answer.status != 429 {

@@ -369,6 +369,7 @@ impl Sim {
                     status,
                     retry_after_s,
                     body,
+                    challenge: None,
                 }
             })
             .collect();
@@ -812,6 +813,7 @@ fn answer_all(batch: &Batch, status: u16, value: Value) -> BatchOutcome {
                 status,
                 retry_after_s: None,
                 body: Some(json!({ "value": value.clone() })),
+                challenge: None,
             })
             .collect(),
     )
@@ -931,6 +933,45 @@ fn a_batch_answered_401_is_renewed_twice_then_the_job_pauses_without_failing_any
     let run = drive(&mut sim, &mut executor, &mut store, None, None);
     assert_eq!(run.paused, None);
     assert_all_installed_once(&sim, &executor, users);
+}
+
+#[test]
+fn an_inner_401_with_a_claims_challenge_renews_with_those_claims_and_resends() {
+    let sim = Sim::new(2, 100, Faults::default(), 25);
+    let (mut executor, _store) = start(2, &sim);
+    let Poll::Send(batch) = executor.next(0) else {
+        panic!("the first batch goes at once")
+    };
+    let challenge = ClaimsChallenge {
+        claims: r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#.into(),
+    };
+    let answers = batch
+        .requests
+        .iter()
+        .map(|(id, _)| InnerAnswer {
+            id: id.clone(),
+            status: 401,
+            retry_after_s: None,
+            body: Sim::error(401, "InvalidAuthenticationToken"),
+            challenge: Some(challenge.clone()),
+        })
+        .collect();
+    executor.on_batch(batch.id, BatchOutcome::Answered(answers), 100, 0.5);
+    // Surely not applied: the renewal comes first, with the inner answer's claims.
+    match executor.next(100) {
+        Poll::RenewToken(Some(given)) => assert_eq!(given, challenge),
+        other => panic!("not a renewal with the claims: {other:?}"),
+    }
+    executor.token_renewed();
+    let Poll::Send(again) = executor.next(100) else {
+        panic!("sent again at once after the renewal")
+    };
+    assert_eq!(
+        methods(&again),
+        vec![Method::Post; 2],
+        "sent again as it was"
+    );
+    assert!(executor.tasks().iter().all(|t| t.outcome.is_none()));
 }
 
 #[test]
@@ -1480,6 +1521,7 @@ fn reads_of_two_classes_go_side_by_side_not_one_class_after_the_other() {
                             status,
                             retry_after_s: (status == 429).then_some(1),
                             body: Some(json!({"id": "x", "value": []})),
+                            challenge: None,
                         }
                     })
                     .collect();
