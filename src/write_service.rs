@@ -66,6 +66,18 @@ pub enum WriteState {
 }
 
 impl WriteState {
+    /// Ended having changed nothing (read back as not applied, or never sent): the user may
+    /// send it again; the service never does so by itself.
+    pub fn changed_nothing(&self) -> bool {
+        matches!(
+            self,
+            WriteState::Failed {
+                failure: Failure::NotApplied | Failure::NotSent,
+                ..
+            }
+        )
+    }
+
     pub fn is_settled(&self) -> bool {
         matches!(
             self,
@@ -586,13 +598,7 @@ impl WriteService {
         let entry = self
             .entries
             .with_untracked(|entries| entries.iter().find(|e| e.id == id).cloned())?;
-        if !matches!(
-            entry.state,
-            WriteState::Failed {
-                failure: Failure::NotApplied | Failure::NotSent,
-                ..
-            }
-        ) {
+        if !entry.state.changed_nothing() {
             return None;
         }
         self.entries

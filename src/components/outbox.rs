@@ -161,15 +161,7 @@ fn OutboxItem(entry: OutboxEntry) -> impl IntoView {
         _ => None,
     };
     let kept_unsettled = entry.holds_target() && settled;
-    // Known not to have changed anything: the user may send it again (a new write, held and
-    // read back like any other); the service never does so by itself.
-    let may_send_again = matches!(
-        entry.state,
-        WriteState::Failed {
-            failure: Failure::NotApplied | Failure::NotSent,
-            ..
-        }
-    );
+    let may_send_again = entry.state.changed_nothing();
     let kept = match &entry.kept {
         Kept::Stored(_) => "stored",
         Kept::Refused(_) => "refused",

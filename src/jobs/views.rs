@@ -442,7 +442,7 @@ pub fn JobList() -> impl IntoView {
         let running_here = service.active().is_some_and(|a| {
             a.plan.id == id && matches!(a.header.get_untracked().status, JobStatus::Running)
         });
-        let unfinished = matches!(job.status, JobStatus::Running | JobStatus::Paused { .. });
+        let unfinished = job.status.is_unfinished();
         let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(job.created_ms as f64))
             .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
             .as_string()

@@ -17,8 +17,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-/// trunk's names for the worker's files.
-const LOADER: &str = "sign-in-worker_loader.js";
+/// trunk's names for the worker's files (the loader's is the one the page falls back to).
+const LOADER: &str = portal_core::auth::sign_in_worker::DEFAULT_LOADER;
 const GLUE: &str = "sign-in-worker.js";
 const WASM: &str = "sign-in-worker_bg.wasm";
 /// The `<meta>` the page reads the loader's name from.

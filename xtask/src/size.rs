@@ -17,10 +17,6 @@ pub const BUDGET_FILE: &str = "size-budget.toml";
 /// The budget's key in [`BUDGET_FILE`].
 const BUDGET_KEY: &str = "journeys_brotli_bytes";
 
-/// trunk's name for the sign-in worker's loader, when `index.html` names none (a build whose
-/// worker files were not renamed by content, see `fingerprint.rs`).
-const DEFAULT_WORKER_LOADER: &str = "sign-in-worker_loader.js";
-
 fn gzip_size(bytes: &[u8]) -> usize {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let _ = encoder.write_all(bytes);
@@ -117,13 +113,17 @@ fn meta_content<'a>(html: &'a str, name: &str) -> Option<&'a str> {
     value.find('"').map(|end| &value[..end])
 }
 
-/// The sign-in worker's files in `dist`: the loader `index.html` names (else trunk's), and the
-/// two files the loader names (`"./…"`: the wasm-bindgen glue and the wasm). An error when one
+/// The sign-in worker's files in `dist`: the loader `index.html` names, taken by the page's own
+/// rule (`portal_core::auth::sign_in_worker::loader_name`: else trunk's name), and the two files
+/// the loader names (`"./…"`: the wasm-bindgen glue and the wasm). An error when one
 /// is missing: every journey that signs in needs them.
 pub fn sign_in_worker_files(dist: &Path) -> Result<Vec<std::path::PathBuf>, String> {
     let index = std::fs::read_to_string(dist.join("index.html"))
         .map_err(|e| format!("{}: {e} (build first)", dist.join("index.html").display()))?;
-    let loader = meta_content(&index, "sign-in-worker").unwrap_or(DEFAULT_WORKER_LOADER);
+    let loader = portal_core::auth::sign_in_worker::loader_name(meta_content(
+        &index,
+        crate::fingerprint::META_NAME,
+    ));
     let loader_path = dist.join(loader);
     let text = std::fs::read_to_string(&loader_path)
         .map_err(|e| format!("{} is missing (build first): {e}", loader_path.display()))?;
